@@ -1,0 +1,127 @@
+//! Printing a check's outcome as JSON or as a table.
+
+use std::io::Write as _;
+
+use driftguard_core::analysis::{AnalysisOutcome, Summary};
+use driftguard_core::{DriftDetail, DriftRecord, DriftType};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    revision: Option<&'a str>,
+    summary: &'a Summary,
+    records: &'a [DriftRecord],
+}
+
+/// Prints one JSON object: revision, summary and one record per desired resource.
+pub fn print_json(outcome: &AnalysisOutcome) -> std::io::Result<()> {
+    let report = JsonReport {
+        revision: outcome.revision.as_deref(),
+        summary: &outcome.summary,
+        records: &outcome.records,
+    };
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, &report)?;
+    writeln!(stdout)
+}
+
+const MAX_VALUE_WIDTH: usize = 80;
+
+fn show(value: Option<&Value>) -> String {
+    let text = match value {
+        None => return "(absent)".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    if text.chars().count() > MAX_VALUE_WIDTH {
+        let cut: String = text.chars().take(MAX_VALUE_WIDTH - 1).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+fn status(record: &DriftRecord) -> &'static str {
+    if record.drift_types.contains(&DriftType::Missing) {
+        "missing"
+    } else if record.drift_detected {
+        "drifted"
+    } else {
+        "in sync"
+    }
+}
+
+fn detail_line(detail: &DriftDetail) -> String {
+    if detail.drift_type == DriftType::Missing {
+        return "not found in the live state".to_owned();
+    }
+    let by = detail
+        .manager
+        .as_deref()
+        .map(|m| format!("  (by {m})"))
+        .unwrap_or_default();
+    format!(
+        "{}: {} → {}  [{}, {}]{by}",
+        detail.path,
+        show(detail.desired.as_ref()),
+        show(detail.live.as_ref()),
+        detail.drift_type,
+        detail.severity
+    )
+}
+
+/// Prints a table: one row per resource, one indented line per drifted field.
+pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
+    let rows: Vec<[String; 4]> = outcome
+        .records
+        .iter()
+        .map(|r| {
+            let types: Vec<&str> = r.drift_types.iter().map(|t| t.as_str()).collect();
+            [
+                r.resource_id.to_string(),
+                status(r).to_owned(),
+                r.severity.map_or("-".to_owned(), |s| s.to_string()),
+                if types.is_empty() { "-".to_owned() } else { types.join(", ") },
+            ]
+        })
+        .collect();
+    let headers = ["RESOURCE", "STATUS", "SEVERITY", "TYPES"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |cells: [&str; 4]| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        )
+    };
+    writeln!(out, "{}", line(headers))?;
+    for (row, record) in rows.iter().zip(&outcome.records) {
+        writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3]]).trim_end())?;
+        for detail in &record.drifts {
+            writeln!(out, "    {}", detail_line(detail))?;
+        }
+    }
+    let s = &outcome.summary;
+    writeln!(out)?;
+    write!(
+        out,
+        "{} resources: {} in sync, {} drifted, {} missing",
+        s.resources, s.in_sync, s.drifted, s.missing
+    )?;
+    if let Some(revision) = &outcome.revision {
+        write!(out, " (revision {revision})")?;
+    }
+    writeln!(out)
+}

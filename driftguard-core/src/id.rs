@@ -1,0 +1,148 @@
+//! Resource identity: `Kind:namespace:name`, or `Kind::name` for cluster-scoped objects.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Error;
+
+/// The identity of one Kubernetes object, independent of its API version.
+///
+/// Records, events and API paths all key on its string form, so it must
+/// round-trip exactly through [`fmt::Display`] and [`FromStr`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceId {
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+}
+
+impl ResourceId {
+    /// An identity for a namespaced object.
+    pub fn namespaced(
+        kind: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: kind.into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
+    }
+
+    /// An identity for a cluster-scoped object (Namespace, ClusterRole, …).
+    pub fn cluster_scoped(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            namespace: None,
+            name: name.into(),
+        }
+    }
+
+    /// An identity from parts, where an empty namespace means cluster-scoped.
+    pub fn new(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            namespace: namespace.filter(|ns| !ns.is_empty()).map(str::to_owned),
+            name: name.into(),
+        }
+    }
+
+    /// The object's kind, e.g. `Deployment`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The namespace, or `None` for a cluster-scoped object.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The same kind and name in another namespace (or cluster-scoped with `None`).
+    pub fn with_namespace(&self, namespace: Option<&str>) -> Self {
+        Self::new(self.kind.clone(), namespace, self.name.clone())
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.kind,
+            self.namespace.as_deref().unwrap_or(""),
+            self.name
+        )
+    }
+}
+
+impl FromStr for ResourceId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = |reason: &str| Error::InvalidResourceId {
+            id: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut parts = s.split(':');
+        let (Some(kind), Some(namespace), Some(name), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid(
+                "expected Kind:namespace:name, or Kind::name for a cluster-scoped object",
+            ));
+        };
+        if kind.is_empty() {
+            return Err(invalid("the kind is empty"));
+        }
+        if name.is_empty() {
+            return Err(invalid("the name is empty"));
+        }
+        Ok(Self::new(kind, Some(namespace), name))
+    }
+}
+
+impl Serialize for ResourceId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_namespaced_and_cluster_scoped_ids() {
+        let id = ResourceId::namespaced("Deployment", "shop", "web");
+        assert_eq!(id.to_string(), "Deployment:shop:web");
+        assert_eq!("Deployment:shop:web".parse::<ResourceId>().ok(), Some(id));
+
+        let cluster = ResourceId::cluster_scoped("ClusterRole", "reader");
+        assert_eq!(cluster.to_string(), "ClusterRole::reader");
+        let parsed: ResourceId = "ClusterRole::reader".parse().expect("valid id");
+        assert_eq!(parsed.namespace(), None);
+        assert_eq!(parsed, cluster);
+    }
+
+    #[test]
+    fn rejects_malformed_ids() {
+        for bad in ["", "Deployment", "Deployment:web", ":shop:web", "Deployment:shop:", "A:b:c:d"] {
+            assert!(bad.parse::<ResourceId>().is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

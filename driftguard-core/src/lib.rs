@@ -1,0 +1,84 @@
+//! The pure core of DriftGuard: how desired Kubernetes state is compared with live state.
+//!
+//! No I/O happens here: no files, no network, no async runtime. Sources hand over
+//! snapshots ([`DesiredSnapshot`], [`LiveSnapshot`]); [`analysis::analyze`] pairs them,
+//! canonicalises both sides ([`normalize`]), skips equal objects by their BLAKE3 hash
+//! ([`hash`]), walks the rest field by field ([`diff`]), classifies each difference
+//! ([`classify`]) and moves each resource's record through its lifecycle ([`record`]).
+//! [`Detector`] runs the same pass over the ports ([`ports`]) that adapters implement.
+//!
+//! # Example
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use driftguard_core::analysis::{analyze, DetectionSettings};
+//! use driftguard_core::{DesiredSnapshot, DriftType, LiveSnapshot, Resource, Severity};
+//! use serde_json::json;
+//!
+//! let desired = Resource::from_object(json!({
+//!     "apiVersion": "apps/v1", "kind": "Deployment",
+//!     "metadata": {"name": "web", "namespace": "shop"},
+//!     "spec": {"replicas": 3, "template": {"spec": {"containers": [
+//!         {"name": "web", "image": "nginx:1.25.3",
+//!          "resources": {"limits": {"cpu": 0.5}}}]}}}
+//! }), None)?;
+//! // What the API server returns after someone ran `kubectl scale --replicas=5`:
+//! // defaults, status and server metadata added, the quantity respelled.
+//! let live = Resource::from_object(json!({
+//!     "apiVersion": "apps/v1", "kind": "Deployment",
+//!     "metadata": {"name": "web", "namespace": "shop", "uid": "5f1c", "generation": 4,
+//!                  "resourceVersion": "81723"},
+//!     "spec": {"replicas": 5, "revisionHistoryLimit": 10, "template": {"spec": {
+//!         "containers": [{"name": "web", "image": "nginx:1.25.3",
+//!             "imagePullPolicy": "IfNotPresent", "resources": {"limits": {"cpu": "500m"}}}],
+//!         "restartPolicy": "Always"}}},
+//!     "status": {"replicas": 5}
+//! }), None)?;
+//!
+//! let outcome = analyze(
+//!     DesiredSnapshot { resources: vec![desired], revision: None },
+//!     LiveSnapshot { resources: vec![live] },
+//!     &HashMap::new(),
+//!     &DetectionSettings::default(),
+//!     chrono::Utc::now(),
+//! )?;
+//! let record = &outcome.records[0];
+//! assert_eq!(record.resource_id.to_string(), "Deployment:shop:web");
+//! assert_eq!(record.drift_types, vec![DriftType::Scaling]);
+//! assert_eq!(record.severity, Some(Severity::Medium));
+//! assert_eq!(record.drifts[0].path, "spec.replicas");
+//! # Ok::<(), driftguard_core::Error>(())
+//! ```
+
+pub mod analysis;
+pub mod classify;
+pub mod compare;
+pub mod detector;
+pub mod diff;
+pub mod drift;
+mod error;
+pub mod hash;
+mod id;
+pub mod ignore;
+pub mod managed;
+pub mod model;
+pub mod normalize;
+pub mod path;
+pub mod ports;
+pub mod quantity;
+pub mod record;
+pub mod secret;
+pub mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use detector::Detector;
+pub use drift::{DriftDetail, DriftType, Severity};
+pub use error::Error;
+pub use id::ResourceId;
+pub use model::{DesiredSnapshot, LiveSnapshot, Origin, Resource};
+pub use ports::{DesiredSource, DriftStore, LiveSource, PortError, PortErrorKind};
+pub use record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
+
+/// Results with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,144 @@
+//! Resources and the snapshots that sources hand to the detector.
+
+use serde_json::Value;
+
+use crate::{Error, ResourceId};
+
+/// Where a resource was read from, for error messages and reports (`file:line`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// A file path, URL or API path.
+    pub location: String,
+    /// The 1-based line where the object's document starts, when known.
+    pub line: Option<u64>,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}", self.location, line),
+            None => f.write_str(&self.location),
+        }
+    }
+}
+
+/// One Kubernetes object as a source delivered it: its identity and its full JSON form.
+///
+/// Secret values in `object` are already keyed fingerprints: adapters call
+/// [`crate::secret::fingerprint_secret`] before building a `Resource`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// `Kind:namespace:name`.
+    pub id: ResourceId,
+    /// The object's `apiVersion`, e.g. `apps/v1`.
+    pub api_version: String,
+    /// The whole object as JSON.
+    pub object: Value,
+    /// Where it came from, when the source knows.
+    pub origin: Option<Origin>,
+}
+
+impl Resource {
+    /// Builds a resource from a JSON object, reading its identity from `kind`,
+    /// `apiVersion`, `metadata.namespace` and `metadata.name`.
+    pub fn from_object(object: Value, origin: Option<Origin>) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidObject {
+            origin: origin.as_ref().map(ToString::to_string),
+            reason,
+        };
+        let Some(map) = object.as_object() else {
+            return Err(invalid("the document is not a mapping".to_owned()));
+        };
+        let kind = match map.get("kind") {
+            Some(Value::String(kind)) if !kind.is_empty() => kind.clone(),
+            Some(_) => return Err(invalid("`kind` is not a non-empty string".to_owned())),
+            None => return Err(invalid("the document has no `kind`".to_owned())),
+        };
+        let api_version = match map.get("apiVersion") {
+            Some(Value::String(v)) if !v.is_empty() => v.clone(),
+            _ => return Err(invalid(format!("the {kind} has no `apiVersion`"))),
+        };
+        let metadata = map.get("metadata").and_then(Value::as_object);
+        let name = match metadata.and_then(|m| m.get("name")) {
+            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+            _ => return Err(invalid(format!("the {kind} has no `metadata.name`"))),
+        };
+        let namespace = match metadata.and_then(|m| m.get("namespace")) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(ns)) => Some(ns.clone()),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "the {kind} {name} has a `metadata.namespace` that is not a string"
+                )));
+            }
+        };
+        Ok(Self {
+            id: ResourceId::new(kind, namespace.as_deref(), name),
+            api_version,
+            object,
+            origin,
+        })
+    }
+}
+
+/// Everything the desired side (Git, a folder) declares, at one revision.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesiredSnapshot {
+    /// The declared objects.
+    pub resources: Vec<Resource>,
+    /// The commit the objects were read at; `None` for a plain folder.
+    pub revision: Option<String>,
+}
+
+/// Everything the live side (a cluster, a dump) holds for the watched types.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSnapshot {
+    /// The live objects.
+    pub resources: Vec<Resource>,
+}
+
+/// Keeps only resources in the given namespaces; an empty list keeps everything.
+///
+/// Cluster-scoped resources have no namespace and are dropped by a non-empty filter.
+pub fn retain_namespaces(resources: &mut Vec<Resource>, namespaces: &[String]) {
+    if namespaces.is_empty() {
+        return;
+    }
+    resources.retain(|r| {
+        r.id.namespace()
+            .is_some_and(|ns| namespaces.iter().any(|wanted| wanted == ns))
+    });
+}
+
+/// Built-in kinds that are cluster-scoped. A desired object of another kind without a
+/// namespace lives in `default`, as `kubectl apply` would put it.
+pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+/// Whether `kind` is a built-in cluster-scoped kind.
+pub fn is_cluster_scoped_kind(kind: &str) -> bool {
+    CLUSTER_SCOPED_KINDS.contains(&kind)
+}

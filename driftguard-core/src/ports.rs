@@ -1,0 +1,145 @@
+//! The ports: what the detector needs from sources and stores, implemented by adapters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::model::{DesiredSnapshot, LiveSnapshot};
+use crate::record::{DriftEvent, DriftRecord, DriftStatus};
+use crate::stats::DriftStatistics;
+use crate::ResourceId;
+
+/// Why a port call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortErrorKind {
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The backend cannot be reached or timed out; retrying later may work.
+    Unavailable,
+    /// The backend answered with something unusable (malformed manifests, bad data).
+    InvalidData,
+    /// A write conflicted with another.
+    Conflict,
+    /// Anything else.
+    Other,
+}
+
+/// An error from an adapter, with a kind the detector and API can act on.
+///
+/// Messages must never contain Secret values; adapters fingerprint them before any
+/// error can be built from them.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    /// What kind of failure.
+    pub kind: PortErrorKind,
+    /// A one-line description naming what failed (file and line where there is one).
+    pub message: String,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PortError {
+    /// An error without an underlying cause.
+    pub fn new(kind: PortErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error wrapping its cause.
+    pub fn with_source(
+        kind: PortErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// The live state: every watched object, in one consistent snapshot.
+#[async_trait]
+pub trait LiveSource: Send + Sync {
+    /// All watched objects. A failed or partial read is an error, never a short snapshot.
+    async fn snapshot(&self) -> Result<LiveSnapshot, PortError>;
+}
+
+/// The desired state: every declared object, at one revision.
+#[async_trait]
+pub trait DesiredSource: Send + Sync {
+    /// All declared objects and the revision they were read at.
+    async fn snapshot(&self) -> Result<DesiredSnapshot, PortError>;
+}
+
+/// Which records a listing returns. Records are ordered by `resource_id`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only records with (or without) drift now.
+    pub drift_detected: Option<bool>,
+    /// Only records in this lifecycle state.
+    pub drift_status: Option<DriftStatus>,
+    /// At most this many records.
+    pub limit: Option<usize>,
+    /// Skip this many records first.
+    pub offset: usize,
+}
+
+impl RecordFilter {
+    /// Whether a record passes the field filters (limit and offset aside).
+    pub fn matches(&self, record: &DriftRecord) -> bool {
+        self.namespace
+            .as_deref()
+            .is_none_or(|ns| record.namespace.as_deref() == Some(ns))
+            && self.drift_detected.is_none_or(|d| record.drift_detected == d)
+            && self.drift_status.is_none_or(|s| record.drift_status == s)
+    }
+}
+
+/// Which events a query returns, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events of this resource.
+    pub resource_id: Option<ResourceId>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many events (the oldest ones).
+    pub limit: Option<usize>,
+}
+
+impl EventFilter {
+    /// Whether an event passes the filter (limit aside).
+    pub fn matches(&self, event: &DriftEvent) -> bool {
+        self.resource_id.as_ref().is_none_or(|id| &event.resource_id == id)
+            && self.since.is_none_or(|t| event.at >= t)
+            && self.until.is_none_or(|t| event.at < t)
+    }
+}
+
+/// Persistence of records and their event history.
+#[async_trait]
+pub trait DriftStore: Send + Sync {
+    /// The record of one resource.
+    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError>;
+
+    /// Records passing `filter`, ordered by `resource_id`.
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError>;
+
+    /// Upserts the records and appends the events of one analysis, as one batch.
+    async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError>;
+
+    /// Events passing `filter`, oldest first.
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError>;
+
+    /// Totals and breakdowns over all records and events.
+    async fn statistics(&self) -> Result<DriftStatistics, PortError>;
+}

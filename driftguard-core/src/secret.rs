@@ -1,0 +1,180 @@
+//! Secret values replaced by keyed fingerprints, so plaintext never travels past an adapter.
+//!
+//! Two Secrets with the same value get the same fingerprint under the same key, so drift
+//! is still detected; without the key a fingerprint says nothing about the value.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
+
+/// Prefix of every fingerprinted value, so readers can tell one from a plaintext.
+pub const FINGERPRINT_PREFIX: &str = "fingerprint:";
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The key of the keyed BLAKE3 hash used for Secret fingerprints.
+///
+/// It comes from configuration or is generated once and kept; its `Debug` form never
+/// shows the key bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FingerprintKey([u8; 32]);
+
+impl FingerprintKey {
+    /// A key from 32 raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// A key derived from configured text (a passphrase or a hex string).
+    pub fn derive(material: &str) -> Self {
+        Self(blake3::derive_key(
+            "driftguard 2024 secret fingerprint key",
+            material.as_bytes(),
+        ))
+    }
+
+    /// The fingerprint of one secret value: the prefix and 128 bits of keyed BLAKE3, in hex.
+    pub fn fingerprint(&self, plaintext: &[u8]) -> String {
+        let hash = blake3::keyed_hash(&self.0, plaintext);
+        let hex = hash.to_hex();
+        format!("{FINGERPRINT_PREFIX}{}", &hex.as_str()[..32])
+    }
+}
+
+impl std::fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FingerprintKey(<redacted>)")
+    }
+}
+
+/// Replaces every value of a Secret (`data`, `stringData`, and the copy kubectl keeps in
+/// the last-applied annotation) with its fingerprint. Objects of other kinds are left alone.
+///
+/// `stringData` is folded into `data` first, as the API server does, so a manifest that
+/// uses `stringData` and a live object that shows base64 `data` fingerprint the same.
+pub fn fingerprint_secret(object: &mut Value, key: &FingerprintKey) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    if map.get("kind").and_then(Value::as_str) != Some("Secret") {
+        return;
+    }
+    let mut data = match map.remove("data") {
+        Some(Value::Object(data)) => data,
+        _ => Map::new(),
+    };
+    let mut fingerprinted = Map::new();
+    for (name, value) in std::mem::take(&mut data) {
+        let plaintext = match &value {
+            Value::String(encoded) => STANDARD
+                .decode(encoded.trim())
+                .unwrap_or_else(|_| [b"invalid-base64:".as_slice(), encoded.as_bytes()].concat()),
+            Value::Null => continue,
+            other => other.to_string().into_bytes(),
+        };
+        fingerprinted.insert(name, Value::String(key.fingerprint(&plaintext)));
+    }
+    if let Some(Value::Object(string_data)) = map.remove("stringData") {
+        for (name, value) in string_data {
+            let plaintext = match value {
+                Value::String(text) => text.into_bytes(),
+                Value::Null => continue,
+                other => other.to_string().into_bytes(),
+            };
+            fingerprinted.insert(name, Value::String(key.fingerprint(&plaintext)));
+        }
+    }
+    if !fingerprinted.is_empty() {
+        map.insert("data".to_owned(), Value::Object(fingerprinted));
+    }
+    fingerprint_last_applied(map, key);
+}
+
+/// kubectl keeps the whole applied manifest, plaintext included, in an annotation.
+/// Fingerprint the Secret inside it, or drop the annotation when it cannot be read.
+fn fingerprint_last_applied(map: &mut Map<String, Value>, key: &FingerprintKey) {
+    let Some(annotations) = map
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let Some(Value::String(text)) = annotations.remove(LAST_APPLIED) else {
+        return;
+    };
+    if let Ok(mut applied) = serde_json::from_str::<Value>(&text) {
+        if applied.is_object() {
+            if let Some(applied_map) = applied.as_object_mut() {
+                applied_map.insert("kind".to_owned(), Value::String("Secret".to_owned()));
+            }
+            fingerprint_secret(&mut applied, key);
+            annotations.insert(LAST_APPLIED.to_owned(), Value::String(applied.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key() -> FingerprintKey {
+        FingerprintKey::derive("test key")
+    }
+
+    #[test]
+    fn string_data_and_base64_data_fingerprint_alike() {
+        let mut desired = json!({"kind": "Secret", "stringData": {"password": "hunter2-db"}});
+        let mut live = json!({"kind": "Secret", "data": {"password": STANDARD.encode("hunter2-db")}});
+        fingerprint_secret(&mut desired, &key());
+        fingerprint_secret(&mut live, &key());
+        assert_eq!(desired, live);
+        assert!(desired.get("stringData").is_none());
+        let text = desired.to_string();
+        assert!(!text.contains("hunter2-db"));
+        assert!(text.contains(FINGERPRINT_PREFIX));
+    }
+
+    #[test]
+    fn different_values_and_keys_give_different_fingerprints() {
+        let a = key().fingerprint(b"one");
+        assert_ne!(a, key().fingerprint(b"two"));
+        assert_ne!(a, FingerprintKey::derive("other key").fingerprint(b"one"));
+    }
+
+    #[test]
+    fn last_applied_annotation_is_fingerprinted() {
+        let applied = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db"}, "stringData": {"password": "s3cr3t-value"}});
+        let mut live = json!({"kind": "Secret",
+            "metadata": {"name": "db", "annotations": {LAST_APPLIED: applied.to_string()}},
+            "data": {"password": STANDARD.encode("s3cr3t-value")}});
+        fingerprint_secret(&mut live, &key());
+        let text = live.to_string();
+        assert!(!text.contains("s3cr3t-value"));
+        assert!(!text.contains(&STANDARD.encode("s3cr3t-value")));
+        assert!(text.contains("last-applied-configuration"));
+    }
+
+    #[test]
+    fn unreadable_last_applied_is_dropped() {
+        let mut live = json!({"kind": "Secret",
+            "metadata": {"name": "db", "annotations": {LAST_APPLIED: "{not json s3cr3t"}}});
+        fingerprint_secret(&mut live, &key());
+        assert!(!live.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn other_kinds_are_untouched() {
+        let mut cm = json!({"kind": "ConfigMap", "data": {"a": "b"}});
+        let before = cm.clone();
+        fingerprint_secret(&mut cm, &key());
+        assert_eq!(cm, before);
+    }
+
+    #[test]
+    fn debug_does_not_show_the_key() {
+        assert_eq!(format!("{:?}", key()), "FingerprintKey(<redacted>)");
+    }
+}

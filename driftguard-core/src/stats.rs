@@ -1,0 +1,120 @@
+//! Statistics over records and events, for the API and dashboards.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
+
+/// How often one resource drifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftCount {
+    /// The resource id.
+    pub resource_id: String,
+    /// Number of `drift_detected` events.
+    pub drift_events: u64,
+}
+
+/// Totals and breakdowns of drift.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DriftStatistics {
+    /// Records stored.
+    pub total_resources: u64,
+    /// Records with drift now.
+    pub drifted_resources: u64,
+    /// Records by status (`none`, `active`, `resolved`).
+    pub by_status: BTreeMap<String, u64>,
+    /// Drifted records by severity.
+    pub by_severity: BTreeMap<String, u64>,
+    /// Drifted records by drift type (a record counts once per type it has).
+    pub by_type: BTreeMap<String, u64>,
+    /// Drifted records by namespace (`""` for cluster-scoped).
+    pub by_namespace: BTreeMap<String, u64>,
+    /// Events stored.
+    pub total_events: u64,
+    /// Mean seconds from a drift being detected to its resolution, over resolved episodes.
+    pub mean_time_to_resolve_seconds: Option<f64>,
+    /// The resources with the most drift episodes, most first.
+    pub most_drifted: Vec<DriftCount>,
+}
+
+/// How many resources `most_drifted` lists.
+pub const MOST_DRIFTED_LIMIT: usize = 10;
+
+/// Computes statistics from all records and events.
+pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistics {
+    let mut stats = DriftStatistics {
+        total_resources: records.len() as u64,
+        total_events: events.len() as u64,
+        ..DriftStatistics::default()
+    };
+    for status in [DriftStatus::None, DriftStatus::Active, DriftStatus::Resolved] {
+        stats.by_status.insert(status.as_str().to_owned(), 0);
+    }
+    for record in records {
+        *stats
+            .by_status
+            .entry(record.drift_status.as_str().to_owned())
+            .or_default() += 1;
+        if !record.drift_detected {
+            continue;
+        }
+        stats.drifted_resources += 1;
+        if let Some(severity) = record.severity {
+            *stats.by_severity.entry(severity.as_str().to_owned()).or_default() += 1;
+        }
+        for drift_type in &record.drift_types {
+            *stats.by_type.entry(drift_type.as_str().to_owned()).or_default() += 1;
+        }
+        *stats
+            .by_namespace
+            .entry(record.namespace.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    stats.mean_time_to_resolve_seconds = mean_time_to_resolve(events);
+    stats.most_drifted = most_drifted(events, MOST_DRIFTED_LIMIT);
+    stats
+}
+
+/// Mean detection-to-resolution time, pairing each resolution with the detection before it.
+pub fn mean_time_to_resolve(events: &[DriftEvent]) -> Option<f64> {
+    let mut sorted: Vec<&DriftEvent> = events.iter().collect();
+    sorted.sort_by_key(|e| e.at);
+    let mut open: HashMap<String, DateTime<Utc>> = HashMap::new();
+    let (mut total, mut count) = (0.0_f64, 0u32);
+    for event in sorted {
+        let id = event.resource_id.to_string();
+        match event.kind {
+            EventKind::DriftDetected => {
+                open.entry(id).or_insert(event.at);
+            }
+            EventKind::DriftResolved => {
+                if let Some(start) = open.remove(&id) {
+                    total += (event.at - start).num_milliseconds() as f64 / 1000.0;
+                    count += 1;
+                }
+            }
+            EventKind::DriftChanged => {}
+        }
+    }
+    (count > 0).then(|| total / f64::from(count))
+}
+
+/// The resources with the most `drift_detected` events.
+pub fn most_drifted(events: &[DriftEvent], limit: usize) -> Vec<DriftCount> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for event in events.iter().filter(|e| e.kind == EventKind::DriftDetected) {
+        *counts.entry(event.resource_id.to_string()).or_default() += 1;
+    }
+    let mut list: Vec<DriftCount> = counts
+        .into_iter()
+        .map(|(resource_id, drift_events)| DriftCount {
+            resource_id,
+            drift_events,
+        })
+        .collect();
+    list.sort_by(|a, b| b.drift_events.cmp(&a.drift_events).then(a.resource_id.cmp(&b.resource_id)));
+    list.truncate(limit);
+    list
+}

@@ -1,0 +1,146 @@
+//! In-memory implementations of the ports, for tests of the core and of other crates.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::model::{DesiredSnapshot, LiveSnapshot};
+use crate::ports::{
+    DesiredSource, DriftStore, EventFilter, LiveSource, PortError, PortErrorKind, RecordFilter,
+};
+use crate::record::{DriftEvent, DriftRecord};
+use crate::stats::{DriftStatistics, compute};
+use crate::ResourceId;
+
+fn unavailable(what: &str) -> PortError {
+    PortError::new(PortErrorKind::Unavailable, format!("{what} is unavailable"))
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A desired source holding a snapshot in memory; it can be told to fail.
+#[derive(Debug, Default)]
+pub struct InMemoryDesired {
+    state: Mutex<Option<DesiredSnapshot>>,
+}
+
+impl InMemoryDesired {
+    /// A source serving `snapshot`.
+    pub fn new(snapshot: DesiredSnapshot) -> Self {
+        Self {
+            state: Mutex::new(Some(snapshot)),
+        }
+    }
+
+    /// Serves `snapshot` from now on.
+    pub fn set(&self, snapshot: DesiredSnapshot) {
+        *locked(&self.state) = Some(snapshot);
+    }
+
+    /// Fails every call from now on, as an unreachable Git remote would.
+    pub fn fail(&self) {
+        *locked(&self.state) = None;
+    }
+}
+
+#[async_trait]
+impl DesiredSource for InMemoryDesired {
+    async fn snapshot(&self) -> Result<DesiredSnapshot, PortError> {
+        locked(&self.state)
+            .clone()
+            .ok_or_else(|| unavailable("the desired source"))
+    }
+}
+
+/// A live source holding a snapshot in memory; it can be told to fail.
+#[derive(Debug, Default)]
+pub struct InMemoryLive {
+    state: Mutex<Option<LiveSnapshot>>,
+}
+
+impl InMemoryLive {
+    /// A source serving `snapshot`.
+    pub fn new(snapshot: LiveSnapshot) -> Self {
+        Self {
+            state: Mutex::new(Some(snapshot)),
+        }
+    }
+
+    /// Serves `snapshot` from now on.
+    pub fn set(&self, snapshot: LiveSnapshot) {
+        *locked(&self.state) = Some(snapshot);
+    }
+
+    /// Fails every call from now on, as an unreachable API server would.
+    pub fn fail(&self) {
+        *locked(&self.state) = None;
+    }
+}
+
+#[async_trait]
+impl LiveSource for InMemoryLive {
+    async fn snapshot(&self) -> Result<LiveSnapshot, PortError> {
+        locked(&self.state)
+            .clone()
+            .ok_or_else(|| unavailable("the live source"))
+    }
+}
+
+/// A store keeping records and events in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    records: Mutex<BTreeMap<ResourceId, DriftRecord>>,
+    events: Mutex<Vec<DriftEvent>>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl DriftStore for InMemoryStore {
+    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+        Ok(locked(&self.records).get(id).cloned())
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
+        Ok(locked(&self.records)
+            .values()
+            .filter(|r| filter.matches(r))
+            .skip(filter.offset)
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect())
+    }
+
+    async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {
+        let mut stored = locked(&self.records);
+        for record in records {
+            stored.insert(record.resource_id.clone(), record.clone());
+        }
+        locked(&self.events).extend_from_slice(events);
+        Ok(())
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError> {
+        let mut events: Vec<DriftEvent> = locked(&self.events)
+            .iter()
+            .filter(|e| filter.matches(e))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| e.at);
+        events.truncate(filter.limit.unwrap_or(usize::MAX));
+        Ok(events)
+    }
+
+    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
+        let records: Vec<DriftRecord> = locked(&self.records).values().cloned().collect();
+        Ok(compute(&records, &locked(&self.events)))
+    }
+}

@@ -1,0 +1,380 @@
+//! Reading Kubernetes manifests: multi-document YAML, JSON (one or several values), and
+//! `List` objects, into [`Resource`]s.
+//!
+//! Secrets are fingerprinted here, as each object is read, so plaintext never leaves
+//! this module. Errors name the file and line and never quote the content.
+
+use std::path::{Path, PathBuf};
+
+use driftguard_core::secret::{FingerprintKey, fingerprint_secret};
+use driftguard_core::{Origin, Resource};
+use serde_json::Value;
+use serde_saphyr::{Budget, Spanned};
+
+use crate::Error;
+
+/// Size and shape limits that keep a hostile or broken file from exhausting memory or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestLimits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest single document, in bytes of source text. The API server refuses objects
+    /// over about 1.5 MiB, so a larger document cannot be a real object.
+    pub max_document_bytes: usize,
+    /// Deepest nesting of maps and lists.
+    pub max_depth: usize,
+}
+
+impl ManifestLimits {
+    /// Limits for desired manifests written by people: 32 MiB files.
+    pub const DESIRED: Self = Self {
+        max_file_bytes: 32 * 1024 * 1024,
+        max_document_bytes: 4 * 1024 * 1024,
+        max_depth: 100,
+    };
+
+    /// Limits for live dumps, which hold whole clusters: 512 MiB files.
+    pub const LIVE_DUMP: Self = Self {
+        max_file_bytes: 512 * 1024 * 1024,
+        max_document_bytes: 4 * 1024 * 1024,
+        max_depth: 100,
+    };
+}
+
+impl Default for ManifestLimits {
+    fn default() -> Self {
+        Self::DESIRED
+    }
+}
+
+/// Reads manifest files into resources, fingerprinting Secrets with its key.
+#[derive(Debug, Clone)]
+pub struct ManifestReader {
+    key: FingerprintKey,
+    limits: ManifestLimits,
+}
+
+/// One parsed document and the line it starts on.
+struct Document {
+    value: Value,
+    line: u64,
+    bytes: usize,
+}
+
+impl ManifestReader {
+    /// A reader with these limits, fingerprinting Secret values with `key`.
+    pub fn new(key: FingerprintKey, limits: ManifestLimits) -> Self {
+        Self { key, limits }
+    }
+
+    /// Whether `path` names a manifest file by its extension.
+    pub fn is_manifest_file(path: &Path) -> bool {
+        matches!(
+            path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+            Some("yaml" | "yml" | "json")
+        )
+    }
+
+    /// Reads one file.
+    pub fn read_file(&self, path: &Path) -> Result<Vec<Resource>, Error> {
+        let io_error = |source: std::io::Error| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::NotFound {
+                    path: path.to_owned(),
+                }
+            } else {
+                Error::Io {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        };
+        let size = std::fs::metadata(path).map_err(io_error)?.len();
+        if size > self.limits.max_file_bytes {
+            return Err(Error::TooLarge {
+                path: path.to_owned(),
+                size,
+                limit: self.limits.max_file_bytes,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(io_error)?;
+        self.read_bytes(path, &bytes)
+    }
+
+    /// Reads manifest content; `path` names it in errors and origins.
+    pub fn read_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Vec<Resource>, Error> {
+        let not_text = || Error::NotText {
+            path: path.to_owned(),
+        };
+        if bytes.contains(&0) {
+            return Err(not_text());
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| not_text())?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let is_json = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let documents = if is_json {
+            parse_json(path, text)?
+        } else {
+            self.parse_yaml(path, text)?
+        };
+        let mut resources = Vec::new();
+        for document in documents {
+            if document.bytes > self.limits.max_document_bytes {
+                return Err(Error::InvalidObject {
+                    path: path.to_owned(),
+                    line: document.line,
+                    reason: format!(
+                        "the document is {} bytes; the API server refuses objects this large (limit {} bytes)",
+                        document.bytes, self.limits.max_document_bytes
+                    ),
+                });
+            }
+            if depth_exceeds(&document.value, self.limits.max_depth) {
+                return Err(Error::InvalidObject {
+                    path: path.to_owned(),
+                    line: document.line,
+                    reason: format!("the document nests deeper than {} levels", self.limits.max_depth),
+                });
+            }
+            self.collect(path, document.line, document.value, &mut resources)?;
+        }
+        Ok(resources)
+    }
+
+    fn parse_yaml(&self, path: &Path, text: &str) -> Result<Vec<Document>, Error> {
+        let mut budget = Budget::default();
+        budget.max_depth = self.limits.max_depth;
+        budget.max_documents = usize::MAX;
+        budget.max_events = usize::MAX;
+        budget.max_nodes = usize::MAX;
+        budget.max_total_scalar_bytes =
+            usize::try_from(self.limits.max_file_bytes).unwrap_or(usize::MAX);
+        let options = serde_saphyr::options! {
+            budget: Some(budget),
+            with_snippet: false,
+        };
+        let parsed: Vec<Spanned<Value>> =
+            serde_saphyr::from_multiple_with_options(text, options).map_err(|error| {
+                let location = error.location();
+                let message = error.without_snippet().to_string();
+                let message = match message.rfind(" at line ") {
+                    Some(at) if location.is_some() => message[..at].to_owned(),
+                    _ => message,
+                };
+                Error::Syntax {
+                    path: path.to_owned(),
+                    format: "YAML",
+                    line: location.map_or(1, |l| l.line()),
+                    column: location.map_or(1, |l| l.column()),
+                    message,
+                }
+            })?;
+        let offsets: Vec<usize> = parsed
+            .iter()
+            .map(|d| d.referenced.span().offset() as usize)
+            .chain(std::iter::once(text.len()))
+            .collect();
+        Ok(parsed
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| Document {
+                line: d.referenced.line().max(1),
+                bytes: offsets[i + 1].saturating_sub(offsets[i]),
+                value: d.value,
+            })
+            .collect())
+    }
+
+    fn collect(
+        &self,
+        path: &Path,
+        line: u64,
+        value: Value,
+        out: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        let invalid = |reason: String| Error::InvalidObject {
+            path: path.to_owned(),
+            line,
+            reason,
+        };
+        let map = match value {
+            Value::Null => return Ok(()),
+            Value::Object(map) => map,
+            _ => {
+                tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes object (not a mapping)");
+                return Ok(());
+            }
+        };
+        let kind = map.get("kind").and_then(Value::as_str).map(str::to_owned);
+        let api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_owned);
+        let Some(kind) = kind else {
+            if map.contains_key("kind") {
+                return Err(invalid("`kind` is not a string".to_owned()));
+            }
+            if map.contains_key("metadata") || (api_version.is_some() && !is_helm_chart(&map)) {
+                return Err(invalid("the document has no `kind`".to_owned()));
+            }
+            tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes manifest (no apiVersion, kind or metadata)");
+            return Ok(());
+        };
+        if api_version.as_deref().is_some_and(is_tooling_api) {
+            tracing::warn!(file = %path.display(), line, kind = %kind, "skipped a build-tool file that is not applied to the cluster");
+            return Ok(());
+        }
+        if let Some(item_kind) = kind.strip_suffix("List") {
+            if let Some(items) = map.get("items") {
+                let Value::Array(items) = items else {
+                    return Err(invalid(format!("the {kind}'s `items` is not a list")));
+                };
+                for item in items.iter().cloned() {
+                    let item = fill_list_item(item, item_kind, api_version.as_deref());
+                    self.collect(path, line, item, out)?;
+                }
+                return Ok(());
+            }
+        }
+        let mut object = Value::Object(map);
+        fingerprint_secret(&mut object, &self.key);
+        let origin = Origin {
+            location: path.display().to_string(),
+            line: Some(line),
+        };
+        let resource = Resource::from_object(object, Some(origin)).map_err(|e| match e {
+            driftguard_core::Error::InvalidObject { reason, .. } => invalid(reason),
+            other => invalid(other.to_string()),
+        })?;
+        out.push(resource);
+        Ok(())
+    }
+}
+
+/// Items of a typed list (`DeploymentList`) may omit their own kind and apiVersion.
+fn fill_list_item(mut item: Value, item_kind: &str, api_version: Option<&str>) -> Value {
+    if let Value::Object(map) = &mut item {
+        if !map.contains_key("kind") && !item_kind.is_empty() {
+            map.insert("kind".to_owned(), Value::String(item_kind.to_owned()));
+        }
+        if !map.contains_key("apiVersion") {
+            if let Some(v) = api_version {
+                map.insert("apiVersion".to_owned(), Value::String(v.to_owned()));
+            }
+        }
+    }
+    item
+}
+
+/// Helm's `Chart.yaml` has an apiVersion but is no Kubernetes object.
+fn is_helm_chart(map: &serde_json::Map<String, Value>) -> bool {
+    map.contains_key("name") && map.contains_key("version") && !map.contains_key("metadata")
+}
+
+/// API groups of build tools (Kustomize, KRM functions), not of cluster objects.
+fn is_tooling_api(api_version: &str) -> bool {
+    api_version.starts_with("kustomize.config.k8s.io/") || api_version.starts_with("config.kubernetes.io/")
+}
+
+fn parse_json(path: &Path, text: &str) -> Result<Vec<Document>, Error> {
+    let mut documents = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    loop {
+        let start = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(value)) => {
+                let leading = text[start..].len() - text[start..].trim_start().len();
+                let begin = start + leading;
+                documents.push(Document {
+                    value,
+                    line: line_of(text, begin),
+                    bytes: stream.byte_offset() - begin,
+                });
+            }
+            Some(Err(error)) => {
+                return Err(Error::Syntax {
+                    path: path.to_owned(),
+                    format: "JSON",
+                    line: error.line() as u64,
+                    column: error.column() as u64,
+                    message: json_message(&error),
+                });
+            }
+        }
+    }
+    Ok(documents)
+}
+
+/// serde_json's message without its own " at line N column M" suffix.
+fn json_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> u64 {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+        + 1
+}
+
+fn depth_exceeds(value: &Value, limit: usize) -> bool {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => Box::new(map.values()),
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        if depth > limit {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
+
+/// Every manifest file under `root` (or `root` itself when it is a file), sorted by path.
+/// Hidden files and folders (`.git`, `.github`) are skipped.
+pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
+    let metadata = std::fs::metadata(root).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound {
+                path: root.to_owned(),
+            }
+        } else {
+            Error::Io {
+                path: root.to_owned(),
+                source,
+            }
+        }
+    })?;
+    if metadata.is_file() {
+        return Ok(vec![root.to_owned()]);
+    }
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.')
+        });
+    for entry in walker {
+        let entry = entry.map_err(|error| {
+            let path = error.path().unwrap_or(root).to_owned();
+            Error::Io {
+                path,
+                source: error.into(),
+            }
+        })?;
+        if entry.file_type().is_file() && ManifestReader::is_manifest_file(entry.path()) {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
