@@ -50,5 +50,11 @@ fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
         namespaces: args.namespaces.clone(),
         ..DetectionSettings::default()
     };
-    Ok(analyze(desired, live, &HashMap::new(), &settings, chrono::Utc::now())?)
+    Ok(analyze(
+        desired,
+        live,
+        &HashMap::new(),
+        &settings,
+        chrono::Utc::now(),
+    )?)
 }

@@ -82,7 +82,11 @@ pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
                 r.resource_id.to_string(),
                 status(r).to_owned(),
                 r.severity.map_or("-".to_owned(), |s| s.to_string()),
-                if types.is_empty() { "-".to_owned() } else { types.join(", ") },
+                if types.is_empty() {
+                    "-".to_owned()
+                } else {
+                    types.join(", ")
+                },
             ]
         })
         .collect();
@@ -108,7 +112,11 @@ pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
     };
     writeln!(out, "{}", line(headers))?;
     for (row, record) in rows.iter().zip(&outcome.records) {
-        writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3]]).trim_end())?;
+        writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3]]).trim_end()
+        )?;
         for detail in &record.drifts {
             writeln!(out, "    {}", detail_line(detail))?;
         }

@@ -44,7 +44,10 @@ fn base64(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             let _ = out.write_char(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -60,7 +63,11 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     let args: Vec<String> = case["args"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let expected_code = case["exit_code"].as_i64().unwrap_or(-1) as i32;
 
@@ -74,7 +81,9 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
             ));
         }
         for plaintext in case["secret_plaintexts"].as_array().into_iter().flatten() {
-            let Some(plaintext) = plaintext.as_str() else { continue };
+            let Some(plaintext) = plaintext.as_str() else {
+                continue;
+            };
             for form in [plaintext.to_owned(), base64(plaintext)] {
                 if run.stdout.contains(&form) || run.stderr.contains(&form) {
                     problems.push(format!("{name} output shows a secret value ({form:?})"));
@@ -94,7 +103,10 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
     let expected = case["records"].as_object().cloned().unwrap_or_default();
     let mut seen = std::collections::BTreeSet::new();
     for record in &records {
-        let id = record["resource_id"].as_str().unwrap_or_default().to_owned();
+        let id = record["resource_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         seen.insert(id.clone());
         let Some(want) = expected.get(&id) else {
             problems.push(format!("unexpected record {id}"));
@@ -114,7 +126,10 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
         }
         if let Some(severity) = want.get("severity") {
             if &record["severity"] != severity {
-                problems.push(format!("{id}: severity {} (expected {severity})", record["severity"]));
+                problems.push(format!(
+                    "{id}: severity {} (expected {severity})",
+                    record["severity"]
+                ));
             }
         }
     }
@@ -124,13 +139,23 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
         }
     }
     let summary = &report["summary"];
-    let drifted = records.iter().filter(|r| r["drift_detected"] == Value::Bool(true)).count();
+    let drifted = records
+        .iter()
+        .filter(|r| r["drift_detected"] == Value::Bool(true))
+        .count();
     if summary["resources"].as_u64() != Some(records.len() as u64) {
-        problems.push(format!("summary counts {} resources, {} records", summary["resources"], records.len()));
+        problems.push(format!(
+            "summary counts {} resources, {} records",
+            summary["resources"],
+            records.len()
+        ));
     }
-    let summed = summary["drifted"].as_u64().unwrap_or(0) + summary["missing"].as_u64().unwrap_or(0);
+    let summed =
+        summary["drifted"].as_u64().unwrap_or(0) + summary["missing"].as_u64().unwrap_or(0);
     if summed != drifted as u64 {
-        problems.push(format!("summary {summary} does not match {drifted} drifted records"));
+        problems.push(format!(
+            "summary {summary} does not match {drifted} drifted records"
+        ));
     }
     problems
 }
@@ -150,7 +175,10 @@ fn run_cases(filter: &str) {
     let mut failures = Vec::new();
     let dirs: Vec<PathBuf> = case_dirs()
         .into_iter()
-        .filter(|d| d.file_name().is_some_and(|n| n.to_string_lossy().starts_with(filter)))
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(filter))
+        })
         .collect();
     assert!(!dirs.is_empty(), "no {filter}* cases found");
     for dir in &dirs {
@@ -160,7 +188,12 @@ fn run_cases(filter: &str) {
             failures.push(format!("{}: {problem}", dir.display()));
         }
     }
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -176,7 +209,8 @@ fn drift_cases_report_the_right_types_and_severities() {
 #[test]
 fn bundled_example_matches_its_expectation() {
     let examples = repo_root().join("examples");
-    let text = std::fs::read_to_string(examples.join("expected.json")).expect("examples/expected.json");
+    let text =
+        std::fs::read_to_string(examples.join("expected.json")).expect("examples/expected.json");
     let case: Value = serde_json::from_str(&text).expect("expected.json is JSON");
     let problems = verify_case(&examples, &case);
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -77,7 +77,10 @@ fn resolve_id(desired: &ResourceId, live: &HashMap<ResourceId, Resource>) -> Res
 }
 
 fn in_scope(id: &ResourceId, namespaces: &[String]) -> bool {
-    namespaces.is_empty() || id.namespace().is_some_and(|ns| namespaces.iter().any(|n| n == ns))
+    namespaces.is_empty()
+        || id
+            .namespace()
+            .is_some_and(|ns| namespaces.iter().any(|n| n == ns))
 }
 
 /// Runs one analysis over complete snapshots.
@@ -91,12 +94,14 @@ pub fn analyze(
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> Result<AnalysisOutcome, Error> {
-    let mut live_by_id: HashMap<ResourceId, Resource> = HashMap::with_capacity(live.resources.len());
+    let mut live_by_id: HashMap<ResourceId, Resource> =
+        HashMap::with_capacity(live.resources.len());
     for resource in live.resources {
         live_by_id.insert(resource.id.clone(), resource);
     }
 
-    let mut declared: HashMap<ResourceId, Resource> = HashMap::with_capacity(desired.resources.len());
+    let mut declared: HashMap<ResourceId, Resource> =
+        HashMap::with_capacity(desired.resources.len());
     for resource in desired.resources {
         let id = resolve_id(&resource.id, &live_by_id);
         if !in_scope(&id, &settings.namespaces) {
@@ -153,7 +158,9 @@ pub fn analyze(
         outcome.records.iter().map(|r| &r.resource_id).collect();
     let mut retired: Vec<_> = previous
         .values()
-        .filter(|p| !analysed.contains(&p.resource_id) && in_scope(&p.resource_id, &settings.namespaces))
+        .filter(|p| {
+            !analysed.contains(&p.resource_id) && in_scope(&p.resource_id, &settings.namespaces)
+        })
         .filter_map(|p| retire(p, revision.as_deref(), now))
         .collect();
     retired.sort_by(|a, b| a.record.resource_id.cmp(&b.record.resource_id));

@@ -5,9 +5,9 @@
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::drift::{DriftType, Severity};
 use crate::path::{FieldPath, PathPattern, Segment};
-use crate::Error;
 
 /// One row of the matrix: fields matching any of `paths` (in objects of `kinds`, or any
 /// kind when empty) are of `drift_type` with `severity`.
@@ -35,10 +35,7 @@ impl ClassificationRule {
             drift_type,
             severity,
             kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
-            paths: paths
-                .iter()
-                .map(|p| p.parse())
-                .collect::<Result<_, _>>()?,
+            paths: paths.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
         })
     }
 
@@ -67,12 +64,16 @@ fn container_paths(suffixes: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn rule(drift_type: DriftType, severity: Severity, kinds: &[&str], paths: &[String]) -> ClassificationRule {
+fn rule(
+    drift_type: DriftType,
+    severity: Severity,
+    kinds: &[&str],
+    paths: &[String],
+) -> ClassificationRule {
     let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
     // The built-in patterns are fixed; a parse failure is a bug caught by the unit tests.
-    ClassificationRule::new(drift_type, severity, kinds, &refs).unwrap_or_else(|e| {
-        panic!("built-in classification rule is invalid: {e}")
-    })
+    ClassificationRule::new(drift_type, severity, kinds, &refs)
+        .unwrap_or_else(|e| panic!("built-in classification rule is invalid: {e}"))
 }
 
 fn owned(paths: &[&str]) -> Vec<String> {
@@ -84,7 +85,12 @@ impl Default for Classifier {
         use DriftType::*;
         use Severity::*;
         let rules = vec![
-            rule(SecretChange, High, &["Secret"], &owned(&["data.**", "binaryData.**", "type"])),
+            rule(
+                SecretChange,
+                High,
+                &["Secret"],
+                &owned(&["data.**", "binaryData.**", "type"]),
+            ),
             rule(
                 SecretChange,
                 High,
@@ -109,7 +115,12 @@ impl Default for Classifier {
                 ]),
             ),
             rule(VersionChange, High, &[], &container_paths(&["image"])),
-            rule(ResourceChange, Medium, &[], &container_paths(&["resources.**"])),
+            rule(
+                ResourceChange,
+                Medium,
+                &[],
+                &container_paths(&["resources.**"]),
+            ),
             rule(
                 ResourceChange,
                 Medium,
@@ -135,19 +146,19 @@ impl Default for Classifier {
                 &owned(&["data.**", "binaryData.**"]),
             ),
             rule(LabelChange, Low, &[], &owned(&["**.metadata.labels.**"])),
-            rule(AnnotationChange, Low, &[], &owned(&["**.metadata.annotations.**"])),
+            rule(
+                AnnotationChange,
+                Low,
+                &[],
+                &owned(&["**.metadata.annotations.**"]),
+            ),
             rule(PortChange, Medium, &[], &container_paths(&["ports.**"])),
             rule(PortChange, Medium, &["Service"], &owned(&["spec.ports.**"])),
-            rule(
-                VolumeChange,
-                Medium,
-                &[],
-                &{
-                    let mut paths = owned(&["**.volumes.**", "spec.volumeClaimTemplates.**"]);
-                    paths.extend(container_paths(&["volumeMounts.**", "volumeDevices.**"]));
-                    paths
-                },
-            ),
+            rule(VolumeChange, Medium, &[], &{
+                let mut paths = owned(&["**.volumes.**", "spec.volumeClaimTemplates.**"]);
+                paths.extend(container_paths(&["volumeMounts.**", "volumeDevices.**"]));
+                paths
+            }),
             rule(Scaling, Medium, &[], &owned(&["spec.replicas"])),
         ];
         Self {
@@ -292,7 +303,13 @@ mod tests {
     }
 
     fn container(rest: &[Segment]) -> FieldPath {
-        let mut parts = vec![key("spec"), key("template"), key("spec"), key("containers"), named("web")];
+        let mut parts = vec![
+            key("spec"),
+            key("template"),
+            key("spec"),
+            key("containers"),
+            named("web"),
+        ];
         parts.extend_from_slice(rest);
         path(&parts)
     }
@@ -301,21 +318,113 @@ mod tests {
     fn matrix_rows() {
         let c = Classifier::default();
         let cases = [
-            ("Deployment", path(&[key("spec"), key("replicas")]), DriftType::Scaling, Severity::Medium),
-            ("Deployment", container(&[key("image")]), DriftType::VersionChange, Severity::High),
-            ("Deployment", container(&[key("resources"), key("limits"), key("memory")]), DriftType::ResourceChange, Severity::Medium),
-            ("Deployment", container(&[key("env"), named("A"), key("value")]), DriftType::ConfigurationChange, Severity::Medium),
-            ("Deployment", container(&[key("args")]), DriftType::ConfigurationChange, Severity::Medium),
-            ("ConfigMap", path(&[key("data"), key("x")]), DriftType::ConfigurationChange, Severity::Medium),
-            ("Deployment", path(&[key("metadata"), key("labels"), key("a")]), DriftType::LabelChange, Severity::Low),
-            ("Deployment", path(&[key("spec"), key("template"), key("metadata"), key("annotations"), key("a")]), DriftType::AnnotationChange, Severity::Low),
-            ("Service", path(&[key("spec"), key("ports")]), DriftType::PortChange, Severity::Medium),
-            ("Deployment", container(&[key("ports")]), DriftType::PortChange, Severity::Medium),
-            ("Deployment", container(&[key("volumeMounts")]), DriftType::VolumeChange, Severity::Medium),
-            ("Secret", path(&[key("data"), key("password")]), DriftType::SecretChange, Severity::High),
-            ("Deployment", container(&[key("env"), named("P"), key("valueFrom"), key("secretKeyRef"), key("key")]), DriftType::SecretChange, Severity::High),
-            ("Deployment", container(&[key("envFrom"), Segment::Index(0), key("configMapRef"), key("name")]), DriftType::ConfigMapChange, Severity::Medium),
-            ("Deployment", path(&[key("spec"), key("minReadySeconds")]), DriftType::Other, Severity::Medium),
+            (
+                "Deployment",
+                path(&[key("spec"), key("replicas")]),
+                DriftType::Scaling,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                container(&[key("image")]),
+                DriftType::VersionChange,
+                Severity::High,
+            ),
+            (
+                "Deployment",
+                container(&[key("resources"), key("limits"), key("memory")]),
+                DriftType::ResourceChange,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                container(&[key("env"), named("A"), key("value")]),
+                DriftType::ConfigurationChange,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                container(&[key("args")]),
+                DriftType::ConfigurationChange,
+                Severity::Medium,
+            ),
+            (
+                "ConfigMap",
+                path(&[key("data"), key("x")]),
+                DriftType::ConfigurationChange,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                path(&[key("metadata"), key("labels"), key("a")]),
+                DriftType::LabelChange,
+                Severity::Low,
+            ),
+            (
+                "Deployment",
+                path(&[
+                    key("spec"),
+                    key("template"),
+                    key("metadata"),
+                    key("annotations"),
+                    key("a"),
+                ]),
+                DriftType::AnnotationChange,
+                Severity::Low,
+            ),
+            (
+                "Service",
+                path(&[key("spec"), key("ports")]),
+                DriftType::PortChange,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                container(&[key("ports")]),
+                DriftType::PortChange,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                container(&[key("volumeMounts")]),
+                DriftType::VolumeChange,
+                Severity::Medium,
+            ),
+            (
+                "Secret",
+                path(&[key("data"), key("password")]),
+                DriftType::SecretChange,
+                Severity::High,
+            ),
+            (
+                "Deployment",
+                container(&[
+                    key("env"),
+                    named("P"),
+                    key("valueFrom"),
+                    key("secretKeyRef"),
+                    key("key"),
+                ]),
+                DriftType::SecretChange,
+                Severity::High,
+            ),
+            (
+                "Deployment",
+                container(&[
+                    key("envFrom"),
+                    Segment::Index(0),
+                    key("configMapRef"),
+                    key("name"),
+                ]),
+                DriftType::ConfigMapChange,
+                Severity::Medium,
+            ),
+            (
+                "Deployment",
+                path(&[key("spec"), key("minReadySeconds")]),
+                DriftType::Other,
+                Severity::Medium,
+            ),
         ];
         for (kind, p, t, s) in cases {
             assert_eq!(c.classify(kind, &p, None, None), (t, s), "{kind} {p}");
@@ -331,7 +440,13 @@ mod tests {
             c.classify("Deployment", &env, None, Some(&value)),
             (DriftType::SecretChange, Severity::High)
         );
-        let volume = path(&[key("spec"), key("template"), key("spec"), key("volumes"), named("cfg")]);
+        let volume = path(&[
+            key("spec"),
+            key("template"),
+            key("spec"),
+            key("volumes"),
+            named("cfg"),
+        ]);
         let value = json!({"name": "cfg", "configMap": {"name": "app"}});
         assert_eq!(
             c.classify("Deployment", &volume, Some(&value), None),
@@ -344,6 +459,9 @@ mod tests {
         let mut c = Classifier::default();
         c.set_severity(DriftType::LabelChange, Severity::High);
         let p = path(&[key("metadata"), key("labels"), key("a")]);
-        assert_eq!(c.classify("X", &p, None, None), (DriftType::LabelChange, Severity::High));
+        assert_eq!(
+            c.classify("X", &p, None, None),
+            (DriftType::LabelChange, Severity::High)
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::ResourceId;
 use crate::classify::Classifier;
 use crate::diff::{WalkContext, diff_objects};
 use crate::drift::{DriftDetail, DriftType};
@@ -9,7 +10,6 @@ use crate::hash::{ContentHash, content_hash};
 use crate::ignore::IgnoreRules;
 use crate::managed::{ManagedFields, ManagerPolicy};
 use crate::normalize::{CanonicalOptions, LAST_APPLIED_ANNOTATION, canonicalize_in_place};
-use crate::ResourceId;
 
 /// Everything that decides what counts as drift and how it is classified.
 #[derive(Debug, Clone, Default)]
@@ -143,24 +143,29 @@ fn field_drifts(
         last_applied: last_applied.as_ref(),
         policy: &settings.managers,
     };
-    diff_objects(&desired.canonical, &live.canonical, &managed.root(), &context)
-        .into_iter()
-        .filter(|diff| !settings.ignore.ignores(kind, diff))
-        .map(|diff| {
-            let (drift_type, severity) = settings.classifier.classify(
-                kind,
-                &diff.path,
-                diff.desired.as_ref(),
-                diff.live.as_ref(),
-            );
-            DriftDetail {
-                path: diff.path.to_string(),
-                drift_type,
-                severity,
-                desired: diff.desired,
-                live: diff.live,
-                manager: diff.hand_editor,
-            }
-        })
-        .collect()
+    diff_objects(
+        &desired.canonical,
+        &live.canonical,
+        &managed.root(),
+        &context,
+    )
+    .into_iter()
+    .filter(|diff| !settings.ignore.ignores(kind, diff))
+    .map(|diff| {
+        let (drift_type, severity) = settings.classifier.classify(
+            kind,
+            &diff.path,
+            diff.desired.as_ref(),
+            diff.live.as_ref(),
+        );
+        DriftDetail {
+            path: diff.path.to_string(),
+            drift_type,
+            severity,
+            desired: diff.desired,
+            live: diff.live,
+            manager: diff.hand_editor,
+        }
+    })
+    .collect()
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::Error;
 use crate::analysis::{AnalysisOutcome, DetectionSettings, analyze};
 use crate::ports::{DesiredSource, DriftStore, LiveSource, RecordFilter};
-use crate::Error;
 
 /// Reads both sides, compares them and stores the result.
 ///

@@ -86,8 +86,7 @@ const BY_IP: &[(&str, Option<&str>)] = &[("ip", None)];
 const BY_CONTAINER_PORT: &[(&str, Option<&str>)] =
     &[("containerPort", None), ("protocol", Some("TCP"))];
 const BY_PORT: &[(&str, Option<&str>)] = &[("port", None), ("protocol", Some("TCP"))];
-const BY_TOPOLOGY: &[(&str, Option<&str>)] =
-    &[("topologyKey", None), ("whenUnsatisfiable", None)];
+const BY_TOPOLOGY: &[(&str, Option<&str>)] = &[("topologyKey", None), ("whenUnsatisfiable", None)];
 
 fn list_kind(kind: &str, key: Option<&str>, desired: &[Value]) -> ListKind {
     let Some(key) = key else {
@@ -97,13 +96,23 @@ fn list_kind(kind: &str, key: Option<&str>, desired: &[Value]) -> ListKind {
         return ListKind::Set;
     }
     let fields = match key {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-        | "imagePullSecrets" | "resourceClaims" | "secrets" => BY_NAME,
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "secrets" => BY_NAME,
         "volumeMounts" => BY_MOUNT_PATH,
         "volumeDevices" => BY_DEVICE_PATH,
         "hostAliases" => BY_IP,
         "topologySpreadConstraints" => BY_TOPOLOGY,
-        "ports" if desired.iter().all(|item| item.get("containerPort").is_some()) => {
+        "ports"
+            if desired
+                .iter()
+                .all(|item| item.get("containerPort").is_some()) =>
+        {
             BY_CONTAINER_PORT
         }
         "ports" => BY_PORT,
@@ -260,7 +269,16 @@ impl Walker<'_, '_> {
                     .map(|d| merge_key(d, fields))
                     .collect::<Option<Vec<_>>>()
                 {
-                    self.keyed_list(desired, &desired_keys, live, applied, owners, key, fields, depth);
+                    self.keyed_list(
+                        desired,
+                        &desired_keys,
+                        live,
+                        applied,
+                        owners,
+                        key,
+                        fields,
+                        depth,
+                    );
                     return;
                 }
                 self.positional_list(desired, live, applied, owners, key, depth);
@@ -272,7 +290,9 @@ impl Walker<'_, '_> {
                     self.record(Some(&desired), Some(&live), owners);
                 }
             }
-            ListKind::Positional => self.positional_list(desired, live, applied, owners, key, depth),
+            ListKind::Positional => {
+                self.positional_list(desired, live, applied, owners, key, depth)
+            }
         }
     }
 
@@ -306,9 +326,9 @@ impl Walker<'_, '_> {
                     matched[i] = true;
                     let live_key = live_keys[i].as_ref().unwrap_or(d_key);
                     let applied_item = applied_items.and_then(|items| {
-                        items.iter().find(|a| {
-                            merge_key(a, fields).is_some_and(|k| key_text(&k) == text)
-                        })
+                        items
+                            .iter()
+                            .find(|a| merge_key(a, fields).is_some_and(|k| key_text(&k) == text))
                     });
                     self.value(
                         d,
@@ -419,18 +439,22 @@ mod tests {
 
     #[test]
     fn fields_only_in_live_are_defaults() {
-        assert!(diffs(
-            "Deployment",
-            json!({"spec": {"replicas": 2}}),
-            json!({"spec": {"replicas": 2, "revisionHistoryLimit": 10}})
-        )
-        .is_empty());
+        assert!(
+            diffs(
+                "Deployment",
+                json!({"spec": {"replicas": 2}}),
+                json!({"spec": {"replicas": 2, "revisionHistoryLimit": 10}})
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn keyed_lists_match_by_key_not_position() {
-        let desired = json!({"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]});
-        let live = json!({"containers": [{"name": "b", "image": "y"}, {"name": "a", "image": "z"}]});
+        let desired =
+            json!({"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]});
+        let live =
+            json!({"containers": [{"name": "b", "image": "y"}, {"name": "a", "image": "z"}]});
         assert_eq!(diffs("Pod", desired, live), ["containers[name=a].image"]);
     }
 

@@ -141,8 +141,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["", "Deployment", "Deployment:web", ":shop:web", "Deployment:shop:", "A:b:c:d"] {
-            assert!(bad.parse::<ResourceId>().is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "Deployment",
+            "Deployment:web",
+            ":shop:web",
+            "Deployment:shop:",
+            "A:b:c:d",
+        ] {
+            assert!(
+                bad.parse::<ResourceId>().is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

@@ -83,7 +83,9 @@ impl ManagedFields {
             .map(|items| {
                 items
                     .iter()
-                    .filter(|item| item.get("subresource").and_then(Value::as_str) != Some("status"))
+                    .filter(|item| {
+                        item.get("subresource").and_then(Value::as_str) != Some("status")
+                    })
                     .filter_map(|item| {
                         Some(ManagedEntry {
                             manager: item.get("manager")?.as_str()?.to_owned(),
@@ -186,10 +188,8 @@ impl<'a> Owners<'a> {
 
 fn keys_equal(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
     a.len() == b.len()
-        && a.iter().all(|(k, v)| {
-            b.get(k)
-                .is_some_and(|w| crate::diff::scalars_equal(v, w))
-        })
+        && a.iter()
+            .all(|(k, v)| b.get(k).is_some_and(|w| crate::diff::scalars_equal(v, w)))
 }
 
 #[cfg(test)]
@@ -234,7 +234,10 @@ mod tests {
             container(&m).key("image").owner(&policy),
             Some("kubectl-client-side-apply")
         );
-        assert_eq!(container(&m).key("terminationMessagePath").owner(&policy), None);
+        assert_eq!(
+            container(&m).key("terminationMessagePath").owner(&policy),
+            None
+        );
     }
 
     #[test]

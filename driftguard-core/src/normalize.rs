@@ -371,8 +371,10 @@ mod tests {
 
     #[test]
     fn ignored_annotation_prefixes() {
-        let v = canon(json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "d", "annotations": {
-            "pv.kubernetes.io/bind-completed": "yes", "keep": "me"}}}));
+        let v = canon(
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "d", "annotations": {
+            "pv.kubernetes.io/bind-completed": "yes", "keep": "me"}}}),
+        );
         assert_eq!(v["metadata"]["annotations"], json!({"keep": "me"}));
     }
 }

@@ -250,7 +250,8 @@ fn parse_bracket(inner: &str) -> Result<PatternPart, String> {
         return Ok(PatternPart::AnyItem);
     }
     if inner.starts_with('"') {
-        let key: String = serde_json::from_str(inner).map_err(|e| format!("bad quoted key: {e}"))?;
+        let key: String =
+            serde_json::from_str(inner).map_err(|e| format!("bad quoted key: {e}"))?;
         return Ok(PatternPart::Key(key));
     }
     if let Ok(index) = inner.parse::<usize>() {
@@ -258,9 +259,9 @@ fn parse_bracket(inner: &str) -> Result<PatternPart, String> {
     }
     let mut fields = Vec::new();
     for pair in inner.split(',') {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("`[{inner}]` is neither `[]`, `[N]`, `[\"key\"]` nor `[field=value]`"))?;
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            format!("`[{inner}]` is neither `[]`, `[N]`, `[\"key\"]` nor `[field=value]`")
+        })?;
         fields.push((k.trim().to_owned(), v.trim().to_owned()));
     }
     Ok(PatternPart::Keyed(fields))
@@ -323,7 +324,10 @@ mod tests {
             .child(Segment::Key("metadata".into()))
             .child(Segment::Key("labels".into()))
             .child(Segment::Key("app.kubernetes.io/name".into()));
-        assert_eq!(label.to_string(), r#"metadata.labels["app.kubernetes.io/name"]"#);
+        assert_eq!(
+            label.to_string(),
+            r#"metadata.labels["app.kubernetes.io/name"]"#
+        );
     }
 
     #[test]
@@ -366,7 +370,10 @@ mod tests {
     #[test]
     fn rejects_malformed_patterns() {
         for bad in ["", "spec..replicas", "spec.", "containers[", "a[b]"] {
-            assert!(bad.parse::<PathPattern>().is_err(), "{bad:?} should be rejected");
+            assert!(
+                bad.parse::<PathPattern>().is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::record::{DriftEvent, DriftRecord, DriftStatus};
 use crate::stats::DriftStatistics;
-use crate::ResourceId;
 
 /// Why a port call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,9 @@ impl RecordFilter {
         self.namespace
             .as_deref()
             .is_none_or(|ns| record.namespace.as_deref() == Some(ns))
-            && self.drift_detected.is_none_or(|d| record.drift_detected == d)
+            && self
+                .drift_detected
+                .is_none_or(|d| record.drift_detected == d)
             && self.drift_status.is_none_or(|s| record.drift_status == s)
     }
 }
@@ -119,7 +121,9 @@ pub struct EventFilter {
 impl EventFilter {
     /// Whether an event passes the filter (limit aside).
     pub fn matches(&self, event: &DriftEvent) -> bool {
-        self.resource_id.as_ref().is_none_or(|id| &event.resource_id == id)
+        self.resource_id
+            .as_ref()
+            .is_none_or(|id| &event.resource_id == id)
             && self.since.is_none_or(|t| event.at >= t)
             && self.until.is_none_or(|t| event.at < t)
     }

@@ -171,7 +171,12 @@ mod tests {
 
     #[test]
     fn different_values_differ() {
-        for (a, b) in [("500m", "0.6"), ("1Gi", "1G"), ("256Mi", "512Mi"), ("-1", "1")] {
+        for (a, b) in [
+            ("500m", "0.6"),
+            ("1Gi", "1G"),
+            ("256Mi", "512Mi"),
+            ("-1", "1"),
+        ] {
             assert_ne!(canon(a), canon(b), "{a} and {b} differ");
         }
     }

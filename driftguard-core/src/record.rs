@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ResourceId;
 use crate::compare::Comparison;
 use crate::drift::{DriftDetail, DriftType, Severity};
-use crate::ResourceId;
 
 /// Where a resource is in the drift lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -158,7 +158,9 @@ fn resolution_message(previous: &DriftRecord, comparison: &Comparison) -> String
         (true, false) => "Git changed to match the live state".to_owned(),
         (false, true) => "the live state was reverted to match Git".to_owned(),
         (true, true) => "both Git and the live state changed; they match again".to_owned(),
-        (false, false) => "the difference is no longer reported (rules or configuration changed)".to_owned(),
+        (false, false) => {
+            "the difference is no longer reported (rules or configuration changed)".to_owned()
+        }
     }
 }
 
@@ -261,7 +263,11 @@ pub fn advance(
 
 /// The lifecycle step for a resource that is no longer declared in the desired state:
 /// an active record is resolved (nobody wants that object any more); others stay as they are.
-pub fn retire(previous: &DriftRecord, revision: Option<&str>, now: DateTime<Utc>) -> Option<Transition> {
+pub fn retire(
+    previous: &DriftRecord,
+    revision: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<Transition> {
     if previous.drift_status != DriftStatus::Active {
         return None;
     }

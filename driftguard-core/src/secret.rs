@@ -126,7 +126,8 @@ mod tests {
     #[test]
     fn string_data_and_base64_data_fingerprint_alike() {
         let mut desired = json!({"kind": "Secret", "stringData": {"password": "hunter2-db"}});
-        let mut live = json!({"kind": "Secret", "data": {"password": STANDARD.encode("hunter2-db")}});
+        let mut live =
+            json!({"kind": "Secret", "data": {"password": STANDARD.encode("hunter2-db")}});
         fingerprint_secret(&mut desired, &key());
         fingerprint_secret(&mut live, &key());
         assert_eq!(desired, live);

@@ -49,7 +49,11 @@ pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistic
         total_events: events.len() as u64,
         ..DriftStatistics::default()
     };
-    for status in [DriftStatus::None, DriftStatus::Active, DriftStatus::Resolved] {
+    for status in [
+        DriftStatus::None,
+        DriftStatus::Active,
+        DriftStatus::Resolved,
+    ] {
         stats.by_status.insert(status.as_str().to_owned(), 0);
     }
     for record in records {
@@ -62,10 +66,16 @@ pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistic
         }
         stats.drifted_resources += 1;
         if let Some(severity) = record.severity {
-            *stats.by_severity.entry(severity.as_str().to_owned()).or_default() += 1;
+            *stats
+                .by_severity
+                .entry(severity.as_str().to_owned())
+                .or_default() += 1;
         }
         for drift_type in &record.drift_types {
-            *stats.by_type.entry(drift_type.as_str().to_owned()).or_default() += 1;
+            *stats
+                .by_type
+                .entry(drift_type.as_str().to_owned())
+                .or_default() += 1;
         }
         *stats
             .by_namespace
@@ -114,7 +124,11 @@ pub fn most_drifted(events: &[DriftEvent], limit: usize) -> Vec<DriftCount> {
             drift_events,
         })
         .collect();
-    list.sort_by(|a, b| b.drift_events.cmp(&a.drift_events).then(a.resource_id.cmp(&b.resource_id)));
+    list.sort_by(|a, b| {
+        b.drift_events
+            .cmp(&a.drift_events)
+            .then(a.resource_id.cmp(&b.resource_id))
+    });
     list.truncate(limit);
     list
 }

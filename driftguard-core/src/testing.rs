@@ -5,20 +5,22 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::ports::{
     DesiredSource, DriftStore, EventFilter, LiveSource, PortError, PortErrorKind, RecordFilter,
 };
 use crate::record::{DriftEvent, DriftRecord};
 use crate::stats::{DriftStatistics, compute};
-use crate::ResourceId;
 
 fn unavailable(what: &str) -> PortError {
     PortError::new(PortErrorKind::Unavailable, format!("{what} is unavailable"))
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A desired source holding a snapshot in memory; it can be told to fail.

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use driftguard_core::secret::FingerprintKey;
-use driftguard_core::{DesiredSnapshot, DesiredSource, LiveSnapshot, LiveSource, PortError, Resource};
+use driftguard_core::{
+    DesiredSnapshot, DesiredSource, LiveSnapshot, LiveSource, PortError, Resource,
+};
 
-use crate::manifest::{ManifestLimits, ManifestReader, manifest_files};
 use crate::Error;
+use crate::manifest::{ManifestLimits, ManifestReader, manifest_files};
 
 fn read_tree(reader: &ManifestReader, root: &Path) -> Result<Vec<Resource>, Error> {
     let mut resources = Vec::new();

@@ -47,6 +47,9 @@ impl Default for ManifestLimits {
     }
 }
 
+/// Stack for the parser thread; deep documents are refused long before it runs out.
+const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 /// Reads manifest files into resources, fingerprinting Secrets with its key.
 #[derive(Debug, Clone)]
 pub struct ManifestReader {
@@ -70,7 +73,10 @@ impl ManifestReader {
     /// Whether `path` names a manifest file by its extension.
     pub fn is_manifest_file(path: &Path) -> bool {
         matches!(
-            path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+            path.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
             Some("yaml" | "yml" | "json")
         )
     }
@@ -115,11 +121,7 @@ impl ManifestReader {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let documents = if is_json {
-            parse_json(path, text)?
-        } else {
-            self.parse_yaml(path, text)?
-        };
+        let documents = self.parse_on_large_stack(path, text, is_json)?;
         let mut resources = Vec::new();
         for document in documents {
             if document.bytes > self.limits.max_document_bytes {
@@ -136,12 +138,48 @@ impl ManifestReader {
                 return Err(Error::InvalidObject {
                     path: path.to_owned(),
                     line: document.line,
-                    reason: format!("the document nests deeper than {} levels", self.limits.max_depth),
+                    reason: format!(
+                        "the document nests deeper than {} levels",
+                        self.limits.max_depth
+                    ),
                 });
             }
             self.collect(path, document.line, document.value, &mut resources)?;
         }
         Ok(resources)
+    }
+
+    /// Parsers recurse once per nesting level; a dedicated thread with a large stack keeps
+    /// the depth limit, not the caller's stack size, the thing that stops deep input.
+    fn parse_on_large_stack(
+        &self,
+        path: &Path,
+        text: &str,
+        is_json: bool,
+    ) -> Result<Vec<Document>, Error> {
+        std::thread::scope(|scope| {
+            let parser = std::thread::Builder::new()
+                .name("manifest-parser".to_owned())
+                .stack_size(PARSER_STACK_BYTES)
+                .spawn_scoped(scope, || {
+                    if is_json {
+                        parse_json(path, text)
+                    } else {
+                        self.parse_yaml(path, text)
+                    }
+                })
+                .map_err(|source| Error::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            parser.join().unwrap_or_else(|_| {
+                Err(Error::InvalidObject {
+                    path: path.to_owned(),
+                    line: 1,
+                    reason: "the parser failed on this file".to_owned(),
+                })
+            })
+        })
     }
 
     fn parse_yaml(&self, path: &Path, text: &str) -> Result<Vec<Document>, Error> {
@@ -156,22 +194,22 @@ impl ManifestReader {
             budget: Some(budget),
             with_snippet: false,
         };
-        let parsed: Vec<Spanned<Value>> =
-            serde_saphyr::from_multiple_with_options(text, options).map_err(|error| {
-                let location = error.location();
-                let message = error.without_snippet().to_string();
-                let message = match message.rfind(" at line ") {
-                    Some(at) if location.is_some() => message[..at].to_owned(),
-                    _ => message,
-                };
-                Error::Syntax {
-                    path: path.to_owned(),
-                    format: "YAML",
-                    line: location.map_or(1, |l| l.line()),
-                    column: location.map_or(1, |l| l.column()),
-                    message,
-                }
-            })?;
+        let parsed: Vec<Spanned<Value>> = serde_saphyr::from_multiple_with_options(text, options)
+            .map_err(|error| {
+            let location = error.location();
+            let message = error.without_snippet().to_string();
+            let message = match message.rfind(" at line ") {
+                Some(at) if location.is_some() => message[..at].to_owned(),
+                _ => message,
+            };
+            Error::Syntax {
+                path: path.to_owned(),
+                format: "YAML",
+                line: location.map_or(1, |l| l.line()),
+                column: location.map_or(1, |l| l.column()),
+                message,
+            }
+        })?;
         let offsets: Vec<usize> = parsed
             .iter()
             .map(|d| d.referenced.span().offset() as usize)
@@ -209,7 +247,10 @@ impl ManifestReader {
             }
         };
         let kind = map.get("kind").and_then(Value::as_str).map(str::to_owned);
-        let api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_owned);
+        let api_version = map
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let Some(kind) = kind else {
             if map.contains_key("kind") {
                 return Err(invalid("`kind` is not a string".to_owned()));
@@ -273,7 +314,8 @@ fn is_helm_chart(map: &serde_json::Map<String, Value>) -> bool {
 
 /// API groups of build tools (Kustomize, KRM functions), not of cluster objects.
 fn is_tooling_api(api_version: &str) -> bool {
-    api_version.starts_with("kustomize.config.k8s.io/") || api_version.starts_with("config.kubernetes.io/")
+    api_version.starts_with("kustomize.config.k8s.io/")
+        || api_version.starts_with("config.kubernetes.io/")
 }
 
 fn parse_json(path: &Path, text: &str) -> Result<Vec<Document>, Error> {
