@@ -1,13 +1,14 @@
 //! The detector: one analysis pass over the three ports.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::Error;
 use crate::analysis::{AnalysisOutcome, DetectionSettings, analyze};
+use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::ports::{DesiredSource, DriftStore, LiveSource, RecordFilter};
+use crate::{Error, ResourceId};
 
 /// Reads both sides, compares them and stores the result.
 ///
@@ -18,6 +19,8 @@ pub struct Detector {
     live: Arc<dyn LiveSource>,
     store: Arc<dyn DriftStore>,
     settings: DetectionSettings,
+    /// The desired snapshot of the last full run, for single-resource analyses between runs.
+    last_desired: Mutex<Option<Arc<DesiredSnapshot>>>,
 }
 
 impl Detector {
@@ -33,6 +36,7 @@ impl Detector {
             live,
             store,
             settings,
+            last_desired: Mutex::new(None),
         }
     }
 
@@ -41,9 +45,23 @@ impl Detector {
         &self.settings
     }
 
+    /// The live source, for callers that subscribe to its change notifications.
+    pub fn live_source(&self) -> &Arc<dyn LiveSource> {
+        &self.live
+    }
+
+    /// The store the detector writes to.
+    pub fn store(&self) -> &Arc<dyn DriftStore> {
+        &self.store
+    }
+
     /// Runs one full analysis at time `now` and stores its records and events.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<AnalysisOutcome, Error> {
         let desired = self.desired.snapshot().await.map_err(Error::Desired)?;
+        *self
+            .last_desired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(desired.clone()));
         let live = self.live.snapshot().await.map_err(Error::Live)?;
         let previous: HashMap<_, _> = self
             .store
@@ -59,5 +77,69 @@ impl Detector {
             .await
             .map_err(Error::Store)?;
         Ok(outcome)
+    }
+
+    /// Analyses the one resource `id` after a live change, against the desired snapshot of
+    /// the last full run, and stores its record and events.
+    ///
+    /// Returns `None`, storing nothing, when no full run has read the desired state yet or
+    /// when `id` is not declared there: DriftGuard keeps records only for desired resources.
+    pub async fn run_one(
+        &self,
+        id: &ResourceId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AnalysisOutcome>, Error> {
+        let Some(desired) = self
+            .last_desired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        else {
+            return Ok(None);
+        };
+        let candidates: Vec<_> = desired
+            .resources
+            .iter()
+            .filter(|r| {
+                r.id.kind() == id.kind()
+                    && r.id.name() == id.name()
+                    && (r.id.namespace().is_none() || r.id.namespace() == id.namespace())
+            })
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let live = self.live.object(id).await.map_err(Error::Live)?;
+        let previous: HashMap<_, _> = self
+            .store
+            .get(id)
+            .await
+            .map_err(Error::Store)?
+            .into_iter()
+            .map(|r| (r.resource_id.clone(), r))
+            .collect();
+        let mut outcome = analyze(
+            DesiredSnapshot {
+                resources: candidates,
+                revision: desired.revision.clone(),
+            },
+            LiveSnapshot {
+                resources: live.into_iter().collect(),
+            },
+            &previous,
+            &self.settings,
+            now,
+        )?;
+        outcome.records.retain(|r| &r.resource_id == id);
+        outcome.events.retain(|e| &e.resource_id == id);
+        if outcome.records.is_empty() {
+            return Ok(None);
+        }
+        self.store
+            .save(&outcome.records, &outcome.events)
+            .await
+            .map_err(Error::Store)?;
+        Ok(Some(outcome))
     }
 }

@@ -77,7 +77,10 @@ pub use drift::{DriftDetail, DriftType, Severity};
 pub use error::Error;
 pub use id::ResourceId;
 pub use model::{DesiredSnapshot, LiveSnapshot, Origin, Resource};
-pub use ports::{DesiredSource, DriftStore, LiveSource, PortError, PortErrorKind};
+pub use ports::{
+    DesiredSource, DriftStore, LiveChange, LiveChangeKind, LiveChangeStream, LiveSource, PortError,
+    PortErrorKind,
+};
 pub use record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
 
 /// Results with the core's [`Error`].

@@ -1,10 +1,13 @@
 //! The ports: what the detector needs from sources and stores, implemented by adapters.
 
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_core::Stream;
 
 use crate::ResourceId;
-use crate::model::{DesiredSnapshot, LiveSnapshot};
+use crate::model::{DesiredSnapshot, LiveSnapshot, Resource};
 use crate::record::{DriftEvent, DriftRecord, DriftStatus};
 use crate::stats::DriftStatistics;
 
@@ -63,11 +66,51 @@ impl PortError {
     }
 }
 
+/// What happened to one live object, as a watch reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveChangeKind {
+    /// The object was created or modified.
+    Applied,
+    /// The object was deleted.
+    Deleted,
+}
+
+/// A change notification for one live object: enough to analyse that resource alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChange {
+    /// The object that changed.
+    pub id: ResourceId,
+    /// How it changed.
+    pub kind: LiveChangeKind,
+}
+
+/// A stream of live change notifications; it ends when the source stops watching.
+pub type LiveChangeStream = Pin<Box<dyn Stream<Item = LiveChange> + Send>>;
+
 /// The live state: every watched object, in one consistent snapshot.
 #[async_trait]
 pub trait LiveSource: Send + Sync {
     /// All watched objects. A failed or partial read is an error, never a short snapshot.
     async fn snapshot(&self) -> Result<LiveSnapshot, PortError>;
+
+    /// One live object, or `None` when it does not exist.
+    ///
+    /// The default reads a whole snapshot; sources that keep a cache (a watch) answer
+    /// from it, which is what makes single-resource analyses cheap.
+    async fn object(&self, id: &ResourceId) -> Result<Option<Resource>, PortError> {
+        Ok(self
+            .snapshot()
+            .await?
+            .resources
+            .into_iter()
+            .find(|r| &r.id == id))
+    }
+
+    /// Change notifications, for sources that can watch; `None` (the default) when the
+    /// source can only be polled. Called once, by the service, when it starts.
+    fn changes(&self) -> Option<LiveChangeStream> {
+        None
+    }
 }
 
 /// The desired state: every declared object, at one revision.
@@ -146,4 +189,10 @@ pub trait DriftStore: Send + Sync {
 
     /// Totals and breakdowns over all records and events.
     async fn statistics(&self) -> Result<DriftStatistics, PortError>;
+
+    /// Whether the store can serve reads and writes now; for readiness probes.
+    /// The default assumes an embedded store that is always there.
+    async fn ping(&self) -> Result<(), PortError> {
+        Ok(())
+    }
 }

@@ -295,3 +295,43 @@ fn duplicate_desired_resources_are_an_error() {
     let error = block_on(w.detector.run(at(0))).expect_err("duplicates are rejected");
     assert!(error.to_string().contains("declared twice"), "{error}");
 }
+
+#[test]
+fn single_resource_analysis_follows_a_live_change() {
+    let w = world();
+    // Before any full run there is no desired snapshot to compare against.
+    assert!(
+        block_on(w.detector.run_one(&id(), at(0)))
+            .expect("runs")
+            .is_none()
+    );
+    block_on(w.detector.run(at(0))).expect("analysis runs");
+
+    set_live(&w, deployment(3, "nginx:1.27.0"));
+    let outcome = block_on(w.detector.run_one(&id(), at(1)))
+        .expect("runs")
+        .expect("a declared resource is analysed");
+    assert_eq!(outcome.records.len(), 1);
+    let r = record(&w);
+    assert_eq!(r.drift_status, DriftStatus::Active);
+    assert_eq!(r.drift_types, vec![DriftType::VersionChange]);
+    assert_eq!(r.first_detected, Some(at(1)));
+
+    // A change to an object Git does not declare stores nothing.
+    let other: ResourceId = "Deployment:shop:legacy".parse().expect("valid id");
+    assert!(
+        block_on(w.detector.run_one(&other, at(2)))
+            .expect("runs")
+            .is_none()
+    );
+    assert!(block_on(w.store.get(&other)).expect("store answers").is_none());
+
+    // Deleted live: the same targeted analysis reports it missing.
+    w.live.set(LiveSnapshot::default());
+    block_on(w.detector.run_one(&id(), at(3))).expect("runs");
+    assert_eq!(record(&w).drift_types, vec![DriftType::Missing]);
+    assert_eq!(
+        events(&w),
+        vec![EventKind::DriftDetected, EventKind::DriftChanged]
+    );
+}
