@@ -1,0 +1,17 @@
+//! Real servers for DriftGuard's integration tests, started on 127.0.0.1 and stopped
+//! when dropped.
+//!
+//! - [`git`]: `git daemon` (git://) and `git http-backend` (smart HTTP) over a repository
+//!   built by the test;
+//! - [`kube`]: kmock, a Kubernetes API emulator (PyPI), behind DriftGuard's wrapper;
+//! - [`mongo`]: nx-27017, a MongoDB wire-protocol server (PyPI), or the server named by
+//!   `DRIFTGUARD_TEST_MONGODB_URI`.
+//!
+//! The Python servers come from the virtual environment that `scripts/test.sh` creates;
+//! a test that needs one and cannot find it fails with a message saying how to get it.
+
+pub mod git;
+pub mod kube;
+pub mod mongo;
+pub mod process;
+pub mod python;
