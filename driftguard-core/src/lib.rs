@@ -85,3 +85,8 @@ pub use record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
 
 /// Results with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The README's library example, compiled and run as a doc test so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
