@@ -1,6 +1,52 @@
-//! The DriftGuard REST API and Prometheus metrics.
+//! The DriftGuard service: the analysis loop, the REST API on warp, and Prometheus metrics.
 //!
-//! This crate will hold the warp routes of DESIGN.md §6 (`/health`, `/ready`, `/metrics`,
-//! `/api/v1/drift-records…`, `/api/v1/statistics`, `POST /api/v1/analyze`), their DTOs,
-//! the mapping of errors to HTTP statuses, the metrics registry, and the `serve` entry
-//! point that the `driftguard` binary and other Rust tools call.
+//! Build a [`Detector`](driftguard_core::Detector) over a desired source, a live source
+//! and a store, wrap it in a [`Service`] with [`ServiceSettings`], and hand it to
+//! [`serve`] with a bound listener and a shutdown future. `serve` runs:
+//!
+//! - the analysis loop: a full analysis at start, every `interval` when `periodic` is on,
+//!   and on `POST /api/v1/analyze` (requests made while an analysis runs are merged into
+//!   one more analysis); a targeted analysis of one resource per live change notification
+//!   when `watch` is on. A failed source or store leaves the records as they are, logs the
+//!   error, makes `/ready` answer 503 and is retried at the next analysis;
+//! - the API: `/health`, `/ready`, `/metrics`, `/api/v1/drift-records…`,
+//!   `/api/v1/statistics`, `POST /api/v1/analyze` (see `docs/api.md`).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use driftguard_api::{Service, ServiceSettings, serve};
+//! use driftguard_core::{Detector, analysis::DetectionSettings};
+//! # async fn run(
+//! #     desired: Arc<dyn driftguard_core::DesiredSource>,
+//! #     live: Arc<dyn driftguard_core::LiveSource>,
+//! #     store: Arc<dyn driftguard_core::DriftStore>,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! let detector = Detector::new(desired, live, store, DetectionSettings::default());
+//! let service = Service::new(detector, ServiceSettings::default())?;
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//! serve(listener, service, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod accounting;
+mod active;
+mod analysis_loop;
+mod error;
+mod http;
+mod metrics;
+mod readiness;
+mod report;
+mod server;
+mod service;
+mod settings;
+mod trigger;
+
+pub use error::{Error, Result};
+pub use http::routes;
+pub use server::serve;
+pub use service::Service;
+pub use settings::ServiceSettings;

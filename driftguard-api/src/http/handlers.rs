@@ -1,0 +1,194 @@
+//! What each endpoint answers.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use driftguard_core::{DriftStatus, PortError};
+use warp::http::StatusCode;
+use warp::http::header::CONTENT_TYPE;
+use warp::reply::Response;
+
+use super::body::{EventList, NotReadyBody, RecordList, StatisticsBody, StatusBody};
+use super::endpoint::Endpoint;
+use super::params::{EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id};
+use super::reply::{ApiError, json};
+use crate::Service;
+use crate::readiness::Component;
+
+/// How long `/ready` waits for the store to answer its ping.
+const STORE_PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The answer of `endpoint` to a request with query string `query`.
+pub(crate) async fn answer(endpoint: Endpoint, query: &str, service: &Service) -> Response {
+    let result = match endpoint {
+        Endpoint::Health => Ok(health()),
+        Endpoint::Ready => Ok(ready(service).await),
+        Endpoint::Metrics => metrics(service),
+        Endpoint::ListRecords => list(service, query, LIST_PARAMS, None).await,
+        Endpoint::ActiveRecords => {
+            list(
+                service,
+                query,
+                STATUS_LIST_PARAMS,
+                Some(DriftStatus::Active),
+            )
+            .await
+        }
+        Endpoint::ResolvedRecords => {
+            list(
+                service,
+                query,
+                STATUS_LIST_PARAMS,
+                Some(DriftStatus::Resolved),
+            )
+            .await
+        }
+        Endpoint::Record(segment) => record(service, query, &segment).await,
+        Endpoint::RecordEvents(segment) => events(service, query, &segment).await,
+        Endpoint::Statistics => statistics(service, query).await,
+        Endpoint::Analyze => analyze(service, query),
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+fn health() -> Response {
+    json(
+        StatusCode::OK,
+        &StatusBody {
+            status: "healthy",
+            message: "Service is running",
+        },
+    )
+}
+
+async fn ready(service: &Service) -> Response {
+    let readiness = service.readiness();
+    match tokio::time::timeout(STORE_PING_TIMEOUT, service.store().ping()).await {
+        Ok(Ok(())) => readiness.succeeded(Component::Store),
+        Ok(Err(error)) => readiness.failed(
+            Component::Store,
+            format!("drift store failed: {error}"),
+            Utc::now(),
+        ),
+        Err(_) => readiness.failed(
+            Component::Store,
+            format!(
+                "drift store failed: no answer to a ping within {} s",
+                STORE_PING_TIMEOUT.as_secs()
+            ),
+            Utc::now(),
+        ),
+    }
+    let not_ready = readiness.not_ready();
+    if not_ready.is_empty() {
+        return json(
+            StatusCode::OK,
+            &StatusBody {
+                status: "ready",
+                message: "All components ready",
+            },
+        );
+    }
+    let names: Vec<&str> = not_ready.iter().map(|n| n.component.as_str()).collect();
+    json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &NotReadyBody {
+            status: "not_ready",
+            message: format!("Components not ready: {}", names.join(", ")),
+            components: not_ready.into_iter().map(Into::into).collect(),
+        },
+    )
+}
+
+fn metrics(service: &Service) -> Result<Response, ApiError> {
+    let text = service
+        .metrics()
+        .render()
+        .map_err(|e| ApiError::internal(format!("cannot render metrics: {e}")))?;
+    let mut response = Response::new(text.into());
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+/// Passes a store result through, keeping the store's readiness up to date.
+fn from_store<T>(service: &Service, result: Result<T, PortError>) -> Result<T, ApiError> {
+    match result {
+        Ok(value) => {
+            service.readiness().succeeded(Component::Store);
+            Ok(value)
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "❌ drift store failed to answer an API request: {error}");
+            service.readiness().failed(
+                Component::Store,
+                format!("drift store failed: {error}"),
+                Utc::now(),
+            );
+            Err(ApiError::store_unavailable(&error))
+        }
+    }
+}
+
+async fn list(
+    service: &Service,
+    query: &str,
+    accepted: &[&str],
+    status: Option<DriftStatus>,
+) -> Result<Response, ApiError> {
+    let filter = Params::parse(query, accepted)?.record_filter(status)?;
+    let records = from_store(service, service.store().list(&filter).await)?;
+    Ok(json(
+        StatusCode::OK,
+        &RecordList {
+            count: records.len(),
+            drift_records: records,
+        },
+    ))
+}
+
+async fn record(service: &Service, query: &str, segment: &str) -> Result<Response, ApiError> {
+    let id = resource_id(segment)?;
+    Params::parse(query, &[])?;
+    match from_store(service, service.store().get(&id).await)? {
+        Some(record) => Ok(json(StatusCode::OK, &record)),
+        None => Err(ApiError::not_found(format!("no drift record for `{id}`"))),
+    }
+}
+
+async fn events(service: &Service, query: &str, segment: &str) -> Result<Response, ApiError> {
+    let id = resource_id(segment)?;
+    let filter = Params::parse(query, EVENT_PARAMS)?.event_filter(id.clone())?;
+    if from_store(service, service.store().get(&id).await)?.is_none() {
+        return Err(ApiError::not_found(format!("no drift record for `{id}`")));
+    }
+    let events = from_store(service, service.store().events(&filter).await)?;
+    Ok(json(
+        StatusCode::OK,
+        &EventList {
+            resource_id: id.to_string(),
+            count: events.len(),
+            events,
+        },
+    ))
+}
+
+async fn statistics(service: &Service, query: &str) -> Result<Response, ApiError> {
+    Params::parse(query, &[])?;
+    let statistics = from_store(service, service.store().statistics().await)?;
+    Ok(json(StatusCode::OK, &StatisticsBody { statistics }))
+}
+
+fn analyze(service: &Service, query: &str) -> Result<Response, ApiError> {
+    Params::parse(query, &[])?;
+    service.request_analysis();
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &StatusBody {
+            message: "Analysis triggered",
+            status: "started",
+        },
+    ))
+}

@@ -1,0 +1,123 @@
+//! JSON answers and the API's error answers.
+
+use driftguard_core::PortError;
+use serde::Serialize;
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+/// The body of every error answer: `{"error": "…"}`.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+/// An error answer: a status and a message naming what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+/// How much of a client's input an error message repeats.
+const ECHO_LIMIT: usize = 80;
+
+/// `input`, cut to a length fit for an error message.
+pub(crate) fn echo(input: &str) -> String {
+    match input.char_indices().nth(ECHO_LIMIT) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
+    }
+}
+
+impl ApiError {
+    /// 400: the request is malformed; `message` names the parameter and what it must be.
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// 400 for one query parameter.
+    pub(crate) fn bad_parameter(name: &str, expected: &str, given: &str) -> Self {
+        Self::bad_request(format!(
+            "invalid query parameter `{name}`: expected {expected}, got `{}`",
+            echo(given)
+        ))
+    }
+
+    /// 404: nothing there.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    /// 405: the path exists, not for this method.
+    pub(crate) fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            message: message.into(),
+        }
+    }
+
+    /// 503: the store failed; retrying later may work.
+    pub(crate) fn store_unavailable(error: &PortError) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("the drift store is unavailable: {error}"),
+        }
+    }
+
+    /// 500: the service itself failed.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status of the answer.
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message of the answer.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The answer: the status and `{"error": message}`.
+    pub(crate) fn into_response(self) -> Response {
+        json(
+            self.status,
+            &ErrorBody {
+                error: &self.message,
+            },
+        )
+    }
+}
+
+/// A JSON answer with `status`.
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_input_is_cut_in_messages() {
+        let long = "x".repeat(500);
+        let echoed = echo(&long);
+        assert!(echoed.chars().count() <= ECHO_LIMIT + 1);
+        assert!(echoed.ends_with('…'));
+        assert_eq!(echo("short"), "short");
+        assert_eq!(echo(&"é".repeat(100)).chars().count(), ECHO_LIMIT + 1);
+    }
+}

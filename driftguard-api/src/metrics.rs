@@ -1,0 +1,224 @@
+//! The service's metrics: OpenTelemetry instruments exported to a Prometheus registry.
+//!
+//! The exporter is configured so that the names in `/metrics` are exactly the documented
+//! ones: no unit suffixes, no `otel_scope_*` labels and no `target_info` family. Counters
+//! get their `_total` suffix from the exporter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Gauge, Histogram, MeterProvider};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use prometheus::{Registry, TextEncoder};
+
+use crate::Error;
+
+/// Bucket bounds (seconds) of the analysis duration histogram: from a few milliseconds
+/// (a targeted analysis) to minutes (a large cluster over a slow link).
+const SYNC_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// Bucket bounds (seconds) of the API request duration histogram.
+const REQUEST_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Which kind of analysis a measurement belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnalysisMode {
+    /// Both snapshots, every desired resource.
+    Full,
+    /// One resource after a live change.
+    Targeted,
+}
+
+impl AnalysisMode {
+    /// The `mode` label value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Targeted => "targeted",
+        }
+    }
+}
+
+/// The metric instruments of one service, and the registry `/metrics` renders.
+pub(crate) struct Metrics {
+    registry: Registry,
+    /// Kept alive for as long as the instruments are used; never read.
+    _provider: SdkMeterProvider,
+    drift_events: Counter<u64>,
+    drift_resolutions: Counter<u64>,
+    resources_watched: Gauge<u64>,
+    drift_score: Gauge<f64>,
+    sync_duration: Histogram<f64>,
+    analyses: Counter<u64>,
+    last_success: Gauge<f64>,
+    request_duration: Histogram<f64>,
+    component_ready: Gauge<u64>,
+    /// Namespaces that have had a drift score, so a namespace whose drift is gone reads 0.
+    scored_namespaces: Mutex<BTreeSet<String>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Instruments exported to a fresh registry of their own.
+    pub(crate) fn new() -> Result<Self, Error> {
+        let registry = Registry::new();
+        let exporter = opentelemetry_prometheus::exporter()
+            .with_registry(registry.clone())
+            .without_units()
+            .without_target_info()
+            .scope_info_enabled(false)
+            .build()
+            .map_err(|e| Error::Metrics(e.to_string()))?;
+        let provider = SdkMeterProvider::builder().with_reader(exporter).build();
+        let meter = provider.meter("driftguard");
+        Ok(Self {
+            drift_events: meter
+                .u64_counter("driftguard_drift_events")
+                .with_description(
+                    "Drift events: one per drift type of each detected drift, and per type \
+                     newly added to a drift that was already active",
+                )
+                .build(),
+            drift_resolutions: meter
+                .u64_counter("driftguard_drift_resolutions")
+                .with_description("Resolved drift: one per drift type of each resolution")
+                .build(),
+            resources_watched: meter
+                .u64_gauge("driftguard_resources_watched")
+                .with_description("Desired resources analysed by the last full analysis")
+                .build(),
+            drift_score: meter
+                .f64_gauge("driftguard_drift_score")
+                .with_description(
+                    "Weighted active drift per namespace: High 10, Medium 3, Low 1 per active record",
+                )
+                .build(),
+            sync_duration: meter
+                .f64_histogram("driftguard_sync_duration_seconds")
+                .with_description("Duration of analyses in seconds, by mode and outcome")
+                .with_boundaries(SYNC_BUCKETS.to_vec())
+                .build(),
+            analyses: meter
+                .u64_counter("driftguard_analyses")
+                .with_description("Analyses run, by mode and outcome")
+                .build(),
+            last_success: meter
+                .f64_gauge("driftguard_last_successful_analysis_timestamp_seconds")
+                .with_description("Unix time of the last successful full analysis")
+                .build(),
+            request_duration: meter
+                .f64_histogram("driftguard_api_request_duration_seconds")
+                .with_description("Duration of API requests in seconds, by route template and status")
+                .with_boundaries(REQUEST_BUCKETS.to_vec())
+                .build(),
+            component_ready: meter
+                .u64_gauge("driftguard_component_ready")
+                .with_description("1 when a component (desired_source, live_source, store) is ready, else 0")
+                .build(),
+            scored_namespaces: Mutex::new(BTreeSet::new()),
+            registry,
+            _provider: provider,
+        })
+    }
+
+    /// The registry `/metrics` renders; embedders may register collectors of their own.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The gauge that mirrors component readiness.
+    pub(crate) fn component_ready_gauge(&self) -> Gauge<u64> {
+        self.component_ready.clone()
+    }
+
+    /// Counts one drift event of one type.
+    pub(crate) fn drift_event(&self, drift: &CountedDrift) {
+        self.drift_events.add(1, &drift.labels());
+    }
+
+    /// Counts one resolved drift type.
+    pub(crate) fn drift_resolved(&self, drift: &CountedDrift) {
+        self.drift_resolutions.add(1, &drift.labels());
+    }
+
+    /// Records one finished analysis.
+    pub(crate) fn analysis_finished(&self, mode: AnalysisMode, succeeded: bool, seconds: f64) {
+        let labels = [
+            KeyValue::new("mode", mode.as_str()),
+            KeyValue::new("outcome", if succeeded { "success" } else { "failure" }),
+        ];
+        self.sync_duration.record(seconds, &labels);
+        self.analyses.add(1, &labels);
+    }
+
+    /// Records the result of a successful full analysis.
+    pub(crate) fn full_analysis_succeeded(&self, resources: usize, at: DateTime<Utc>) {
+        self.resources_watched
+            .record(u64::try_from(resources).unwrap_or(u64::MAX), &[]);
+        let seconds = at.timestamp_millis() as f64 / 1000.0;
+        self.last_success.record(seconds, &[]);
+    }
+
+    /// Publishes the drift score of every namespace; namespaces scored before and absent
+    /// from `scores` now read 0.
+    pub(crate) fn drift_scores(&self, scores: &BTreeMap<String, f64>) {
+        let mut scored = self
+            .scored_namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        scored.extend(scores.keys().cloned());
+        for namespace in scored.iter() {
+            let score = scores.get(namespace).copied().unwrap_or(0.0);
+            self.drift_score
+                .record(score, &[KeyValue::new("namespace", namespace.clone())]);
+        }
+    }
+
+    /// Records one answered API request under its route template.
+    pub(crate) fn request(&self, route: &'static str, status: u16, seconds: f64) {
+        self.request_duration.record(
+            seconds,
+            &[
+                KeyValue::new("route", route),
+                KeyValue::new("status", status.to_string()),
+            ],
+        );
+    }
+
+    /// Every metric in the Prometheus text exposition format.
+    pub(crate) fn render(&self) -> Result<String, prometheus::Error> {
+        TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+}
+
+/// The labels of one counted drift type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct CountedDrift {
+    /// The drift type, e.g. `VersionChange`.
+    pub(crate) drift_type: &'static str,
+    /// The highest severity among the drifts of that type, e.g. `High`.
+    pub(crate) severity: &'static str,
+    /// The namespace, `""` for cluster-scoped resources.
+    pub(crate) namespace: String,
+}
+
+impl CountedDrift {
+    fn labels(&self) -> [KeyValue; 3] {
+        [
+            KeyValue::new("type", self.drift_type),
+            KeyValue::new("severity", self.severity),
+            KeyValue::new("namespace", self.namespace.clone()),
+        ]
+    }
+}

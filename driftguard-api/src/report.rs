@@ -1,0 +1,145 @@
+//! Log lines for drift events and analyses, each message starting with its marker:
+//! 🚨 drift detected or changed, ✅ drift resolved, 🔄 analysis start and summary, ❌ error.
+//!
+//! Records and events hold only fingerprints of Secret values, and port errors are built
+//! without them, so nothing logged here can carry a Secret's plaintext.
+
+use std::time::Duration;
+
+use driftguard_core::analysis::AnalysisOutcome;
+use driftguard_core::{DriftEvent, DriftRecord, DriftType, EventKind};
+
+use crate::metrics::AnalysisMode;
+
+fn joined(types: &[DriftType]) -> String {
+    types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One line for one lifecycle event; `record` is the record as the analysis stored it.
+pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
+    let resource_id = event.resource_id.to_string();
+    let drift_types = joined(&event.drift_types);
+    let severity = event.severity.map_or("", |s| s.as_str());
+    let git_revision = event.git_revision.as_deref().unwrap_or_default();
+    match event.kind {
+        EventKind::DriftDetected | EventKind::DriftChanged => {
+            let verb = if event.kind == EventKind::DriftDetected {
+                "detected"
+            } else {
+                "changed"
+            };
+            let paths = record
+                .map(|r| {
+                    r.drifts
+                        .iter()
+                        .map(|d| d.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+            tracing::warn!(
+                event = event.kind.as_str(),
+                resource_id,
+                drift_types,
+                severity,
+                git_revision,
+                paths,
+                "🚨 drift {verb} on {resource_id}: {drift_types} ({severity})"
+            );
+        }
+        EventKind::DriftResolved => {
+            let resolution = record
+                .and_then(|r| r.resolution_message.as_deref())
+                .unwrap_or_default();
+            tracing::info!(
+                event = event.kind.as_str(),
+                resource_id,
+                drift_types,
+                severity,
+                git_revision,
+                resolution,
+                "✅ drift resolved on {resource_id}: {resolution}"
+            );
+        }
+    }
+}
+
+/// The line that opens an analysis.
+pub(crate) fn analysis_started(mode: AnalysisMode, resource_id: Option<&str>) {
+    match mode {
+        AnalysisMode::Full => tracing::info!(mode = mode.as_str(), "🔄 analysis started"),
+        AnalysisMode::Targeted => tracing::debug!(
+            mode = mode.as_str(),
+            resource_id = resource_id.unwrap_or_default(),
+            "🔄 targeted analysis started"
+        ),
+    }
+}
+
+/// The summary line of a successful analysis.
+pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, took: Duration) {
+    let summary = outcome.summary;
+    let git_revision = outcome.revision.as_deref().unwrap_or_default();
+    let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+    let events = outcome.events.len();
+    match mode {
+        AnalysisMode::Full => tracing::info!(
+            mode = mode.as_str(),
+            resources = summary.resources,
+            in_sync = summary.in_sync,
+            drifted = summary.drifted,
+            missing = summary.missing,
+            events,
+            git_revision,
+            duration_ms,
+            "🔄 analysis finished: {} resources, {} in sync, {} drifted, {} missing",
+            summary.resources,
+            summary.in_sync,
+            summary.drifted,
+            summary.missing
+        ),
+        AnalysisMode::Targeted => tracing::debug!(
+            mode = mode.as_str(),
+            resources = summary.resources,
+            drifted = summary.drifted,
+            missing = summary.missing,
+            events,
+            git_revision,
+            duration_ms,
+            "🔄 targeted analysis finished"
+        ),
+    }
+}
+
+/// The line of a failed analysis, naming the component that failed.
+pub(crate) fn analysis_failed(mode: AnalysisMode, component: &str, error: &dyn std::fmt::Display) {
+    tracing::error!(
+        mode = mode.as_str(),
+        component,
+        error = %error,
+        "❌ {} analysis failed: {error}",
+        mode.as_str()
+    );
+}
+
+/// The line of an analysis abandoned at shutdown after the grace period.
+pub(crate) fn analysis_abandoned(mode: AnalysisMode) {
+    tracing::error!(
+        mode = mode.as_str(),
+        "❌ {} analysis abandoned at shutdown: it did not finish within the grace period; \
+         the store keeps the last complete batch",
+        mode.as_str()
+    );
+}
+
+/// The line of a live source whose change notifications ended.
+pub(crate) fn watch_ended() {
+    tracing::error!(
+        "❌ the live source stopped sending change notifications; live changes are seen at \
+         the next full analysis"
+    );
+}

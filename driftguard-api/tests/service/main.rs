@@ -1,0 +1,15 @@
+//! The service over real HTTP on 127.0.0.1, with in-memory ports.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod fakes;
+mod fixtures;
+mod harness;
+
+mod analysis;
+mod errors;
+mod metrics;
+mod openapi;
+mod readiness;
+mod routes;
+mod shutdown;

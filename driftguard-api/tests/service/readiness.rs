@@ -1,0 +1,156 @@
+//! `/ready` follows the components: not ready until their first success, not ready after a
+//! failure until the next success.
+
+use hyper::StatusCode;
+use serde_json::{Value, json};
+
+use crate::fixtures;
+use crate::harness::{Harness, test_settings, wait_until, wait_until_async};
+
+fn not_ready_components(body: &Value) -> Vec<String> {
+    body["components"]
+        .as_array()
+        .expect("a components list")
+        .iter()
+        .map(|c| {
+            c["component"]
+                .as_str()
+                .expect("a component name")
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn wait_ready(service: &Harness) {
+    wait_until_async("the service to be ready", || async {
+        service.get("/ready").await.status == StatusCode::OK
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sources_are_not_ready_before_the_first_analysis() {
+    let service = Harness::start_with(
+        fixtures::desired(),
+        fixtures::live_in_sync(),
+        test_settings(),
+        |ports| ports.desired.gate.close(),
+    )
+    .await;
+    wait_until("the first analysis to reach the desired source", || {
+        service.ports.desired.gate.waiting() == 1
+    })
+    .await;
+    let answer = service.get("/ready").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = answer.json();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(
+        not_ready_components(&body),
+        ["desired_source", "live_source"]
+    );
+    assert_eq!(
+        body["message"],
+        "Components not ready: desired_source, live_source"
+    );
+    let reason = body["components"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("waiting for the first successful"),
+        "{reason}"
+    );
+    chrono::DateTime::parse_from_rfc3339(body["components"][0]["since"].as_str().unwrap())
+        .expect("an RFC 3339 time");
+
+    service.ports.desired.gate.open();
+    wait_ready(&service).await;
+    service.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_desired_source_makes_the_service_unready_until_it_recovers() {
+    let service = Harness::started(fixtures::desired(), fixtures::live_drifted()).await;
+    let before = service
+        .get("/api/v1/drift-records/Deployment:shop:web")
+        .await
+        .json();
+
+    service.ports.desired.inner.fail();
+    service.analyze().await;
+    let answer = service.get("/ready").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = answer.json();
+    assert_eq!(not_ready_components(&body), ["desired_source"]);
+    assert_eq!(
+        body["components"][0]["reason"],
+        "desired state unavailable: the desired source is unavailable"
+    );
+    // The records are kept as they were: a Git outage is not "everything was deleted".
+    let during = service
+        .get("/api/v1/drift-records/Deployment:shop:web")
+        .await
+        .json();
+    assert_eq!(during, before);
+    assert_eq!(
+        service.get("/api/v1/drift-records/active").await.json()["count"],
+        2
+    );
+
+    service.ports.desired.inner.set(fixtures::desired());
+    service.analyze().await;
+    let answer = service.get("/ready").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.json(),
+        json!({"status": "ready", "message": "All components ready"})
+    );
+    let after = service
+        .get("/api/v1/drift-records/Deployment:shop:web")
+        .await
+        .json();
+    assert_eq!(after["detection_count"], 2);
+    service.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_live_source_makes_the_service_unready_until_it_recovers() {
+    let service = Harness::started(fixtures::desired(), fixtures::live_drifted()).await;
+    service.ports.live.inner.fail();
+    service.analyze().await;
+    let body = service.get("/ready").await.json();
+    assert_eq!(not_ready_components(&body), ["live_source"]);
+    assert_eq!(
+        body["components"][0]["reason"],
+        "live state unavailable: the live source is unavailable"
+    );
+    assert_eq!(
+        service.get("/api/v1/drift-records/active").await.json()["count"],
+        2,
+        "a live outage does not resolve or remove records"
+    );
+
+    service.ports.live.inner.set(fixtures::live_in_sync());
+    service.analyze().await;
+    assert_eq!(service.get("/ready").await.status, StatusCode::OK);
+    assert_eq!(
+        service.get("/api/v1/drift-records/resolved").await.json()["count"],
+        2
+    );
+    service.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_store_makes_the_service_unready_until_it_recovers() {
+    let service = Harness::started(fixtures::desired(), fixtures::live_in_sync()).await;
+    service.ports.store.set_failing(true);
+    service.analyze().await;
+    let answer = service.get("/ready").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = answer.json();
+    assert_eq!(not_ready_components(&body), ["store"]);
+    let reason = body["components"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("the test store is down"), "{reason}");
+
+    service.ports.store.set_failing(false);
+    wait_ready(&service).await;
+    service.stop().await.unwrap();
+}
