@@ -35,6 +35,7 @@
 mod accounting;
 mod active;
 mod analysis_loop;
+mod connection;
 mod error;
 mod http;
 mod metrics;
@@ -45,6 +46,7 @@ mod service;
 mod settings;
 mod trigger;
 
+pub use connection::ServerTimeouts;
 pub use error::{Error, Result};
 pub use http::routes;
 pub use server::serve;

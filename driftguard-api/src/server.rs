@@ -4,8 +4,9 @@ use std::future::Future;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::{Error, Service, analysis_loop, http};
+use crate::{Error, Service, analysis_loop, connection, http};
 
 /// Serves the API of `service` on `listener` and runs its analysis loop, until
 /// `shutdown` completes.
@@ -27,11 +28,7 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let mut analyses = tokio::spawn(analysis_loop::run(service.clone(), stop.clone()));
 
-    let server_stop = stop.clone();
-    let server = warp::serve(http::routes(service.clone()))
-        .incoming(listener)
-        .graceful(async move { server_stop.cancelled().await })
-        .run();
+    let server = accept_until_stopped(listener, service.clone(), stop.clone());
     let drain_deadline = async {
         stop.cancelled().await;
         tokio::time::sleep(grace).await;
@@ -76,4 +73,36 @@ pub async fn serve(
         }
         Err(error) => Err(Error::AnalysisLoop(error.to_string())),
     }
+}
+
+/// Accepts connections until `stop`, then closes the listener and waits for the open
+/// connections to answer what they are answering and close.
+async fn accept_until_stopped(listener: TcpListener, service: Service, stop: CancellationToken) {
+    let routes = http::routes(service.clone());
+    let timeouts = service.settings().timeouts;
+    let connections = TaskTracker::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(connection::serve_connection(
+                        stream,
+                        routes.clone(),
+                        timeouts,
+                        stop.clone(),
+                    ));
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    connections.close();
+    connections.wait().await;
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::ServerTimeouts;
+
 /// Settings of the running service, built by the caller (the binary reads them from the
 /// `detection` and `server` sections of its configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,8 @@ pub struct ServiceSettings {
     /// How long shutdown waits for a running analysis and for in-flight requests before
     /// abandoning them.
     pub shutdown_grace: Duration,
+    /// The HTTP server's read, write and idle timeouts.
+    pub timeouts: ServerTimeouts,
 }
 
 impl ServiceSettings {
@@ -26,13 +30,14 @@ impl ServiceSettings {
 }
 
 impl Default for ServiceSettings {
-    /// A full analysis every 30 s, watch on, 10 s of grace at shutdown.
+    /// A full analysis every 30 s, watch on, 10 s of grace at shutdown, default timeouts.
     fn default() -> Self {
         Self {
             interval: Self::DEFAULT_INTERVAL,
             periodic: true,
             watch: true,
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
+            timeouts: ServerTimeouts::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ mod body;
 mod endpoint;
 mod handlers;
 mod params;
-mod reply;
+pub(crate) mod reply;
 
 use std::convert::Infallible;
 use std::time::Instant;

@@ -71,6 +71,14 @@ impl ApiError {
         }
     }
 
+    /// 503: the request took longer than the server allows.
+    pub(crate) fn too_slow(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+
     /// 500: the service itself failed.
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self {

@@ -31,6 +31,7 @@ pub fn test_settings() -> ServiceSettings {
         periodic: false,
         watch: true,
         shutdown_grace: Duration::from_secs(60),
+        ..ServiceSettings::default()
     }
 }
 

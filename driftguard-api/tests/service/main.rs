@@ -13,3 +13,4 @@ mod openapi;
 mod readiness;
 mod routes;
 mod shutdown;
+mod timeouts;

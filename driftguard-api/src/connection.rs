@@ -1,0 +1,238 @@
+//! One HTTP/1.1 connection, held to the server's read, write and idle timeouts.
+//!
+//! - **read**: a request's headers must arrive within `read` of its first byte, so a
+//!   client that trickles a request cannot hold a connection;
+//! - **write**: a request must be answered within `write`; past it the client gets a 503
+//!   JSON error instead of waiting on a stuck store;
+//! - **idle**: a keep-alive connection with no request for `idle` is closed.
+//!
+//! hyper's own header timer also runs while a keep-alive connection sits idle, which would
+//! tie the idle timeout to the read timeout; a small watchdog per connection keeps them apart.
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tower_service::Service as _;
+
+use crate::http::reply::ApiError;
+
+/// The server's connection timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerTimeouts {
+    /// Longest time from a request's first byte to the end of its headers.
+    pub read: Duration,
+    /// Longest time to handle a request and produce its answer.
+    pub write: Duration,
+    /// Longest time a keep-alive connection may wait for its next request.
+    pub idle: Duration,
+}
+
+impl Default for ServerTimeouts {
+    /// 10 s to read, 30 s to answer, 120 s idle.
+    fn default() -> Self {
+        Self {
+            read: Duration::from_secs(10),
+            write: Duration::from_secs(30),
+            idle: Duration::from_secs(120),
+        }
+    }
+}
+
+const NONE: u64 = u64::MAX;
+
+/// What the watchdog needs to know about a connection, updated by its reads and requests.
+struct Activity {
+    start: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds since `start` of the first byte of a request not yet being handled.
+    pending_since: AtomicU64,
+    /// Milliseconds since `start` of the last answer (or of the connection's start).
+    last_done: AtomicU64,
+    changed: Notify,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            pending_since: AtomicU64::new(NONE),
+            last_done: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(NONE - 1)
+    }
+
+    fn at(&self, ms: u64) -> Instant {
+        self.start + Duration::from_millis(ms)
+    }
+
+    fn bytes_read(&self) {
+        if self.in_flight.load(Ordering::Acquire) == 0
+            && self
+                .pending_since
+                .compare_exchange(NONE, self.now_ms(), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.changed.notify_one();
+        }
+    }
+
+    fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.pending_since.store(NONE, Ordering::Release);
+        self.changed.notify_one();
+    }
+
+    fn request_done(&self) {
+        self.last_done.store(self.now_ms(), Ordering::Release);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.changed.notify_one();
+    }
+
+    /// When the connection must be closed if nothing happens before; `None` while a
+    /// request is being handled (the write timeout covers that).
+    fn deadline(&self, timeouts: &ServerTimeouts) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        match self.pending_since.load(Ordering::Acquire) {
+            NONE => Some(self.at(self.last_done.load(Ordering::Acquire)) + timeouts.idle),
+            since => Some(self.at(since) + timeouts.read),
+        }
+    }
+}
+
+/// A TCP stream that reports reads to the connection's [`Activity`].
+struct TrackedStream {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for TrackedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_read();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for TrackedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+fn write_timeout_reply(timeout: Duration) -> warp::reply::Response {
+    ApiError::too_slow(format!(
+        "the request was not answered within the server's write timeout ({}s)",
+        timeout.as_secs_f64()
+    ))
+    .into_response()
+}
+
+/// Serves one connection until the client closes it, a timeout closes it, or `stop`
+/// asks for a graceful close (the request in flight, if any, is answered first).
+pub(crate) async fn serve_connection<F>(
+    stream: TcpStream,
+    routes: F,
+    timeouts: ServerTimeouts,
+    stop: CancellationToken,
+) where
+    F: warp::Filter + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply,
+{
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(TrackedStream {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let filtered = warp::service(routes);
+    let service_activity = activity.clone();
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let mut filtered = filtered.clone();
+        let activity = service_activity.clone();
+        async move {
+            activity.request_started();
+            let answer = tokio::time::timeout(timeouts.write, filtered.call(request)).await;
+            activity.request_done();
+            Ok::<_, Infallible>(match answer {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => write_timeout_reply(timeouts.write),
+            })
+        }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true);
+    let connection = builder.serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let mut closing = false;
+    loop {
+        let deadline = activity.deadline(&timeouts);
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return;
+            }
+            () = stop.cancelled(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.changed.notified() => {}
+            () = sleep => {
+                if activity.deadline(&timeouts).is_some_and(|at| at <= Instant::now()) {
+                    tracing::debug!("closing a connection that was idle or too slow to send its request");
+                    return;
+                }
+            }
+        }
+    }
+}
