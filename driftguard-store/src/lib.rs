@@ -1,6 +1,45 @@
 //! Persistence of DriftGuard's drift records and their event history.
 //!
-//! This crate will hold the adapters for the `DriftStore` port of `driftguard-core`:
-//! an embedded SQLite store (the default, no server to install) and a MongoDB store for
-//! production, both checked by one contract test suite. Until then, the in-memory store
-//! behind `driftguard-core`'s `testing` feature implements the port.
+//! Two adapters implement the [`DriftStore`](driftguard_core::DriftStore) port of
+//! `driftguard-core`:
+//!
+//! - [`SqliteStore`]: an embedded SQLite file, the default; nothing to install or run;
+//! - [`MongoStore`]: MongoDB, for production and for several replicas of the service.
+//!
+//! Both keep one current record per `resource_id` (upserted after each analysis) and an
+//! append-only log of lifecycle events, answer the same queries (get, filtered and paged
+//! listings in `ResourceId` order, events by resource and time range, statistics with the
+//! meaning of `driftguard_core::stats::compute`), and save one analysis as one batch. One
+//! contract test suite (`tests/contract`) holds them, and the in-memory store of
+//! `driftguard-core`, to the same behaviour.
+//!
+//! [`open`] builds the store the `database` configuration section ([`StoreConfig`])
+//! names.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use driftguard_core::DriftStore as _;
+//! use driftguard_store::{StoreConfig, open};
+//!
+//! let store = open(&StoreConfig::sqlite("/var/lib/driftguard/drift.db")).await?;
+//! let statistics = store.statistics().await?;
+//! println!("{} resources drifted", statistics.drifted_resources);
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+mod identity;
+pub mod mongo;
+mod open;
+mod redact;
+pub mod sqlite;
+
+pub use config::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE_NAME, DEFAULT_SQLITE_PATH, DatabaseKind, StoreConfig,
+};
+pub use error::{Error, Result};
+pub use mongo::{BulkWriteMode, MongoStore};
+pub use open::open;
+pub use redact::redact_uri;
+pub use sqlite::SqliteStore;

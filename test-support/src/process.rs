@@ -64,10 +64,7 @@ pub fn wait_for_port(child: &mut ChildGuard, port: u16, timeout: Duration) {
             return;
         }
         if Instant::now() > deadline {
-            panic!(
-                "{} did not open port {port} within {timeout:?}",
-                child.name
-            );
+            panic!("{} did not open port {port} within {timeout:?}", child.name);
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -39,5 +39,7 @@ pub fn python() -> PathBuf {
 
 /// A file under `test-support/servers/`, where the Python server wrappers live.
 pub fn server_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("servers").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("servers")
+        .join(name)
 }

@@ -1,0 +1,182 @@
+//! Records and events as MongoDB documents.
+//!
+//! A record document has the record shape of DESIGN.md §3 (snake_case fields, `null`
+//! where a value is absent) with times as BSON dates, and its `resource_id` as `_id`
+//! too: upserts and lookups then go through the primary index, which every server keeps
+//! fastest. An event document has the event's fields and a driver-made ObjectId. BSON
+//! dates hold milliseconds, so times are stored truncated to the millisecond.
+
+use bson::{DateTime as BsonDateTime, Document};
+use chrono::{DateTime, Utc};
+use driftguard_core::{
+    DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind, ResourceId, Severity,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::identity::check_identity;
+
+/// A drift record as stored in `drift_records`.
+#[derive(Serialize, Deserialize)]
+struct RecordDocument {
+    resource_id: ResourceId,
+    api_version: String,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+    drift_detected: bool,
+    drift_status: DriftStatus,
+    severity: Option<Severity>,
+    drift_types: Vec<DriftType>,
+    drifts: Vec<DriftDetail>,
+    desired_hash: String,
+    live_hash: Option<String>,
+    last_known_good_hash: Option<String>,
+    git_revision: Option<String>,
+    first_detected: Option<BsonDateTime>,
+    last_detected: Option<BsonDateTime>,
+    resolved_at: Option<BsonDateTime>,
+    last_checked: BsonDateTime,
+    resolution_message: Option<String>,
+    detection_count: i64,
+}
+
+/// A lifecycle event as stored in `drift_events`.
+#[derive(Serialize, Deserialize)]
+struct EventDocument {
+    resource_id: ResourceId,
+    kind: EventKind,
+    at: BsonDateTime,
+    drift_types: Vec<DriftType>,
+    severity: Option<Severity>,
+    git_revision: Option<String>,
+    message: String,
+}
+
+fn date(time: DateTime<Utc>) -> BsonDateTime {
+    BsonDateTime::from_chrono(time)
+}
+
+fn optional_date(time: Option<DateTime<Utc>>) -> Option<BsonDateTime> {
+    time.map(date)
+}
+
+/// The document of one record.
+pub(crate) fn record_document(record: &DriftRecord) -> Result<Document> {
+    check_identity(record)?;
+    let what = || format!("record {}", record.resource_id);
+    let document = RecordDocument {
+        resource_id: record.resource_id.clone(),
+        api_version: record.api_version.clone(),
+        kind: record.kind.clone(),
+        namespace: record.namespace.clone(),
+        name: record.name.clone(),
+        drift_detected: record.drift_detected,
+        drift_status: record.drift_status,
+        severity: record.severity,
+        drift_types: record.drift_types.clone(),
+        drifts: record.drifts.clone(),
+        desired_hash: record.desired_hash.clone(),
+        live_hash: record.live_hash.clone(),
+        last_known_good_hash: record.last_known_good_hash.clone(),
+        git_revision: record.git_revision.clone(),
+        first_detected: optional_date(record.first_detected),
+        last_detected: optional_date(record.last_detected),
+        resolved_at: optional_date(record.resolved_at),
+        last_checked: date(record.last_checked),
+        resolution_message: record.resolution_message.clone(),
+        detection_count: i64::try_from(record.detection_count).map_err(|_| Error::Unstorable {
+            what: what(),
+            reason: format!("detection_count {} is too large", record.detection_count),
+        })?,
+    };
+    let fields = bson::serialize_to_document(&document).map_err(|e| Error::Unstorable {
+        what: what(),
+        reason: e.to_string(),
+    })?;
+    let mut stored = bson::doc! { "_id": record.resource_id.to_string() };
+    stored.extend(fields);
+    Ok(stored)
+}
+
+/// A record from its document.
+pub(crate) fn record_from_document(document: Document) -> Result<DriftRecord> {
+    let what = described("record", &document);
+    let what = || what.clone();
+    let stored: RecordDocument =
+        bson::deserialize_from_document(document).map_err(|e| Error::Malformed {
+            what: what(),
+            reason: e.to_string(),
+        })?;
+    Ok(DriftRecord {
+        detection_count: u64::try_from(stored.detection_count).map_err(|_| Error::Malformed {
+            what: what(),
+            reason: format!("detection_count {} is negative", stored.detection_count),
+        })?,
+        resource_id: stored.resource_id,
+        api_version: stored.api_version,
+        kind: stored.kind,
+        namespace: stored.namespace,
+        name: stored.name,
+        drift_detected: stored.drift_detected,
+        drift_status: stored.drift_status,
+        severity: stored.severity,
+        drift_types: stored.drift_types,
+        drifts: stored.drifts,
+        desired_hash: stored.desired_hash,
+        live_hash: stored.live_hash,
+        last_known_good_hash: stored.last_known_good_hash,
+        git_revision: stored.git_revision,
+        first_detected: stored.first_detected.map(BsonDateTime::to_chrono),
+        last_detected: stored.last_detected.map(BsonDateTime::to_chrono),
+        resolved_at: stored.resolved_at.map(BsonDateTime::to_chrono),
+        last_checked: stored.last_checked.to_chrono(),
+        resolution_message: stored.resolution_message,
+    })
+}
+
+/// The document of one event.
+pub(crate) fn event_document(event: &DriftEvent) -> Result<Document> {
+    let document = EventDocument {
+        resource_id: event.resource_id.clone(),
+        kind: event.kind,
+        at: date(event.at),
+        drift_types: event.drift_types.clone(),
+        severity: event.severity,
+        git_revision: event.git_revision.clone(),
+        message: event.message.clone(),
+    };
+    bson::serialize_to_document(&document).map_err(|e| Error::Unstorable {
+        what: format!("event of {} at {}", event.resource_id, event.at),
+        reason: e.to_string(),
+    })
+}
+
+/// An event from its document.
+pub(crate) fn event_from_document(document: Document) -> Result<DriftEvent> {
+    let what = described("event of", &document);
+    let stored: EventDocument =
+        bson::deserialize_from_document(document).map_err(|e| Error::Malformed {
+            what,
+            reason: e.to_string(),
+        })?;
+    Ok(DriftEvent {
+        resource_id: stored.resource_id,
+        kind: stored.kind,
+        at: stored.at.to_chrono(),
+        drift_types: stored.drift_types,
+        severity: stored.severity,
+        git_revision: stored.git_revision,
+        message: stored.message,
+    })
+}
+
+/// `record Deployment:shop:web`, for messages about a stored document.
+fn described(prefix: &str, document: &Document) -> String {
+    format!(
+        "{prefix} {}",
+        document
+            .get_str("resource_id")
+            .unwrap_or("<without resource_id>")
+    )
+}

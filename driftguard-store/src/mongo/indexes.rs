@@ -1,0 +1,59 @@
+//! The collections' indexes, created at start-up. Creating an index that exists with the
+//! same keys, name and options is a no-op, so this runs on every start.
+
+use bson::doc;
+use mongodb::IndexModel;
+use mongodb::options::IndexOptions;
+
+fn index(name: &str, keys: bson::Document, unique: bool) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(unique.then_some(true))
+                .build(),
+        )
+        .build()
+}
+
+/// `drift_records`: one document per resource, listed in `ResourceId` order
+/// (kind, namespace, name), filtered by namespace, drift and status.
+pub(crate) fn record_indexes() -> Vec<IndexModel> {
+    vec![
+        index("resource_id_unique", doc! { "resource_id": 1 }, true),
+        index(
+            "by_id_parts",
+            doc! { "kind": 1, "namespace": 1, "name": 1 },
+            false,
+        ),
+        index(
+            "by_namespace",
+            doc! { "namespace": 1, "kind": 1, "name": 1 },
+            false,
+        ),
+        index(
+            "by_status",
+            doc! { "drift_status": 1, "kind": 1, "namespace": 1, "name": 1 },
+            false,
+        ),
+        index(
+            "by_drift_detected",
+            doc! { "drift_detected": 1, "kind": 1, "namespace": 1, "name": 1 },
+            false,
+        ),
+    ]
+}
+
+/// `drift_events`: history of one resource, a time range, and counts by kind.
+pub(crate) fn event_indexes() -> Vec<IndexModel> {
+    vec![
+        index(
+            "by_resource_and_time",
+            doc! { "resource_id": 1, "at": 1 },
+            false,
+        ),
+        index("by_time", doc! { "at": 1 }, false),
+        index("by_kind", doc! { "kind": 1, "resource_id": 1 }, false),
+    ]
+}

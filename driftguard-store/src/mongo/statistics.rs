@@ -1,0 +1,214 @@
+//! Statistics as aggregation pipelines, with the meaning `driftguard_core::stats::compute`
+//! gives them. Only counts and sums travel back, never the records.
+//!
+//! The stages are the portable core of MongoDB 5+ (`$facet`, `$group`, `$unwind`,
+//! `$setWindowFields`, `$dateDiff`); group keys are plain field paths or strings, which
+//! every server in the wire-protocol family evaluates alike.
+
+use std::collections::BTreeMap;
+
+use bson::{Bson, Document, doc};
+use driftguard_core::DriftStatus;
+use driftguard_core::stats::{DriftCount, MOST_DRIFTED_LIMIT};
+
+use crate::error::{Error, Result};
+
+/// Record counts by status, severity, type and namespace, in one pass.
+pub(crate) fn record_breakdowns() -> Vec<Document> {
+    let count = doc! { "$sum": 1 };
+    vec![doc! {
+        "$facet": {
+            "by_status": [
+                { "$group": { "_id": "$drift_status", "count": count.clone() } },
+            ],
+            "by_severity": [
+                { "$match": { "drift_detected": true, "severity": { "$ne": Bson::Null } } },
+                { "$group": { "_id": "$severity", "count": count.clone() } },
+            ],
+            "by_type": [
+                { "$match": { "drift_detected": true } },
+                { "$unwind": "$drift_types" },
+                { "$group": { "_id": "$drift_types", "count": count.clone() } },
+            ],
+            "by_namespace": [
+                { "$match": { "drift_detected": true } },
+                { "$group": {
+                    "_id": { "$ifNull": ["$namespace", ""] },
+                    "count": count,
+                } },
+            ],
+        }
+    }]
+}
+
+/// The breakdowns read from the one document [`record_breakdowns`] produces.
+pub(crate) struct RecordBreakdowns {
+    /// Records by status, every status present.
+    pub(crate) by_status: BTreeMap<String, u64>,
+    /// Drifted records by severity.
+    pub(crate) by_severity: BTreeMap<String, u64>,
+    /// Drifted records by type.
+    pub(crate) by_type: BTreeMap<String, u64>,
+    /// Drifted records by namespace.
+    pub(crate) by_namespace: BTreeMap<String, u64>,
+}
+
+impl RecordBreakdowns {
+    /// Reads the facets; an empty collection gives zero counts.
+    pub(crate) fn from_document(document: Option<&Document>) -> Result<Self> {
+        let facet = |name: &str| -> Result<BTreeMap<String, u64>> {
+            let Some(document) = document else {
+                return Ok(BTreeMap::new());
+            };
+            let groups = document.get_array(name).map_err(|e| malformed(name, e))?;
+            let mut counts = BTreeMap::new();
+            for group in groups {
+                let group = group
+                    .as_document()
+                    .ok_or_else(|| malformed(name, "a group is not a document"))?;
+                let key = match group.get("_id") {
+                    Some(Bson::String(key)) => key.clone(),
+                    other => {
+                        return Err(malformed(name, format!("group key {other:?} is not text")));
+                    }
+                };
+                counts.insert(
+                    key,
+                    count(group.get("count")).map_err(|e| malformed(name, e))?,
+                );
+            }
+            Ok(counts)
+        };
+        let mut by_status: BTreeMap<String, u64> = [
+            DriftStatus::None,
+            DriftStatus::Active,
+            DriftStatus::Resolved,
+        ]
+        .iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
+        by_status.extend(facet("by_status")?);
+        Ok(Self {
+            by_status,
+            by_severity: facet("by_severity")?,
+            by_type: facet("by_type")?,
+            by_namespace: facet("by_namespace")?,
+        })
+    }
+}
+
+/// The resources with the most `drift_detected` events, most first, ties by id.
+pub(crate) fn most_drifted() -> Vec<Document> {
+    vec![
+        doc! { "$match": { "kind": "drift_detected" } },
+        doc! { "$group": { "_id": "$resource_id", "count": { "$sum": 1 } } },
+        doc! { "$sort": { "count": -1, "_id": 1 } },
+        doc! { "$limit": MOST_DRIFTED_LIMIT as i64 },
+    ]
+}
+
+/// Reads the groups of [`most_drifted`].
+pub(crate) fn most_drifted_from(groups: &[Document]) -> Result<Vec<DriftCount>> {
+    groups
+        .iter()
+        .map(|group| {
+            Ok(DriftCount {
+                resource_id: group
+                    .get_str("_id")
+                    .map_err(|e| malformed("most_drifted", e))?
+                    .to_owned(),
+                drift_events: count(group.get("count"))
+                    .map_err(|e| malformed("most_drifted", e))?,
+            })
+        })
+        .collect()
+}
+
+/// Total and count of detection-to-resolution times, in milliseconds.
+///
+/// Each `drift_resolved` event pairs with the earliest `drift_detected` event of the
+/// same resource since that resource's previous resolution: a running count of
+/// resolutions (per resource, in time order, ties in insertion order) numbers the
+/// episodes; a detection belongs to the episode of the resolutions before it, a
+/// resolution closes its own.
+pub(crate) fn time_to_resolve() -> Vec<Document> {
+    vec![
+        doc! { "$match": { "kind": { "$in": ["drift_detected", "drift_resolved"] } } },
+        doc! { "$addFields": {
+            "is_resolution": { "$cond": [{ "$eq": ["$kind", "drift_resolved"] }, 1, 0] },
+        } },
+        doc! { "$setWindowFields": {
+            "partitionBy": "$resource_id",
+            "sortBy": { "at": 1, "_id": 1 },
+            "output": {
+                "resolutions": {
+                    "$sum": "$is_resolution",
+                    "window": { "documents": ["unbounded", "current"] },
+                },
+            },
+        } },
+        doc! { "$addFields": {
+            "episode": { "$subtract": ["$resolutions", "$is_resolution"] },
+        } },
+        doc! { "$addFields": {
+            "episode_key": { "$concat": ["$resource_id", "#", { "$toString": "$episode" }] },
+            "detected_at": { "$cond": [{ "$eq": ["$is_resolution", 0] }, "$at", Bson::Null] },
+            "resolved_at": { "$cond": [{ "$eq": ["$is_resolution", 1] }, "$at", Bson::Null] },
+        } },
+        doc! { "$group": {
+            "_id": "$episode_key",
+            "detected_at": { "$min": "$detected_at" },
+            "resolved_at": { "$min": "$resolved_at" },
+        } },
+        doc! { "$match": {
+            "detected_at": { "$ne": Bson::Null },
+            "resolved_at": { "$ne": Bson::Null },
+        } },
+        doc! { "$project": {
+            "millis": { "$dateDiff": {
+                "startDate": "$detected_at", "endDate": "$resolved_at", "unit": "millisecond",
+            } },
+        } },
+        doc! { "$group": {
+            "_id": Bson::Null,
+            "total_millis": { "$sum": "$millis" },
+            "episodes": { "$sum": 1 },
+        } },
+    ]
+}
+
+/// The mean in seconds from the one document [`time_to_resolve`] produces (none when
+/// no episode was resolved).
+pub(crate) fn mean_seconds_from(document: Option<&Document>) -> Result<Option<f64>> {
+    let Some(document) = document else {
+        return Ok(None);
+    };
+    let episodes = count(document.get("episodes")).map_err(|e| malformed("time_to_resolve", e))?;
+    let total =
+        number(document.get("total_millis")).map_err(|e| malformed("time_to_resolve", e))?;
+    Ok((episodes > 0).then(|| total / 1000.0 / episodes as f64))
+}
+
+fn count(value: Option<&Bson>) -> Result<u64, String> {
+    let n = number(value)?;
+    if n < 0.0 || n.fract() != 0.0 {
+        return Err(format!("{n} is not a count"));
+    }
+    Ok(n as u64)
+}
+
+fn number(value: Option<&Bson>) -> Result<f64, String> {
+    match value {
+        Some(Bson::Int32(n)) => Ok(f64::from(*n)),
+        Some(Bson::Int64(n)) => Ok(*n as f64),
+        Some(Bson::Double(n)) => Ok(*n),
+        other => Err(format!("{other:?} is not a number")),
+    }
+}
+
+fn malformed(stage: &str, reason: impl std::fmt::Display) -> Error {
+    Error::Malformed {
+        what: format!("statistics ({stage})"),
+        reason: reason.to_string(),
+    }
+}

@@ -1,0 +1,224 @@
+//! The embedded store: one SQLite file, no server to run.
+//!
+//! - WAL mode with `synchronous = FULL`: a save is on disk when it returns;
+//! - one immediate transaction per save, so an analysis is stored whole or not at all;
+//! - the schema is migrated in code (`PRAGMA user_version`) when the file is opened;
+//! - blocking calls run on tokio's blocking threads, reads on a small set of read-only
+//!   connections that never wait for a save.
+
+mod codec;
+mod connections;
+mod queries;
+mod schema;
+mod statistics;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
+use driftguard_core::stats::DriftStatistics;
+use driftguard_core::{DriftEvent, DriftRecord, PortError, ResourceId};
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use connections::Connections;
+
+/// Drift records and events in a SQLite file.
+///
+/// Cloning is cheap and shares the connections.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    connections: Arc<Connections>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file and its schema when missing and
+    /// migrating an older schema. Blocking; call it at start-up (or from
+    /// `spawn_blocking`).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            connections: Arc::new(Connections::open(path.as_ref())?),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.connections.path()
+    }
+
+    /// The schema version this build creates and expects.
+    pub fn schema_version() -> i64 {
+        schema::current_version()
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || connections.with_reader(f))
+            .await
+            .map_err(Error::Worker)?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || connections.with_writer(f))
+            .await
+            .map_err(Error::Worker)?
+    }
+}
+
+#[async_trait]
+impl DriftStore for SqliteStore {
+    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+        let id = id.clone();
+        Ok(self
+            .read(move |connection| queries::get_record(connection, &id))
+            .await?)
+    }
+
+    async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
+        if filter.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let filter = filter.clone();
+        Ok(self
+            .read(move |connection| queries::list_records(connection, &filter))
+            .await?)
+    }
+
+    async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {
+        if records.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        let (records, events) = (records.to_vec(), events.to_vec());
+        Ok(self
+            .write(move |connection| queries::save(connection, &records, &events))
+            .await?)
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError> {
+        if filter.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let filter = filter.clone();
+        Ok(self
+            .read(move |connection| queries::list_events(connection, &filter))
+            .await?)
+    }
+
+    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
+        Ok(self.read(statistics::statistics).await?)
+    }
+
+    async fn ping(&self) -> Result<(), PortError> {
+        Ok(self
+            .read(|connection| {
+                connection
+                    .query_row("SELECT COUNT(*) FROM sqlite_schema", [], |_| Ok(()))
+                    .map_err(|source| Error::Sqlite {
+                        operation: "checking the database",
+                        source,
+                    })
+            })
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use driftguard_core::{DriftStatus, PortErrorKind};
+
+    use super::*;
+
+    fn record(id: &str) -> DriftRecord {
+        let resource_id: ResourceId = id.parse().expect("valid id");
+        DriftRecord {
+            api_version: "v1".to_owned(),
+            kind: resource_id.kind().to_owned(),
+            namespace: resource_id.namespace().map(str::to_owned),
+            name: resource_id.name().to_owned(),
+            resource_id,
+            drift_detected: false,
+            drift_status: DriftStatus::None,
+            severity: None,
+            drift_types: Vec::new(),
+            drifts: Vec::new(),
+            desired_hash: "d".to_owned(),
+            live_hash: Some("d".to_owned()),
+            last_known_good_hash: Some("d".to_owned()),
+            git_revision: None,
+            first_detected: None,
+            last_detected: None,
+            resolved_at: None,
+            last_checked: Utc
+                .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .expect("valid time"),
+            resolution_message: None,
+            detection_count: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn rejects_a_record_whose_parts_disagree_with_its_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path().join("drift.db")).expect("open");
+        let mut bad = record("ConfigMap:shop:settings");
+        bad.namespace = Some("other".to_owned());
+        let error = store.save(&[bad], &[]).await.expect_err("inconsistent");
+        assert_eq!(error.kind, PortErrorKind::InvalidData);
+        assert!(
+            error.message.contains("ConfigMap:shop:settings"),
+            "{}",
+            error.message
+        );
+        assert!(
+            store
+                .list(&RecordFilter::default())
+                .await
+                .expect("list")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn rejects_times_outside_the_storable_range_without_writing_anything() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path().join("drift.db")).expect("open");
+        let good = record("ConfigMap:shop:a");
+        let mut bad = record("ConfigMap:shop:b");
+        bad.last_checked = Utc
+            .with_ymd_and_hms(2300, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid time");
+        let error = store
+            .save(&[good, bad], &[])
+            .await
+            .expect_err("out of range");
+        assert_eq!(error.kind, PortErrorKind::InvalidData);
+        assert!(error.message.contains("1677 to 2262"), "{}", error.message);
+        assert!(
+            store
+                .list(&RecordFilter::default())
+                .await
+                .expect("list")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn reports_a_file_that_cannot_be_opened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("missing-folder").join("drift.db");
+        let error = SqliteStore::open(&path).expect_err("no such folder");
+        assert!(error.to_string().contains("missing-folder"), "{error}");
+        assert_eq!(error.kind(), PortErrorKind::Unavailable);
+    }
+}

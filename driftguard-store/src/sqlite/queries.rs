@@ -1,0 +1,202 @@
+//! The store's reads and writes in SQL (blocking; called on tokio's blocking threads).
+
+use std::sync::LazyLock;
+
+use driftguard_core::ResourceId;
+use driftguard_core::ports::{EventFilter, RecordFilter};
+use driftguard_core::{DriftEvent, DriftRecord};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
+
+use crate::error::{Error, Result};
+use crate::sqlite::codec::{
+    EVENT_COLUMN_COUNT, EVENT_COLUMNS, RECORD_COLUMN_COUNT, RECORD_COLUMNS, event_from_row,
+    event_values, record_from_row, record_values,
+};
+
+/// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped first),
+/// then name. The id itself breaks any tie.
+const RECORD_ORDER: &str = "ORDER BY kind, namespace, name, resource_id";
+
+static UPSERT_RECORD: LazyLock<String> = LazyLock::new(|| {
+    let placeholders = numbered_placeholders(RECORD_COLUMN_COUNT);
+    let updates = RECORD_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|column| *column != "resource_id")
+        .map(|column| format!("{column} = excluded.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO drift_records ({RECORD_COLUMNS}) VALUES ({placeholders}) \
+         ON CONFLICT (resource_id) DO UPDATE SET {updates}"
+    )
+});
+
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO drift_events ({EVENT_COLUMNS}) VALUES ({})",
+        numbered_placeholders(EVENT_COLUMN_COUNT)
+    )
+});
+
+fn numbered_placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sql_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> Error {
+    move |source| Error::Sqlite { operation, source }
+}
+
+/// `LIMIT` and `OFFSET` values: SQLite's `-1` means no limit.
+fn paging(limit: Option<usize>, offset: usize) -> (i64, i64) {
+    let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    (limit, i64::try_from(offset).unwrap_or(i64::MAX))
+}
+
+/// The record of one resource.
+pub(crate) fn get_record(connection: &Connection, id: &ResourceId) -> Result<Option<DriftRecord>> {
+    let failed = sql_error("reading a record");
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM drift_records WHERE resource_id = ?1"
+        ))
+        .map_err(&failed)?;
+    statement
+        .query_row([id.to_string()], |row| Ok(record_from_row(row)))
+        .optional()
+        .map_err(&failed)?
+        .transpose()
+}
+
+/// Records passing `filter`, in `ResourceId` order, paged.
+pub(crate) fn list_records(
+    connection: &Connection,
+    filter: &RecordFilter,
+) -> Result<Vec<DriftRecord>> {
+    let failed = sql_error("listing records");
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(namespace) = &filter.namespace {
+        conditions.push("namespace = ?");
+        values.push(Value::Text(namespace.clone()));
+    }
+    if let Some(detected) = filter.drift_detected {
+        conditions.push("drift_detected = ?");
+        values.push(Value::Integer(i64::from(detected)));
+    }
+    if let Some(status) = filter.drift_status {
+        conditions.push("drift_status = ?");
+        values.push(Value::Text(status.as_str().to_owned()));
+    }
+    let (limit, offset) = paging(filter.limit, filter.offset);
+    values.push(Value::Integer(limit));
+    values.push(Value::Integer(offset));
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM drift_records {where_clause} {RECORD_ORDER} LIMIT ? OFFSET ?"
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
+    let rows = statement
+        .query_map(params_from_iter(values), |row| Ok(record_from_row(row)))
+        .map_err(&failed)?;
+    let mut records = Vec::new();
+    for row in rows {
+        records.push(row.map_err(&failed)??);
+    }
+    Ok(records)
+}
+
+/// Upserts `records` and appends `events` in one immediate transaction: all or nothing,
+/// and on disk when this returns.
+pub(crate) fn save(
+    connection: &mut Connection,
+    records: &[DriftRecord],
+    events: &[DriftEvent],
+) -> Result<()> {
+    // Encode everything first: a record that cannot be stored fails the batch before
+    // the transaction starts.
+    let record_rows = records
+        .iter()
+        .map(record_values)
+        .collect::<Result<Vec<_>>>()?;
+    let event_rows = events
+        .iter()
+        .map(event_values)
+        .collect::<Result<Vec<_>>>()?;
+    let failed = sql_error("saving records and events");
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&failed)?;
+    {
+        let mut upsert = transaction
+            .prepare_cached(&UPSERT_RECORD)
+            .map_err(&failed)?;
+        for row in record_rows {
+            upsert.execute(params_from_iter(row)).map_err(&failed)?;
+        }
+        let mut insert = transaction.prepare_cached(&INSERT_EVENT).map_err(&failed)?;
+        for row in event_rows {
+            insert.execute(params_from_iter(row)).map_err(&failed)?;
+        }
+    }
+    transaction.commit().map_err(&failed)
+}
+
+/// Events passing `filter`, oldest first (ties in the order they were saved).
+pub(crate) fn list_events(
+    connection: &Connection,
+    filter: &EventFilter,
+) -> Result<Vec<DriftEvent>> {
+    let failed = sql_error("listing events");
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(id) = &filter.resource_id {
+        conditions.push("resource_id = ?");
+        values.push(Value::Text(id.to_string()));
+    }
+    if let Some(since) = filter.since {
+        conditions.push("at >= ?");
+        values.push(Value::Integer(bound(since)));
+    }
+    if let Some(until) = filter.until {
+        conditions.push("at < ?");
+        values.push(Value::Integer(bound(until)));
+    }
+    let (limit, _) = paging(filter.limit, 0);
+    values.push(Value::Integer(limit));
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM drift_events {where_clause} ORDER BY at, seq LIMIT ?");
+    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
+    let rows = statement
+        .query_map(params_from_iter(values), |row| Ok(event_from_row(row)))
+        .map_err(&failed)?;
+    let mut events = Vec::new();
+    for row in rows {
+        events.push(row.map_err(&failed)??);
+    }
+    Ok(events)
+}
+
+/// A time bound of an event query in stored nanoseconds; a time outside the storable
+/// years clamps to the nearest end, which selects the same events.
+fn bound(time: chrono::DateTime<chrono::Utc>) -> i64 {
+    time.timestamp_nanos_opt()
+        .unwrap_or(if time.timestamp() < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+}

@@ -1,0 +1,123 @@
+//! The SQLite schema and its migrations, versioned in code with `PRAGMA user_version`.
+//!
+//! Migration N (1-based) takes a file from version N-1 to N. Each runs in its own
+//! immediate transaction that re-reads the version first, so two processes opening the
+//! same new file do not both apply it. Append new migrations; never edit applied ones.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The migrations, oldest first.
+const MIGRATIONS: &[&str] = &[
+    // 1: records, events and the indexes behind every listing and statistic.
+    "CREATE TABLE drift_records (
+        resource_id          TEXT PRIMARY KEY NOT NULL,
+        api_version          TEXT NOT NULL,
+        kind                 TEXT NOT NULL,
+        namespace            TEXT,
+        name                 TEXT NOT NULL,
+        drift_detected       INTEGER NOT NULL CHECK (drift_detected IN (0, 1)),
+        drift_status         TEXT NOT NULL CHECK (drift_status IN ('none', 'active', 'resolved')),
+        severity             TEXT,
+        drift_types          TEXT NOT NULL,
+        drifts               TEXT NOT NULL,
+        desired_hash         TEXT NOT NULL,
+        live_hash            TEXT,
+        last_known_good_hash TEXT,
+        git_revision         TEXT,
+        first_detected       INTEGER,
+        last_detected        INTEGER,
+        resolved_at          INTEGER,
+        last_checked         INTEGER NOT NULL,
+        resolution_message   TEXT,
+        detection_count      INTEGER NOT NULL CHECK (detection_count >= 0)
+    ) STRICT;
+    CREATE INDEX drift_records_by_id_parts ON drift_records (kind, namespace, name);
+    CREATE INDEX drift_records_by_namespace ON drift_records (namespace, kind, name);
+    CREATE INDEX drift_records_by_status ON drift_records (drift_status, kind, namespace, name);
+    CREATE INDEX drift_records_by_detected ON drift_records (drift_detected, kind, namespace, name);
+
+    CREATE TABLE drift_events (
+        seq          INTEGER PRIMARY KEY,
+        resource_id  TEXT NOT NULL,
+        kind         TEXT NOT NULL
+                     CHECK (kind IN ('drift_detected', 'drift_changed', 'drift_resolved')),
+        at           INTEGER NOT NULL,
+        drift_types  TEXT NOT NULL,
+        severity     TEXT,
+        git_revision TEXT,
+        message      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX drift_events_by_resource ON drift_events (resource_id, at, seq);
+    CREATE INDEX drift_events_by_time ON drift_events (at, seq);
+    CREATE INDEX drift_events_by_kind ON drift_events (kind, resource_id);",
+];
+
+/// The schema version this build writes.
+pub(crate) fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the file up to [`current_version`]; refuses a file from a newer build.
+pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<()> {
+    let failed = |source| Error::SqliteOpen {
+        path: path.to_owned(),
+        source,
+    };
+    loop {
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let version: i64 = transaction
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(failed)?;
+        if version > current_version() {
+            return Err(Error::SchemaTooNew {
+                path: path.to_owned(),
+                found: version,
+                supported: current_version(),
+            });
+        }
+        let Some(migration) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return Ok(());
+        };
+        transaction.execute_batch(migration).map_err(failed)?;
+        transaction
+            .pragma_update(None, "user_version", version + 1)
+            .map_err(failed)?;
+        transaction.commit().map_err(failed)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_file_once_and_refuses_a_newer_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("drift.db");
+        let mut connection = Connection::open(&path).expect("open");
+        migrate(&mut connection, &path).expect("first migration");
+        migrate(&mut connection, &path).expect("migrating again is a no-op");
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("version");
+        assert_eq!(version, current_version());
+
+        connection
+            .pragma_update(None, "user_version", current_version() + 1)
+            .expect("set version");
+        let error = migrate(&mut connection, &path).expect_err("newer schema");
+        assert!(
+            error.to_string().contains("newer DriftGuard"),
+            "unexpected message: {error}"
+        );
+    }
+}

@@ -1,0 +1,871 @@
+//! The store contract, written once against `&dyn DriftStore`.
+//!
+//! Each test target (`contract_memory`, `contract_sqlite`, `contract_mongo`) provides an
+//! async function giving a fresh, empty [`Subject`] and expands [`contract_tests!`] with
+//! it: one `#[tokio::test]` per case. The expected answers come from the port's own
+//! definitions (`RecordFilter::matches`, `EventFilter::matches`, `ResourceId` order,
+//! `driftguard_core::stats::compute`), so every store is held to the same meaning.
+
+#![allow(dead_code)]
+
+pub mod data;
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use driftguard_core::analysis::DetectionSettings;
+use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
+use driftguard_core::stats::{DriftStatistics, compute};
+use driftguard_core::testing::{InMemoryDesired, InMemoryLive};
+use driftguard_core::{
+    DesiredSnapshot, Detector, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind,
+    LiveSnapshot, Resource, ResourceId, Severity,
+};
+use serde_json::{Value, json};
+
+use data::{event, expected_events, expected_list, record, time};
+
+/// A fresh, empty store under test, with whatever keeps it alive (a temp folder, a
+/// server) and what to do after a passing case (drop a database).
+pub struct Subject {
+    /// The store.
+    pub store: Arc<dyn DriftStore>,
+    /// Kept until the case ends.
+    pub keep: Box<dyn Any + Send>,
+    /// Run after the case passed.
+    pub finish: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl Subject {
+    /// A subject needing nothing kept and nothing done afterwards.
+    pub fn new(store: Arc<dyn DriftStore>) -> Self {
+        Self {
+            store,
+            keep: Box::new(()),
+            finish: None,
+        }
+    }
+
+    /// Runs the clean-up step.
+    pub async fn finish(self) {
+        if let Some(finish) = self.finish {
+            finish.await;
+        }
+    }
+}
+
+/// One `#[tokio::test]` per contract case, each on a fresh subject from `$subject`
+/// (an async fn returning [`Subject`]).
+#[macro_export]
+macro_rules! contract_tests {
+    ($subject:path) => {
+        $crate::contract_tests!(@cases $subject;
+            an_empty_store_answers_every_query,
+            saved_records_read_back_unchanged,
+            save_upserts_by_resource_id,
+            an_empty_save_changes_nothing,
+            list_orders_by_resource_id,
+            list_applies_every_filter_and_combination,
+            list_pages_with_limit_and_offset,
+            events_come_back_oldest_first_with_ties_in_saved_order,
+            events_filter_by_resource_time_range_and_limit,
+            statistics_match_the_core_definition,
+            statistics_follow_later_saves,
+            lifecycle_round_trip_through_the_detector,
+            a_large_analysis_is_saved_in_one_call,
+            drift_values_of_every_json_type_round_trip,
+        );
+    };
+    (@cases $subject:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let subject = $subject().await;
+                $crate::contract::$case(&subject.store).await;
+                subject.finish().await;
+            }
+        )*
+    };
+}
+
+fn id(text: &str) -> ResourceId {
+    text.parse().expect("valid id")
+}
+
+async fn list(store: &Arc<dyn DriftStore>, filter: &RecordFilter) -> Vec<DriftRecord> {
+    store
+        .list(filter)
+        .await
+        .unwrap_or_else(|e| panic!("list({filter:?}) failed: {e}"))
+}
+
+async fn events_of(store: &Arc<dyn DriftStore>, filter: &EventFilter) -> Vec<DriftEvent> {
+    store
+        .events(filter)
+        .await
+        .unwrap_or_else(|e| panic!("events({filter:?}) failed: {e}"))
+}
+
+async fn save(store: &Arc<dyn DriftStore>, records: &[DriftRecord], events: &[DriftEvent]) {
+    store.save(records, events).await.unwrap_or_else(|e| {
+        panic!(
+            "save of {} records, {} events failed: {e}",
+            records.len(),
+            events.len()
+        )
+    });
+}
+
+fn ids(records: &[DriftRecord]) -> Vec<String> {
+    records.iter().map(|r| r.resource_id.to_string()).collect()
+}
+
+/// Statistics equal, the mean time to resolve up to floating-point rounding (stores sum
+/// milliseconds, the reference sums seconds).
+fn assert_statistics(actual: &DriftStatistics, expected: &DriftStatistics) {
+    let mean = |s: &DriftStatistics| s.mean_time_to_resolve_seconds;
+    match (mean(actual), mean(expected)) {
+        (Some(a), Some(e)) => assert!(
+            (a - e).abs() <= 1e-9 * e.abs().max(1.0),
+            "mean time to resolve {a} != {e}"
+        ),
+        (a, e) => assert_eq!(a, e, "mean time to resolve"),
+    }
+    let without_mean = |s: &DriftStatistics| DriftStatistics {
+        mean_time_to_resolve_seconds: None,
+        ..s.clone()
+    };
+    assert_eq!(without_mean(actual), without_mean(expected));
+}
+
+/// Nothing stored: no record, empty listings, zero statistics, and the store is up.
+pub async fn an_empty_store_answers_every_query(store: &Arc<dyn DriftStore>) {
+    store.ping().await.expect("an empty store is ready");
+    assert_eq!(
+        store.get(&id("Deployment:shop:web")).await.expect("get"),
+        None
+    );
+    assert!(list(store, &RecordFilter::default()).await.is_empty());
+    assert!(events_of(store, &EventFilter::default()).await.is_empty());
+    let statistics = store.statistics().await.expect("statistics");
+    assert_statistics(&statistics, &compute(&[], &[]));
+    assert_eq!(statistics.by_status.get("active"), Some(&0));
+}
+
+/// Every field of a record, namespaced or cluster-scoped, comes back as saved.
+pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
+    let active = record(
+        "Deployment:shop:web",
+        DriftStatus::Active,
+        &[
+            DriftType::Scaling,
+            DriftType::VersionChange,
+            DriftType::LabelChange,
+        ],
+        42_000,
+    );
+    let resolved = record("Namespace::shop", DriftStatus::Resolved, &[], 43_000);
+    let mut bare = record("ConfigMap:shop:settings", DriftStatus::None, &[], 44_000);
+    bare.live_hash = None;
+    bare.last_known_good_hash = None;
+    bare.git_revision = None;
+    assert!(
+        active
+            .drifts
+            .iter()
+            .all(|d| d.desired.is_some() || d.live.is_some())
+    );
+    save(
+        store,
+        &[active.clone(), resolved.clone(), bare.clone()],
+        &[],
+    )
+    .await;
+
+    for expected in [&active, &resolved, &bare] {
+        let stored = store
+            .get(&expected.resource_id)
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("{} was saved", expected.resource_id));
+        assert_eq!(&stored, expected);
+    }
+    assert_eq!(list(store, &RecordFilter::default()).await.len(), 3);
+    assert_eq!(
+        store.get(&id("Deployment:shop:api")).await.expect("get"),
+        None
+    );
+}
+
+/// Saving a record again replaces it; other records stay as they were.
+pub async fn save_upserts_by_resource_id(store: &Arc<dyn DriftStore>) {
+    let first = record(
+        "Deployment:shop:web",
+        DriftStatus::Active,
+        &[DriftType::Scaling],
+        1_000,
+    );
+    let other = record("Service:shop:web", DriftStatus::None, &[], 1_000);
+    save(store, &[first, other.clone()], &[]).await;
+    let second = record("Deployment:shop:web", DriftStatus::Resolved, &[], 9_000);
+    save(store, std::slice::from_ref(&second), &[]).await;
+
+    assert_eq!(
+        store.get(&second.resource_id).await.expect("get"),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.get(&other.resource_id).await.expect("get"),
+        Some(other.clone())
+    );
+    assert_eq!(
+        list(store, &RecordFilter::default()).await,
+        vec![second, other]
+    );
+}
+
+/// A save of nothing succeeds and stores nothing.
+pub async fn an_empty_save_changes_nothing(store: &Arc<dyn DriftStore>) {
+    store.save(&[], &[]).await.expect("empty save");
+    assert!(list(store, &RecordFilter::default()).await.is_empty());
+    let one = record("ConfigMap:shop:settings", DriftStatus::None, &[], 5);
+    save(store, std::slice::from_ref(&one), &[]).await;
+    store.save(&[], &[]).await.expect("empty save");
+    assert_eq!(list(store, &RecordFilter::default()).await, vec![one]);
+}
+
+/// Listings follow `ResourceId` order (kind, namespace with cluster-scoped first, name),
+/// whatever order and batches the records were saved in.
+pub async fn list_orders_by_resource_id(store: &Arc<dyn DriftStore>) {
+    let records = data::records(7);
+    let mut reversed = records.clone();
+    reversed.reverse();
+    for chunk in reversed.chunks(5) {
+        save(store, chunk, &[]).await;
+    }
+    let listed = list(store, &RecordFilter::default()).await;
+    assert_eq!(
+        ids(&listed),
+        ids(&expected_list(&records, &RecordFilter::default()))
+    );
+    assert_eq!(listed, expected_list(&records, &RecordFilter::default()));
+    let cluster_first = ids(&listed)
+        .into_iter()
+        .filter(|i| i.starts_with("Namespace:"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        cluster_first,
+        [
+            "Namespace::1st-team",
+            "Namespace::payments",
+            "Namespace::shop"
+        ]
+    );
+}
+
+/// Every filter alone and in every combination answers what `RecordFilter::matches` says.
+pub async fn list_applies_every_filter_and_combination(store: &Arc<dyn DriftStore>) {
+    let records = data::records(11);
+    save(store, &records, &[]).await;
+    let namespaces = [
+        None,
+        Some("shop"),
+        Some("1st-team"),
+        Some("no-such-namespace"),
+        Some(""),
+    ];
+    let detected = [None, Some(true), Some(false)];
+    let statuses = [
+        None,
+        Some(DriftStatus::None),
+        Some(DriftStatus::Active),
+        Some(DriftStatus::Resolved),
+    ];
+    let mut non_empty = 0;
+    for namespace in namespaces {
+        for drift_detected in detected {
+            for drift_status in statuses {
+                let filter = RecordFilter {
+                    namespace: namespace.map(str::to_owned),
+                    drift_detected,
+                    drift_status,
+                    ..RecordFilter::default()
+                };
+                let expected = expected_list(&records, &filter);
+                non_empty += usize::from(!expected.is_empty());
+                assert_eq!(
+                    ids(&list(store, &filter).await),
+                    ids(&expected),
+                    "{filter:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        non_empty > 20,
+        "the data must exercise the filters ({non_empty} non-empty)"
+    );
+}
+
+/// `limit` and `offset` page through a filtered listing without gaps or repeats.
+pub async fn list_pages_with_limit_and_offset(store: &Arc<dyn DriftStore>) {
+    let records = data::records(13);
+    save(store, &records, &[]).await;
+    let filters = [
+        RecordFilter::default(),
+        RecordFilter {
+            drift_status: Some(DriftStatus::Active),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            namespace: Some("shop".to_owned()),
+            drift_detected: Some(false),
+            ..RecordFilter::default()
+        },
+    ];
+    for base in filters {
+        let all = expected_list(&records, &base);
+        assert!(!all.is_empty(), "{base:?} must match something");
+        let len = all.len();
+        for limit in [None, Some(0), Some(1), Some(3), Some(len), Some(len + 10)] {
+            for offset in [0, 1, 2, len.saturating_sub(1), len, len + 5] {
+                let filter = RecordFilter {
+                    limit,
+                    offset,
+                    ..base.clone()
+                };
+                assert_eq!(
+                    ids(&list(store, &filter).await),
+                    ids(&expected_list(&records, &filter)),
+                    "{filter:?}"
+                );
+            }
+        }
+        let mut paged = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = list(
+                store,
+                &RecordFilter {
+                    limit: Some(4),
+                    offset,
+                    ..base.clone()
+                },
+            )
+            .await;
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len();
+            paged.extend(page);
+        }
+        assert_eq!(paged, all, "pages of 4 over {base:?}");
+    }
+}
+
+/// Events come back oldest first; events at the same instant in the order they were saved.
+pub async fn events_come_back_oldest_first_with_ties_in_saved_order(store: &Arc<dyn DriftStore>) {
+    let saved = vec![
+        event(
+            "Deployment:shop:web",
+            EventKind::DriftDetected,
+            5_000,
+            &[DriftType::Scaling],
+        ),
+        event(
+            "Deployment:shop:api",
+            EventKind::DriftDetected,
+            1_000,
+            &[DriftType::VersionChange],
+        ),
+        event(
+            "Service:shop:web",
+            EventKind::DriftDetected,
+            5_000,
+            &[DriftType::PortChange],
+        ),
+        event(
+            "Deployment:shop:api",
+            EventKind::DriftResolved,
+            3_000,
+            &[DriftType::VersionChange],
+        ),
+    ];
+    save(store, &[], &saved[..2]).await;
+    save(store, &[], &saved[2..]).await;
+    let later = vec![
+        event(
+            "ConfigMap:shop:settings",
+            EventKind::DriftDetected,
+            5_000,
+            &[],
+        ),
+        event(
+            "Deployment:shop:web",
+            EventKind::DriftChanged,
+            4_000,
+            &[DriftType::Scaling],
+        ),
+    ];
+    save(store, &[], &later).await;
+    let all: Vec<DriftEvent> = saved.into_iter().chain(later).collect();
+    let listed = events_of(store, &EventFilter::default()).await;
+    assert_eq!(listed, expected_events(&all, &EventFilter::default()));
+    let order: Vec<(String, DateTime<Utc>)> = listed
+        .iter()
+        .map(|e| (e.resource_id.to_string(), e.at))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("Deployment:shop:api".to_owned(), time(1_000)),
+            ("Deployment:shop:api".to_owned(), time(3_000)),
+            ("Deployment:shop:web".to_owned(), time(4_000)),
+            ("Deployment:shop:web".to_owned(), time(5_000)),
+            ("Service:shop:web".to_owned(), time(5_000)),
+            ("ConfigMap:shop:settings".to_owned(), time(5_000)),
+        ]
+    );
+}
+
+/// Events of one resource, of a time range (`since` inclusive, `until` exclusive), both,
+/// and the oldest `limit` of them.
+pub async fn events_filter_by_resource_time_range_and_limit(store: &Arc<dyn DriftStore>) {
+    let all = data::events(17);
+    for chunk in all.chunks(40) {
+        save(store, &[], chunk).await;
+    }
+    let mut times: Vec<DateTime<Utc>> = all.iter().map(|e| e.at).collect();
+    times.sort();
+    let (early, middle, late) = (
+        times[times.len() / 5],
+        times[times.len() / 2],
+        times[times.len() * 4 / 5],
+    );
+    let resources = [
+        None,
+        Some(id("Deployment:shop:web")),
+        Some(id("Namespace::shop")),
+        Some(id("Deployment:nowhere:x")),
+    ];
+    let ranges = [
+        (None, None),
+        (Some(middle), None),
+        (None, Some(middle)),
+        (Some(early), Some(late)),
+        (Some(middle), Some(middle)),
+        (Some(late), Some(early)),
+    ];
+    let mut non_empty = 0;
+    for resource_id in &resources {
+        for (since, until) in ranges {
+            for limit in [None, Some(0), Some(1), Some(5)] {
+                let filter = EventFilter {
+                    resource_id: resource_id.clone(),
+                    since,
+                    until,
+                    limit,
+                };
+                let expected = expected_events(&all, &filter);
+                non_empty += usize::from(!expected.is_empty());
+                assert_eq!(events_of(store, &filter).await, expected, "{filter:?}");
+            }
+        }
+    }
+    assert!(
+        non_empty > 20,
+        "the data must exercise the filters ({non_empty} non-empty)"
+    );
+    // The bounds are exact: an event at `since` is in, an event at `until` is out.
+    let at_middle = all.iter().filter(|e| e.at == middle).count();
+    assert!(at_middle > 0);
+    let from = events_of(
+        store,
+        &EventFilter {
+            since: Some(middle),
+            ..EventFilter::default()
+        },
+    )
+    .await;
+    assert!(from.iter().filter(|e| e.at == middle).count() == at_middle);
+    let before = events_of(
+        store,
+        &EventFilter {
+            until: Some(middle),
+            ..EventFilter::default()
+        },
+    )
+    .await;
+    assert!(before.iter().all(|e| e.at < middle));
+}
+
+/// Statistics over varied records and irregular histories equal
+/// `driftguard_core::stats::compute` over the same data.
+pub async fn statistics_match_the_core_definition(store: &Arc<dyn DriftStore>) {
+    let records = data::records(19);
+    let events = data::events(23);
+    save(store, &records[..10], &events[..events.len() / 2]).await;
+    save(store, &records[10..], &events[events.len() / 2..]).await;
+    let expected = compute(&records, &events);
+    assert!(expected.mean_time_to_resolve_seconds.is_some());
+    assert_eq!(
+        expected.most_drifted.len(),
+        driftguard_core::stats::MOST_DRIFTED_LIMIT
+    );
+    assert!(
+        expected.by_namespace.contains_key(""),
+        "cluster-scoped drift is counted"
+    );
+    let actual = store.statistics().await.expect("statistics");
+    assert_statistics(&actual, &expected);
+}
+
+/// Statistics describe what is stored now: upserts replace, events add up.
+pub async fn statistics_follow_later_saves(store: &Arc<dyn DriftStore>) {
+    let web = "Deployment:shop:web";
+    let mut records = vec![record(
+        web,
+        DriftStatus::Active,
+        &[DriftType::Scaling],
+        60_000,
+    )];
+    let mut events = vec![event(
+        web,
+        EventKind::DriftDetected,
+        0,
+        &[DriftType::Scaling],
+    )];
+    save(store, &records, &events).await;
+    assert_statistics(
+        &store.statistics().await.expect("statistics"),
+        &compute(&records, &events),
+    );
+
+    records = vec![record(web, DriftStatus::Resolved, &[], 90_000)];
+    let resolution = event(web, EventKind::DriftResolved, 90_000, &[DriftType::Scaling]);
+    save(store, &records, std::slice::from_ref(&resolution)).await;
+    events.push(resolution);
+    let statistics = store.statistics().await.expect("statistics");
+    assert_statistics(&statistics, &compute(&records, &events));
+    assert_eq!(statistics.total_resources, 1);
+    assert_eq!(statistics.drifted_resources, 0);
+    assert_eq!(statistics.by_status.get("resolved"), Some(&1));
+    assert_eq!(statistics.mean_time_to_resolve_seconds, Some(90.0));
+}
+
+fn config_map(mode: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"},
+        "data": {"mode": mode, "retries": "3"}
+    })
+}
+
+fn deployment(replicas: u32, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]}}}
+    })
+}
+
+/// What the API server returns for `object`: server metadata and status added.
+fn as_live(mut object: Value) -> Value {
+    object["metadata"]["uid"] = json!("7c1d0f2e-93a4-4b5c-8d6e-0f1a2b3c4d5e");
+    object["metadata"]["resourceVersion"] = json!("1200");
+    object["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+    if object["kind"] == "Deployment" {
+        object["spec"]["revisionHistoryLimit"] = json!(10);
+        object["status"] = json!({"replicas": 3});
+    }
+    object
+}
+
+fn resource(object: Value) -> Resource {
+    Resource::from_object(object, None).expect("valid object")
+}
+
+/// The lifecycle none → active → resolved → active, driven by the real detector over
+/// in-memory sources and this store.
+pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStore>) {
+    let desired = Arc::new(InMemoryDesired::new(DesiredSnapshot {
+        resources: vec![
+            resource(deployment(3, "nginx:1.25.3")),
+            resource(config_map("fast")),
+        ],
+        revision: Some("c0ffee".to_owned()),
+    }));
+    let live = Arc::new(InMemoryLive::new(LiveSnapshot {
+        resources: vec![
+            resource(as_live(deployment(3, "nginx:1.25.3"))),
+            resource(as_live(config_map("fast"))),
+        ],
+    }));
+    let detector = Detector::new(
+        desired.clone(),
+        live.clone(),
+        Arc::clone(store),
+        DetectionSettings::default(),
+    );
+    let web = id("Deployment:shop:web");
+    let settings = id("ConfigMap:shop:settings");
+    let minute = |m: i64| time(m * 60_000);
+    let get =
+        |id: ResourceId| async move { store.get(&id).await.expect("get").expect("record exists") };
+
+    // In sync: records with status none, no events.
+    detector.run(minute(0)).await.expect("analysis");
+    let r = get(web.clone()).await;
+    assert_eq!(
+        (r.drift_status, r.drift_detected),
+        (DriftStatus::None, false)
+    );
+    assert_eq!(r.last_known_good_hash, r.live_hash);
+    assert!(events_of(store, &EventFilter::default()).await.is_empty());
+
+    // Someone scales by hand: active.
+    live.set(LiveSnapshot {
+        resources: vec![
+            resource(as_live(deployment(5, "nginx:1.25.3"))),
+            resource(as_live(config_map("fast"))),
+        ],
+    });
+    detector.run(minute(1)).await.expect("analysis");
+    let r = get(web.clone()).await;
+    assert_eq!(r.drift_status, DriftStatus::Active);
+    assert_eq!(r.drift_types, vec![DriftType::Scaling]);
+    assert_eq!(r.severity, Some(Severity::Medium));
+    assert_eq!((r.first_detected, r.detection_count), (Some(minute(1)), 1));
+    assert_eq!(r.git_revision.as_deref(), Some("c0ffee"));
+    assert_eq!(get(settings.clone()).await.drift_status, DriftStatus::None);
+
+    // It persists: still active, counted again, no new event.
+    detector.run(minute(2)).await.expect("analysis");
+    let r = get(web.clone()).await;
+    assert_eq!(
+        (r.drift_status, r.detection_count, r.last_detected),
+        (DriftStatus::Active, 2, Some(minute(2)))
+    );
+
+    // Reverted to Git: resolved.
+    live.set(LiveSnapshot {
+        resources: vec![
+            resource(as_live(deployment(3, "nginx:1.25.3"))),
+            resource(as_live(config_map("fast"))),
+        ],
+    });
+    detector.run(minute(4)).await.expect("analysis");
+    let r = get(web.clone()).await;
+    assert_eq!(
+        (r.drift_status, r.drift_detected, r.resolved_at),
+        (DriftStatus::Resolved, false, Some(minute(4)))
+    );
+    assert!(
+        r.resolution_message
+            .as_deref()
+            .is_some_and(|m| m.contains("reverted")),
+        "{:?}",
+        r.resolution_message
+    );
+    assert_eq!(
+        list(
+            store,
+            &RecordFilter {
+                drift_status: Some(DriftStatus::Resolved),
+                ..RecordFilter::default()
+            }
+        )
+        .await
+        .len(),
+        1
+    );
+
+    // Drift again, on the image and the config map: a new episode.
+    live.set(LiveSnapshot {
+        resources: vec![
+            resource(as_live(deployment(3, "nginx:1.27.0"))),
+            resource(as_live(config_map("slow"))),
+        ],
+    });
+    detector.run(minute(7)).await.expect("analysis");
+    let r = get(web.clone()).await;
+    assert_eq!(r.drift_status, DriftStatus::Active);
+    assert_eq!(r.drift_types, vec![DriftType::VersionChange]);
+    assert_eq!(
+        (r.first_detected, r.resolved_at, r.detection_count),
+        (Some(minute(7)), None, 1)
+    );
+    assert_eq!(r.resolution_message, None);
+    let c = get(settings.clone()).await;
+    assert_eq!(c.drift_status, DriftStatus::Active);
+    assert_eq!(c.drifts[0].desired, Some(json!("fast")));
+    assert_eq!(c.drifts[0].live, Some(json!("slow")));
+
+    let history: Vec<(EventKind, DateTime<Utc>)> = events_of(
+        store,
+        &EventFilter {
+            resource_id: Some(web.clone()),
+            ..EventFilter::default()
+        },
+    )
+    .await
+    .into_iter()
+    .map(|e| (e.kind, e.at))
+    .collect();
+    assert_eq!(
+        history,
+        vec![
+            (EventKind::DriftDetected, minute(1)),
+            (EventKind::DriftResolved, minute(4)),
+            (EventKind::DriftDetected, minute(7)),
+        ]
+    );
+    let since_resolution = events_of(
+        store,
+        &EventFilter {
+            since: Some(minute(4)),
+            ..EventFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(since_resolution.len(), 3, "{since_resolution:?}");
+
+    let statistics = store.statistics().await.expect("statistics");
+    assert_eq!(statistics.total_resources, 2);
+    assert_eq!(statistics.drifted_resources, 2);
+    assert_eq!(statistics.by_status.get("active"), Some(&2));
+    assert_eq!(statistics.by_namespace.get("shop"), Some(&2));
+    assert_eq!(statistics.total_events, 4);
+    assert_eq!(statistics.mean_time_to_resolve_seconds, Some(180.0));
+    assert_eq!(statistics.most_drifted[0].resource_id, web.to_string());
+    assert_eq!(statistics.most_drifted[0].drift_events, 2);
+    let records = list(store, &RecordFilter::default()).await;
+    let events = events_of(store, &EventFilter::default()).await;
+    assert_statistics(&statistics, &compute(&records, &events));
+}
+
+/// An analysis of thousands of resources is saved by one `save` call, whatever
+/// batching the store does underneath, and reads back whole.
+pub async fn a_large_analysis_is_saved_in_one_call(store: &Arc<dyn DriftStore>) {
+    let count = 3_000;
+    let records: Vec<DriftRecord> = (0..count)
+        .map(|i| {
+            let status = [
+                DriftStatus::None,
+                DriftStatus::Active,
+                DriftStatus::Resolved,
+            ][i % 3];
+            record(
+                &format!("Deployment:team-{:02}:app-{i:05}", i % 17),
+                status,
+                &[
+                    DriftType::Scaling,
+                    DriftType::VersionChange,
+                    DriftType::ConfigurationChange,
+                ],
+                i as i64,
+            )
+        })
+        .collect();
+    let events: Vec<DriftEvent> = records
+        .iter()
+        .filter(|r| r.drift_status != DriftStatus::None)
+        .map(|r| {
+            event(
+                &r.resource_id.to_string(),
+                EventKind::DriftDetected,
+                50_000,
+                &r.drift_types,
+            )
+        })
+        .collect();
+    save(store, &records, &events).await;
+
+    let listed = list(store, &RecordFilter::default()).await;
+    assert_eq!(listed.len(), count);
+    assert_eq!(listed, expected_list(&records, &RecordFilter::default()));
+    let page = list(
+        store,
+        &RecordFilter {
+            namespace: Some("team-03".to_owned()),
+            drift_status: Some(DriftStatus::Active),
+            limit: Some(10),
+            offset: 20,
+            ..RecordFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        ids(&page),
+        ids(&expected_list(
+            &records,
+            &RecordFilter {
+                namespace: Some("team-03".to_owned()),
+                drift_status: Some(DriftStatus::Active),
+                limit: Some(10),
+                offset: 20,
+                ..RecordFilter::default()
+            }
+        ))
+    );
+    assert_eq!(
+        events_of(store, &EventFilter::default()).await.len(),
+        events.len()
+    );
+    assert_statistics(
+        &store.statistics().await.expect("statistics"),
+        &compute(&records, &events),
+    );
+}
+
+/// The desired and live values of drifts keep their JSON types: strings, integers
+/// (negative and large), fractions, booleans, lists and objects.
+pub async fn drift_values_of_every_json_type_round_trip(store: &Arc<dyn DriftStore>) {
+    let mut r = record(
+        "Deployment:shop:web",
+        DriftStatus::Active,
+        &[DriftType::Other],
+        7_000,
+    );
+    let values = [
+        json!("text with \"quotes\", ünïcödé and a newline\n"),
+        json!(0),
+        json!(-42),
+        json!(9_007_199_254_740_993_i64),
+        json!(0.25),
+        json!(1.5e300),
+        json!(true),
+        json!(false),
+        json!([]),
+        json!([1, "two", [3.5], {"four": null}]),
+        json!({}),
+        json!({"nested": {"list": [{"a": 1}, {"b": [true, false]}], "empty": {}}}),
+    ];
+    r.drifts = values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| driftguard_core::DriftDetail {
+            path: format!("spec.values[{i}]"),
+            drift_type: DriftType::Other,
+            severity: Severity::Medium,
+            desired: Some(value.clone()),
+            live: (i % 2 == 0).then(|| value.clone()),
+            manager: (i % 3 == 0).then(|| "kubectl-edit".to_owned()),
+        })
+        .collect();
+    save(store, std::slice::from_ref(&r), &[]).await;
+    let stored = store
+        .get(&r.resource_id)
+        .await
+        .expect("get")
+        .expect("saved");
+    for (stored, saved) in stored.drifts.iter().zip(&r.drifts) {
+        assert_eq!(stored, saved, "{}", saved.path);
+    }
+    assert_eq!(stored, r);
+}
