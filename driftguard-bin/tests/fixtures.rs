@@ -1,6 +1,7 @@
 //! Runs `driftguard check` over every case in `tests/fixtures/` (and the bundled example)
 //! and checks what a user sees: exit code, one record per desired resource with the
-//! right drift types and severity, and no Secret plaintext anywhere in the output.
+//! right drift types and severity (and, where a case lists them, the field managers named
+//! as hand editors), and no Secret plaintext anywhere in the output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,7 +53,7 @@ fn base64(text: &str) -> String {
             let _ = out.write_char(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
     }
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -124,11 +125,29 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
                 record["drift_types"], want["drift_types"], record["drifts"]
             ));
         }
-        if let Some(severity) = want.get("severity") {
-            if &record["severity"] != severity {
+        if let Some(severity) = want.get("severity")
+            && &record["severity"] != severity
+        {
+            problems.push(format!(
+                "{id}: severity {} (expected {severity})",
+                record["severity"]
+            ));
+        }
+        if let Some(managers) = want.get("managers") {
+            // The hand editors named in the drifts, each once, sorted.
+            let mut named: Vec<&str> = record["drifts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["manager"].as_str())
+                .collect();
+            named.sort_unstable();
+            named.dedup();
+            let named = Value::from(named);
+            if &named != managers {
                 problems.push(format!(
-                    "{id}: severity {} (expected {severity})",
-                    record["severity"]
+                    "{id}: drifts name managers {named} (expected {managers}); drifts: {}",
+                    record["drifts"]
                 ));
             }
         }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::{CompareSettings, PreparedObject, compare};
 use crate::model::{DesiredSnapshot, LiveSnapshot, Resource, is_cluster_scoped_kind};
+use crate::normalize::versions::align_to;
 use crate::record::{DriftEvent, DriftRecord, advance, retire};
 use crate::{Error, ResourceId};
 
@@ -54,26 +55,84 @@ pub struct AnalysisOutcome {
     pub revision: Option<String>,
 }
 
+/// Which kinds are cluster-scoped, as far as the two snapshots tell: the built-in list,
+/// then the `scope` of CustomResourceDefinitions on either side, then how live objects of
+/// the kind are stored.
+#[derive(Debug, Default)]
+struct Scopes {
+    /// Kind → cluster-scoped, from CustomResourceDefinitions.
+    declared: HashMap<String, bool>,
+    /// Kind → cluster-scoped, from live objects.
+    observed: HashMap<String, bool>,
+}
+
+impl Scopes {
+    fn learn<'a>(&mut self, resources: impl IntoIterator<Item = &'a Resource>, live: bool) {
+        for resource in resources {
+            let kind = resource.id.kind();
+            if kind == "CustomResourceDefinition" {
+                let spec = resource.object.get("spec");
+                let crd_kind = spec
+                    .and_then(|s| s.get("names"))
+                    .and_then(|n| n.get("kind"))
+                    .and_then(serde_json::Value::as_str);
+                let scope = spec
+                    .and_then(|s| s.get("scope"))
+                    .and_then(serde_json::Value::as_str);
+                if let (Some(crd_kind), Some(scope)) = (crd_kind, scope) {
+                    self.declared
+                        .insert(crd_kind.to_owned(), scope.eq_ignore_ascii_case("Cluster"));
+                }
+            }
+            if live && !self.observed.contains_key(kind) {
+                self.observed
+                    .insert(kind.to_owned(), resource.id.namespace().is_none());
+            }
+        }
+    }
+
+    /// `Some(true)` for a cluster-scoped kind, `Some(false)` for a namespaced one, `None`
+    /// when nothing says.
+    fn cluster_scoped(&self, kind: &str) -> Option<bool> {
+        if is_cluster_scoped_kind(kind) {
+            return Some(true);
+        }
+        self.declared
+            .get(kind)
+            .or_else(|| self.observed.get(kind))
+            .copied()
+    }
+}
+
 /// The id a desired object is tracked under: its own, with the `default` namespace filled
-/// in for namespaced kinds, unless the live side holds it under another scope.
-fn resolve_id(desired: &ResourceId, live: &HashMap<ResourceId, Resource>) -> ResourceId {
+/// in for namespaced kinds (as `kubectl apply` does) and a namespace dropped for
+/// cluster-scoped ones (as the API server does). When the scope of a kind is unknown, the
+/// live side decides.
+fn resolve_id(
+    desired: &ResourceId,
+    live: &HashMap<ResourceId, Resource>,
+    scopes: &Scopes,
+) -> ResourceId {
     if live.contains_key(desired) {
         return desired.clone();
     }
-    let candidates = match desired.namespace() {
-        None => [desired.with_namespace(Some("default")), desired.clone()],
-        Some(_) => [desired.with_namespace(None), desired.clone()],
+    let scope = scopes.cluster_scoped(desired.kind());
+    let scoped = match (scope, desired.namespace()) {
+        (Some(true), Some(_)) => desired.with_namespace(None),
+        (Some(false) | None, None) => desired.with_namespace(Some("default")),
+        _ => desired.clone(),
     };
-    if let Some(found) = candidates.iter().find(|c| live.contains_key(*c)) {
-        return found.clone();
+    if scope.is_some() || live.contains_key(&scoped) {
+        return scoped;
     }
-    if desired.namespace().is_none() && !is_cluster_scoped_kind(desired.kind()) {
-        return desired.with_namespace(Some("default"));
+    let other = match desired.namespace() {
+        Some(_) => desired.with_namespace(None),
+        None => desired.clone(),
+    };
+    if live.contains_key(&other) {
+        return other;
     }
-    if desired.namespace().is_some() && is_cluster_scoped_kind(desired.kind()) {
-        return desired.with_namespace(None);
-    }
-    desired.clone()
+    scoped
 }
 
 fn in_scope(id: &ResourceId, namespaces: &[String]) -> bool {
@@ -94,6 +153,9 @@ pub fn analyze(
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> Result<AnalysisOutcome, Error> {
+    let mut scopes = Scopes::default();
+    scopes.learn(&desired.resources, false);
+    scopes.learn(&live.resources, true);
     let mut live_by_id: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(live.resources.len());
     for resource in live.resources {
@@ -103,7 +165,7 @@ pub fn analyze(
     let mut declared: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(desired.resources.len());
     for resource in desired.resources {
-        let id = resolve_id(&resource.id, &live_by_id);
+        let id = resolve_id(&resource.id, &live_by_id, &scopes);
         if !in_scope(&id, &settings.namespaces) {
             continue;
         }
@@ -129,10 +191,13 @@ pub fn analyze(
         let Some(resource) = declared.remove(&id) else {
             continue;
         };
-        let prepared_desired = PreparedObject::new(resource.object, options);
-        let prepared_live = live_by_id
-            .remove(&id)
-            .map(|live| PreparedObject::new(live.object, options));
+        let live = live_by_id.remove(&id);
+        let mut desired_object = resource.object;
+        if let Some(live) = &live {
+            align_to(&mut desired_object, &live.api_version);
+        }
+        let prepared_desired = PreparedObject::new(desired_object, options);
+        let prepared_live = live.map(|live| PreparedObject::new(live.object, options));
         let comparison = compare(
             id.clone(),
             resource.api_version,
@@ -169,4 +234,74 @@ pub fn analyze(
         outcome.events.extend(transition.events);
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(object: serde_json::Value) -> Resource {
+        Resource::from_object(object, None).expect("valid object")
+    }
+
+    fn ids(desired: Vec<serde_json::Value>, live: Vec<serde_json::Value>) -> Vec<String> {
+        let outcome = analyze(
+            DesiredSnapshot {
+                resources: desired.into_iter().map(resource).collect(),
+                revision: None,
+            },
+            LiveSnapshot {
+                resources: live.into_iter().map(resource).collect(),
+            },
+            &HashMap::new(),
+            &DetectionSettings::default(),
+            chrono::Utc::now(),
+        )
+        .expect("analysis runs");
+        outcome
+            .records
+            .iter()
+            .map(|r| r.resource_id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn missing_objects_get_the_id_their_scope_gives_them() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "clusterpolicies.policy.example.com"},
+            "spec": {"scope": "Cluster", "names": {"kind": "ClusterPolicy"}}});
+        let desired = vec![
+            crd.clone(),
+            json!({"apiVersion": "policy.example.com/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": "require-labels", "namespace": "ignored"}}),
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+            json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        ];
+        // The live side stores Gadgets without a namespace: the kind is cluster-scoped.
+        let live = vec![
+            crd,
+            json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "other"}}),
+        ];
+        assert_eq!(
+            ids(desired, live),
+            [
+                "ClusterPolicy::require-labels",
+                "CustomResourceDefinition::clusterpolicies.policy.example.com",
+                "Gadget::g",
+                "Namespace::shop",
+                "Widget:default:w",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_pairs_with_whatever_scope_live_holds() {
+        let desired = vec![json!({"apiVersion": "example.com/v1", "kind": "Thing",
+            "metadata": {"name": "t", "namespace": "shop"}})];
+        let live = vec![json!({"apiVersion": "example.com/v1", "kind": "Thing",
+            "metadata": {"name": "t"}})];
+        assert_eq!(ids(desired, live), ["Thing::t"]);
+    }
 }

@@ -104,6 +104,12 @@ impl Default for Classifier {
                 ]),
             ),
             rule(
+                SecretChange,
+                High,
+                &["ServiceAccount"],
+                &owned(&["secrets.**"]),
+            ),
+            rule(
                 ConfigMapChange,
                 Medium,
                 &[],
@@ -418,6 +424,18 @@ mod tests {
                 ]),
                 DriftType::ConfigMapChange,
                 Severity::Medium,
+            ),
+            (
+                "ServiceAccount",
+                path(&[key("secrets"), named("ci-token")]),
+                DriftType::SecretChange,
+                Severity::High,
+            ),
+            (
+                "ServiceAccount",
+                path(&[key("imagePullSecrets"), named("registry")]),
+                DriftType::SecretChange,
+                Severity::High,
             ),
             (
                 "Deployment",

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::ResourceId;
 use crate::classify::Classifier;
-use crate::diff::{WalkContext, diff_objects};
+use crate::diff::{LastApplied, WalkContext, diff_objects};
 use crate::drift::{DriftDetail, DriftType};
 use crate::hash::{ContentHash, content_hash};
 use crate::ignore::IgnoreRules;
@@ -63,10 +63,11 @@ impl PreparedObject {
         }
     }
 
-    fn last_applied(&self, options: &CanonicalOptions) -> Option<Value> {
-        let mut applied: Value = serde_json::from_str(self.last_applied.as_deref()?).ok()?;
-        canonicalize_in_place(&mut applied, options);
-        Some(applied)
+    fn last_applied<'a>(&'a self, options: &'a CanonicalOptions) -> LastApplied<'a> {
+        match self.last_applied.as_deref() {
+            Some(text) => LastApplied::from_text(text, options),
+            None => LastApplied::none(),
+        }
     }
 }
 
@@ -140,7 +141,7 @@ fn field_drifts(
         .unwrap_or_default();
     let context = WalkContext {
         kind,
-        last_applied: last_applied.as_ref(),
+        last_applied: &last_applied,
         policy: &settings.managers,
     };
     diff_objects(

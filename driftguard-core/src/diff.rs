@@ -1,11 +1,31 @@
 //! The field walk (DESIGN.md §4, rules 3 and 4): every field Git sets must match live, and
 //! a field only in live is drift when somebody put it there.
 //!
+//! A field only in live is drift when:
+//! - the last-applied configuration has it (removed from Git, still live: three-way);
+//! - a server-side applier owns it (it was in the manifest last applied, and Git no longer
+//!   declares it: the same three-way rule, read from `managedFields`);
+//! - a manager that is neither an applier nor a controller owns it (a hand edit);
+//! - it is a key of a user map or an item of a keyed list (labels, annotations, ConfigMap
+//!   and Secret data, env vars, ports, volumes, containers, …), including a whole user map
+//!   or keyed list that Git does not have at all, unless controllers alone own it.
+//!
+//! A map only live has is looked into with the same rules, so that a user map or keyed
+//! list inside it still counts. Anything else only live has is a server default; and a
+//! field whose live value is the one the API server fills in (see
+//! [`crate::normalize::server_defaults`]) is never drift, since applying Git would leave it
+//! unchanged. A desired `false` or `0` that live lacks is the zero value the API server
+//! omits, not a difference.
+//!
 //! Both objects must already be canonical (see [`crate::normalize`]).
+
+use std::cell::OnceCell;
 
 use serde_json::{Map, Value};
 
 use crate::managed::{ManagerPolicy, Owners};
+use crate::normalize::server_defaults::is_server_default;
+use crate::normalize::{CanonicalOptions, canonicalize_in_place};
 use crate::normalize::{is_set_list, is_user_map};
 use crate::path::{FieldPath, Segment};
 
@@ -24,13 +44,95 @@ pub struct FieldDiff {
     pub hand_editor: Option<String>,
 }
 
+/// The last-applied configuration of a live object, for the three-way rule.
+///
+/// Most objects `kubectl apply` created carry one, and reading it costs as much as reading
+/// the object. It is parsed and canonicalised only when the walk first meets a field that
+/// only live has and that is not a server default, which most walks never do.
+#[derive(Debug)]
+pub struct LastApplied<'a> {
+    source: Source<'a>,
+    parsed: OnceCell<Option<Value>>,
+}
+
+#[derive(Debug)]
+enum Source<'a> {
+    Nothing,
+    Text(&'a str, &'a CanonicalOptions),
+    Canonical(&'a Value),
+}
+
+impl<'a> LastApplied<'a> {
+    /// No last-applied configuration.
+    pub fn none() -> Self {
+        Self::from_source(Source::Nothing)
+    }
+
+    /// The annotation's text, read and canonicalised with `options` when first needed.
+    /// Text that is not JSON counts as no configuration.
+    pub fn from_text(text: &'a str, options: &'a CanonicalOptions) -> Self {
+        Self::from_source(Source::Text(text, options))
+    }
+
+    /// A configuration already in canonical form.
+    pub fn canonical(value: &'a Value) -> Self {
+        Self::from_source(Source::Canonical(value))
+    }
+
+    fn from_source(source: Source<'a>) -> Self {
+        Self {
+            source,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    /// The canonical configuration, if there is one.
+    pub fn get(&self) -> Option<&Value> {
+        match &self.source {
+            Source::Nothing => None,
+            Source::Canonical(value) => Some(value),
+            Source::Text(text, options) => self
+                .parsed
+                .get_or_init(|| {
+                    let mut value: Value = serde_json::from_str(text).ok()?;
+                    canonicalize_in_place(&mut value, options);
+                    Some(value)
+                })
+                .as_ref(),
+        }
+    }
+}
+
+/// The value at `path` inside `root`, following keyed segments by their merge key values.
+fn value_at<'v>(root: &'v Value, path: &[Segment]) -> Option<&'v Value> {
+    path.iter().try_fold(root, |value, segment| match segment {
+        Segment::Key(key) => value.get(key),
+        Segment::Index(index) => value.get(*index),
+        Segment::Keyed(fields) => value.as_array()?.iter().find(|item| {
+            fields.iter().all(|(field, wanted)| match item.get(field) {
+                Some(found) => scalars_equal(found, wanted),
+                None => key_default(field).is_some_and(|d| wanted.as_str() == Some(d)),
+            })
+        }),
+    })
+}
+
+/// The server's default for a merge key field a list item leaves out.
+fn key_default(field: &str) -> Option<&'static str> {
+    [BY_CONTAINER_PORT, BY_PORT]
+        .iter()
+        .flat_map(|fields| fields.iter())
+        .find(|(name, _)| *name == field)
+        .and_then(|(_, default)| *default)
+}
+
 /// What the walk knows besides the two objects.
 #[derive(Debug, Clone, Copy)]
 pub struct WalkContext<'a> {
     /// The object's kind; some rules depend on it.
     pub kind: &'a str,
-    /// The canonical last-applied configuration, for the three-way rule.
-    pub last_applied: Option<&'a Value>,
+    /// The last-applied configuration, for the three-way rule.
+    pub last_applied: &'a LastApplied<'a>,
     /// Who is an applier or controller.
     pub policy: &'a ManagerPolicy,
 }
@@ -48,7 +150,7 @@ pub fn diff_objects(
         path: FieldPath::root(),
         diffs: Vec::new(),
     };
-    walker.value(desired, live, context.last_applied, owners, None, None, 0);
+    walker.value(desired, live, owners, None, None, 0);
     walker.diffs
 }
 
@@ -88,7 +190,9 @@ const BY_CONTAINER_PORT: &[(&str, Option<&str>)] =
 const BY_PORT: &[(&str, Option<&str>)] = &[("port", None), ("protocol", Some("TCP"))];
 const BY_TOPOLOGY: &[(&str, Option<&str>)] = &[("topologyKey", None), ("whenUnsatisfiable", None)];
 
-fn list_kind(kind: &str, key: Option<&str>, desired: &[Value]) -> ListKind {
+/// How the items of the list at `key` pair up; `items` are the desired items, or the live
+/// ones when Git has none.
+fn list_kind(kind: &str, key: Option<&str>, items: &[Value]) -> ListKind {
     let Some(key) = key else {
         return ListKind::Positional;
     };
@@ -108,11 +212,7 @@ fn list_kind(kind: &str, key: Option<&str>, desired: &[Value]) -> ListKind {
         "volumeDevices" => BY_DEVICE_PATH,
         "hostAliases" => BY_IP,
         "topologySpreadConstraints" => BY_TOPOLOGY,
-        "ports"
-            if desired
-                .iter()
-                .all(|item| item.get("containerPort").is_some()) =>
-        {
+        "ports" if items.iter().all(|item| item.get("containerPort").is_some()) => {
             BY_CONTAINER_PORT
         }
         "ports" => BY_PORT,
@@ -161,7 +261,21 @@ struct Walker<'c, 'a> {
     diffs: Vec<FieldDiff>,
 }
 
+/// The zero value of a scalar, which the API server leaves out of its answer.
+fn is_zero_scalar(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
+    }
+}
+
 impl Walker<'_, '_> {
+    /// The last-applied value at the current path.
+    fn applied_here(&self) -> Option<&Value> {
+        value_at(self.context.last_applied.get()?, self.path.segments())
+    }
+
     fn record(&mut self, desired: Option<&Value>, live: Option<&Value>, owners: &Owners<'_>) {
         let policy = self.context.policy;
         self.diffs.push(FieldDiff {
@@ -178,7 +292,6 @@ impl Walker<'_, '_> {
         &mut self,
         desired: &Value,
         live: &Value,
-        applied: Option<&Value>,
         owners: &Owners<'_>,
         key: Option<&str>,
         parent: Option<&str>,
@@ -186,9 +299,9 @@ impl Walker<'_, '_> {
     ) {
         match (desired, live) {
             (Value::Object(d), Value::Object(l)) => {
-                self.map(d, l, applied, owners, key, parent, depth);
+                self.map(d, l, owners, key, parent, depth);
             }
-            (Value::Array(d), Value::Array(l)) => self.list(d, l, applied, owners, key, depth),
+            (Value::Array(d), Value::Array(l)) => self.list(d, l, owners, key, depth),
             (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => {
                 self.record(Some(desired), Some(live), owners);
             }
@@ -205,7 +318,6 @@ impl Walker<'_, '_> {
         &mut self,
         desired: &Map<String, Value>,
         live: &Map<String, Value>,
-        applied: Option<&Value>,
         owners: &Owners<'_>,
         key: Option<&str>,
         parent: Option<&str>,
@@ -220,15 +332,8 @@ impl Walker<'_, '_> {
             self.path.push(Segment::Key(field.clone()));
             let child_owners = owners.key(field);
             match live.get(field) {
-                Some(l) => self.value(
-                    d,
-                    l,
-                    applied.and_then(|a| a.get(field)),
-                    &child_owners,
-                    Some(field),
-                    key,
-                    depth + 1,
-                ),
+                Some(l) => self.value(d, l, &child_owners, Some(field), key, depth + 1),
+                None if is_zero_scalar(d) => {}
                 None => self.record(Some(d), None, &child_owners),
             }
             self.path.pop();
@@ -238,18 +343,101 @@ impl Walker<'_, '_> {
             if desired.contains_key(field) {
                 continue;
             }
-            let child_owners = owners.key(field);
-            let removed_from_git = applied
-                .and_then(|a| a.get(field))
-                .is_some_and(|a| !crate::normalize::is_empty_value(a));
-            if user_map
-                || removed_from_git
-                || child_owners.hand_editor(self.context.policy).is_some()
-            {
-                self.path.push(Segment::Key(field.clone()));
-                self.record(None, Some(l), &child_owners);
-                self.path.pop();
+            if !user_map && is_server_default(kind, field, key, l, live) {
+                // Applying Git would leave it as it is, whoever wrote it.
+                continue;
             }
+            self.path.push(Segment::Key(field.clone()));
+            self.live_only(l, &owners.key(field), user_map, Some(field), key, depth + 1);
+            self.path.pop();
+        }
+    }
+
+    /// A field (at the current path) that live has and Git does not: drift when somebody
+    /// put it there (see the module docs), else a default.
+    #[allow(clippy::too_many_arguments)]
+    fn live_only(
+        &mut self,
+        live: &Value,
+        owners: &Owners<'_>,
+        in_user_map: bool,
+        key: Option<&str>,
+        parent: Option<&str>,
+        depth: usize,
+    ) {
+        let policy = self.context.policy;
+        if self
+            .applied_here()
+            .is_some_and(|a| !crate::normalize::is_empty_value(a))
+        {
+            self.record(None, Some(live), owners);
+            return;
+        }
+        if owners.hand_editor(policy).is_some() {
+            // A hand edit somewhere inside a map Git leaves out: report the edited fields,
+            // not the defaults around them.
+            let partial = !owners.hand_editor_owns_whole(policy);
+            if !(partial && self.live_only_children(live, owners, key, parent, depth)) {
+                self.record(None, Some(live), owners);
+            }
+            return;
+        }
+        if owners.server_side_applier(policy).is_some() {
+            self.record(None, Some(live), owners);
+            return;
+        }
+        if owners.only_controllers(policy) {
+            return;
+        }
+        if in_user_map {
+            self.record(None, Some(live), owners);
+            return;
+        }
+        // Look inside: a map Git leaves out may hold a user map or keyed list somebody
+        // filled in (a job template's labels, say), and every key of a user map counts.
+        let look_inside = match live {
+            Value::Object(_) => true,
+            Value::Array(items) => self.is_keyed_list(items, key),
+            _ => false,
+        };
+        if look_inside {
+            self.live_only_children(live, owners, key, parent, depth);
+        }
+    }
+
+    /// Whether `items` (a list found at `key`) is a keyed list: every item in it was put
+    /// there by somebody.
+    fn is_keyed_list(&self, items: &[Value], key: Option<&str>) -> bool {
+        match list_kind(self.context.kind, key, items) {
+            ListKind::Keyed(fields) => items.iter().all(|i| merge_key(i, fields).is_some()),
+            _ => false,
+        }
+    }
+
+    /// Walks the children of a map or keyed list that only live has, as if Git declared it
+    /// empty; returns `false` when `live` has no such children to walk.
+    #[allow(clippy::too_many_arguments)]
+    fn live_only_children(
+        &mut self,
+        live: &Value,
+        owners: &Owners<'_>,
+        key: Option<&str>,
+        parent: Option<&str>,
+        depth: usize,
+    ) -> bool {
+        match live {
+            Value::Object(map) => {
+                self.map(&Map::new(), map, owners, key, parent, depth);
+                true
+            }
+            Value::Array(items) => match list_kind(self.context.kind, key, items) {
+                ListKind::Keyed(fields) => {
+                    self.keyed_list(&[], &[], items, owners, key, fields, depth);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
         }
     }
 
@@ -257,7 +445,6 @@ impl Walker<'_, '_> {
         &mut self,
         desired: &[Value],
         live: &[Value],
-        applied: Option<&Value>,
         owners: &Owners<'_>,
         key: Option<&str>,
         depth: usize,
@@ -269,19 +456,10 @@ impl Walker<'_, '_> {
                     .map(|d| merge_key(d, fields))
                     .collect::<Option<Vec<_>>>()
                 {
-                    self.keyed_list(
-                        desired,
-                        &desired_keys,
-                        live,
-                        applied,
-                        owners,
-                        key,
-                        fields,
-                        depth,
-                    );
+                    self.keyed_list(desired, &desired_keys, live, owners, key, fields, depth);
                     return;
                 }
-                self.positional_list(desired, live, applied, owners, key, depth);
+                self.positional_list(desired, live, owners, key, depth);
             }
             ListKind::Set => {
                 if !self.same_set(desired, live) {
@@ -290,9 +468,7 @@ impl Walker<'_, '_> {
                     self.record(Some(&desired), Some(&live), owners);
                 }
             }
-            ListKind::Positional => {
-                self.positional_list(desired, live, applied, owners, key, depth)
-            }
+            ListKind::Positional => self.positional_list(desired, live, owners, key, depth),
         }
     }
 
@@ -302,7 +478,6 @@ impl Walker<'_, '_> {
         desired: &[Value],
         desired_keys: &[Map<String, Value>],
         live: &[Value],
-        applied: Option<&Value>,
         owners: &Owners<'_>,
         key: Option<&str>,
         fields: &[(&str, Option<&str>)],
@@ -316,7 +491,6 @@ impl Walker<'_, '_> {
             .rev()
             .filter_map(|(i, k)| Some((key_text(k.as_ref()?), i)))
             .collect();
-        let applied_items = applied.and_then(Value::as_array);
         let mut matched = vec![false; live.len()];
         for (d, d_key) in desired.iter().zip(desired_keys) {
             self.path.push(keyed_segment(fields, d_key));
@@ -325,20 +499,7 @@ impl Walker<'_, '_> {
                 Some(&i) => {
                     matched[i] = true;
                     let live_key = live_keys[i].as_ref().unwrap_or(d_key);
-                    let applied_item = applied_items.and_then(|items| {
-                        items
-                            .iter()
-                            .find(|a| merge_key(a, fields).is_some_and(|k| key_text(&k) == text))
-                    });
-                    self.value(
-                        d,
-                        &live[i],
-                        applied_item,
-                        &owners.keyed(live_key),
-                        key,
-                        key,
-                        depth + 1,
-                    );
+                    self.value(d, &live[i], &owners.keyed(live_key), key, key, depth + 1);
                 }
                 None => self.record(Some(d), None, &Owners::none()),
             }
@@ -358,7 +519,11 @@ impl Walker<'_, '_> {
                     owners.index(i)
                 }
             };
-            self.record(None, Some(l), &item_owners);
+            // An item the controllers added (an older token controller's Secret in a
+            // ServiceAccount) is theirs; any other item Git lacks was added by somebody.
+            if !item_owners.only_controllers(self.context.policy) {
+                self.record(None, Some(l), &item_owners);
+            }
             self.path.pop();
         }
     }
@@ -367,7 +532,6 @@ impl Walker<'_, '_> {
         &mut self,
         desired: &[Value],
         live: &[Value],
-        applied: Option<&Value>,
         owners: &Owners<'_>,
         key: Option<&str>,
         depth: usize,
@@ -378,18 +542,9 @@ impl Walker<'_, '_> {
             self.record(Some(&d), Some(&l), owners);
             return;
         }
-        let applied_items = applied.and_then(Value::as_array);
         for (i, (d, l)) in desired.iter().zip(live).enumerate() {
             self.path.push(Segment::Index(i));
-            self.value(
-                d,
-                l,
-                applied_items.and_then(|a| a.get(i)),
-                &owners.index(i),
-                key,
-                key,
-                depth + 1,
-            );
+            self.value(d, l, &owners.index(i), key, key, depth + 1);
             self.path.pop();
         }
     }
@@ -407,7 +562,7 @@ impl Walker<'_, '_> {
                         l,
                         &Owners::none(),
                         &WalkContext {
-                            last_applied: None,
+                            last_applied: &LastApplied::none(),
                             ..*self.context
                         },
                     )
@@ -428,7 +583,7 @@ mod tests {
         let policy = ManagerPolicy::default();
         let context = WalkContext {
             kind,
-            last_applied: None,
+            last_applied: &LastApplied::none(),
             policy: &policy,
         };
         diff_objects(&desired, &live, &Owners::none(), &context)
@@ -493,9 +648,10 @@ mod tests {
     fn three_way_removed_field_is_drift() {
         let policy = ManagerPolicy::default();
         let applied = json!({"spec": {"minReadySeconds": 10}});
+        let applied = LastApplied::canonical(&applied);
         let context = WalkContext {
             kind: "Deployment",
-            last_applied: Some(&applied),
+            last_applied: &applied,
             policy: &policy,
         };
         let found = diff_objects(
@@ -511,15 +667,61 @@ mod tests {
     }
 
     #[test]
+    fn three_way_follows_keyed_items_with_defaulted_keys() {
+        let policy = ManagerPolicy::default();
+        let applied = json!({"containers": [{"name": "c", "args": ["--old"],
+            "ports": [{"containerPort": 80, "hostPort": 8080}]}]});
+        let applied = LastApplied::canonical(&applied);
+        let context = WalkContext {
+            kind: "Pod",
+            last_applied: &applied,
+            policy: &policy,
+        };
+        let found = diff_objects(
+            &json!({"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}),
+            &json!({"containers": [{"name": "c", "args": ["--old"], "imagePullPolicy": "Always",
+                "ports": [{"containerPort": 80, "protocol": "TCP", "hostPort": 8080}]}]}),
+            &Owners::none(),
+            &context,
+        );
+        let mut found = paths(&found);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "containers[name=c].args",
+                "containers[name=c].ports[containerPort=80,protocol=TCP].hostPort"
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_last_applied_counts_as_none() {
+        let options = CanonicalOptions::default();
+        assert!(
+            LastApplied::from_text("{not json", &options)
+                .get()
+                .is_none()
+        );
+        let applied =
+            LastApplied::from_text(r#"{"kind":"X","spec":{"a":"0.5","b":null}}"#, &options);
+        assert_eq!(
+            applied.get(),
+            Some(&json!({"kind": "X", "spec": {"a": "0.5"}}))
+        );
+    }
+
+    #[test]
     fn hand_edited_live_only_field_is_drift_with_manager() {
         let policy = ManagerPolicy::default();
-        let managed = ManagedFields::from_value(&json!([
+        let fields = json!([
             {"manager": "kubectl-edit", "operation": "Update",
              "fieldsV1": {"f:spec": {"f:paused": {}}}}
-        ]));
+        ]);
+        let managed = ManagedFields::from_value(&fields);
         let context = WalkContext {
             kind: "Deployment",
-            last_applied: None,
+            last_applied: &LastApplied::none(),
             policy: &policy,
         };
         let found = diff_objects(
@@ -531,6 +733,149 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path.to_string(), "spec.paused");
         assert_eq!(found[0].hand_editor.as_deref(), Some("kubectl-edit"));
+    }
+
+    fn walk(kind: &str, desired: Value, live: Value, managed: Value) -> Vec<FieldDiff> {
+        let policy = ManagerPolicy::default();
+        let managed = ManagedFields::from_value(&managed);
+        let context = WalkContext {
+            kind,
+            last_applied: &LastApplied::none(),
+            policy: &policy,
+        };
+        diff_objects(&desired, &live, &managed.root(), &context)
+    }
+
+    fn paths(found: &[FieldDiff]) -> Vec<String> {
+        found.iter().map(|d| d.path.to_string()).collect()
+    }
+
+    #[test]
+    fn user_maps_and_keyed_lists_git_lacks_entirely_are_drift() {
+        let desired = json!({"metadata": {"name": "a"},
+            "spec": {"containers": [{"name": "c", "image": "x"}]}});
+        let live = json!({"metadata": {"name": "a", "annotations": {"owner": "alice"}},
+            "spec": {"containers": [{"name": "c", "image": "x", "imagePullPolicy": "Always",
+                "env": [{"name": "DEBUG", "value": "1"}]}]}});
+        assert_eq!(
+            paths(&walk("Pod", desired, live, json!(null))),
+            [
+                "metadata.annotations.owner",
+                "spec.containers[name=c].env[name=DEBUG]"
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_of_plain_values_under_a_merge_key_name_are_not_keyed() {
+        // A custom resource whose schema defaults `volumes` to a list of names.
+        let desired = json!({"spec": {"size": 1}});
+        let live = json!({"spec": {"size": 1, "volumes": ["data", "logs"]}});
+        assert!(walk("Widget", desired, live, json!(null)).is_empty());
+    }
+
+    #[test]
+    fn what_controllers_alone_own_is_theirs() {
+        let desired = json!({"secrets": [{"name": "ci-token"}]});
+        let live = json!({"secrets": [{"name": "ci-token"}, {"name": "ci-extra"}]});
+        let managed = json!([
+            {"manager": "kubectl-client-side-apply", "operation": "Update",
+             "fieldsV1": {"f:secrets": {".": {}, "k:{\"name\":\"ci-token\"}": {}}}},
+            {"manager": "kube-controller-manager", "operation": "Update",
+             "fieldsV1": {"f:secrets": {"k:{\"name\":\"ci-extra\"}": {}}}}
+        ]);
+        assert!(walk("ServiceAccount", desired.clone(), live.clone(), managed).is_empty());
+        // Without ownership information an item Git lacks was put there by somebody.
+        assert_eq!(
+            paths(&walk("ServiceAccount", desired, live, json!(null))),
+            ["secrets[name=ci-extra]"]
+        );
+    }
+
+    #[test]
+    fn server_side_applier_fields_git_dropped_are_drift() {
+        let managed = json!([{"manager": "kubectl", "operation": "Apply",
+            "fieldsV1": {"f:spec": {"f:replicas": {}, "f:minReadySeconds": {}}}}]);
+        let found = walk(
+            "Deployment",
+            json!({"spec": {"replicas": 2}}),
+            json!({"spec": {"replicas": 2, "minReadySeconds": 15, "revisionHistoryLimit": 10}}),
+            managed,
+        );
+        assert_eq!(paths(&found), ["spec.minReadySeconds"]);
+        // `kubectl` without Apply is an imperative command, such as `kubectl scale`.
+        let scaled = json!([{"manager": "kubectl", "operation": "Update", "subresource": "scale",
+            "fieldsV1": {"f:spec": {"f:replicas": {}}}}]);
+        let found = walk(
+            "Deployment",
+            json!({"spec": {"paused": false}}),
+            json!({"spec": {"replicas": 4}}),
+            scaled,
+        );
+        assert_eq!(paths(&found), ["spec.replicas"]);
+        assert_eq!(found[0].hand_editor.as_deref(), Some("kubectl"));
+    }
+
+    #[test]
+    fn hand_edits_inside_a_map_git_lacks_name_the_edited_field() {
+        let managed = json!([
+            {"manager": "kubectl-client-side-apply", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:strategy": {"f:type": {}, "f:rollingUpdate": {
+                 ".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}}}}}},
+            {"manager": "kubectl-edit", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:strategy": {"f:rollingUpdate": {"f:maxUnavailable": {}}}}}}
+        ]);
+        let found = walk(
+            "Deployment",
+            json!({"spec": {"replicas": 2}}),
+            json!({"spec": {"replicas": 2, "strategy": {"type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}),
+            managed,
+        );
+        assert_eq!(
+            paths(&found),
+            ["spec.strategy.rollingUpdate.maxUnavailable"]
+        );
+        assert_eq!(found[0].hand_editor.as_deref(), Some("kubectl-edit"));
+    }
+
+    #[test]
+    fn defaults_stay_defaults_whoever_owns_them() {
+        // An object created by an imperative command owns its defaults from creation.
+        let managed = json!([{"manager": "kubectl-expose", "operation": "Update",
+            "fieldsV1": {"f:spec": {"f:sessionAffinity": {}, "f:type": {}, "f:selector": {}}}}]);
+        let found = walk(
+            "Service",
+            json!({"spec": {"selector": {"app": "a"}}}),
+            json!({"spec": {"selector": {"app": "a"}, "sessionAffinity": "None", "type": "ClusterIP"}}),
+            managed.clone(),
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let found = walk(
+            "Service",
+            json!({"spec": {"selector": {"app": "a"}}}),
+            json!({"spec": {"selector": {"app": "a"}, "sessionAffinity": "ClientIP", "type": "ClusterIP"}}),
+            managed,
+        );
+        assert_eq!(paths(&found), ["spec.sessionAffinity"]);
+    }
+
+    #[test]
+    fn zero_values_the_server_omits_are_not_missing() {
+        let found = walk(
+            "Deployment",
+            json!({"spec": {"paused": false, "minReadySeconds": 0, "replicas": 2}}),
+            json!({"spec": {"replicas": 2}}),
+            json!(null),
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let found = walk(
+            "Deployment",
+            json!({"spec": {"paused": true}}),
+            json!({"spec": {}}),
+            json!(null),
+        );
+        assert_eq!(paths(&found), ["spec.paused"]);
     }
 
     #[test]

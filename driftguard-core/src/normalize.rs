@@ -4,13 +4,18 @@
 //! writes; controller annotations and labels; the namespace (identity already pairs it);
 //! Secret `stringData` folded into `data`; `null`, `""`, `[]` and `{}` values; Kubernetes
 //! quantities in one spelling; int-or-string fields as numbers; integral floats as integers;
-//! set-like lists in a stable order.
+//! set-like lists in a stable order; and what controllers write into particular kinds
+//! (see [`server_written`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Number, Value};
 
 use crate::quantity::canonical_quantity;
+
+pub mod server_defaults;
+pub mod server_written;
+pub mod versions;
 
 /// Metadata fields the API server writes and nobody declares.
 pub const SERVER_METADATA: &[&str] = &[
@@ -41,6 +46,30 @@ pub const DEFAULT_IGNORED_ANNOTATIONS: &[&str] = &[
     "pv.kubernetes.io/*",
     "volume.kubernetes.io/*",
     "volume.beta.kubernetes.io/*",
+    // The DaemonSet registry stamps every DaemonSet with its template generation.
+    "deprecated.daemonset.template.generation",
+    // Job tracking marker written by the Job controller (1.23 to 1.26).
+    "batch.kubernetes.io/job-tracking",
+    // An autoscaling/v2 HPA read at autoscaling/v1 carries its v2 status here.
+    "autoscaling.alpha.kubernetes.io/conditions",
+    "autoscaling.alpha.kubernetes.io/current-metrics",
+    // Deployment tools record ownership in annotations that are not in Git.
+    "meta.helm.sh/*",
+    "argocd.argoproj.io/tracking-id",
+    // Controllers of common platforms record status in annotations: GKE's network
+    // endpoint groups, MetalLB's address pool, Rancher's endpoints.
+    "cloud.google.com/neg",
+    "cloud.google.com/neg-status",
+    "metallb.universe.tf/ip-allocated-from-pool",
+    "field.cattle.io/publicEndpoints",
+    // The GCE ingress controller records the load balancer it built.
+    "ingress.kubernetes.io/backends",
+    "ingress.kubernetes.io/forwarding-rule",
+    "ingress.kubernetes.io/https-forwarding-rule",
+    "ingress.kubernetes.io/target-proxy",
+    "ingress.kubernetes.io/https-target-proxy",
+    "ingress.kubernetes.io/url-map",
+    "ingress.kubernetes.io/ssl-cert",
 ];
 
 /// Labels written by the API server or controllers; a trailing `*` matches a prefix.
@@ -49,6 +78,9 @@ pub const DEFAULT_IGNORED_LABELS: &[&str] = &[
     "pod-template-hash",
     "controller-revision-hash",
     "statefulset.kubernetes.io/pod-name",
+    // Flux records the Kustomization or HelmRelease that applied an object.
+    "kustomize.toolkit.fluxcd.io/*",
+    "helm.toolkit.fluxcd.io/*",
 ];
 
 /// Map keys whose scalar values are Kubernetes quantities.
@@ -64,10 +96,23 @@ const QUANTITY_MAPS: &[&str] = &[
     "max",
     "min",
     "maxLimitRequestRatio",
+    "podFixed",
+    "minAllowed",
+    "maxAllowed",
 ];
 
 /// Scalar fields whose value is itself a quantity.
-const QUANTITY_FIELDS: &[&str] = &["sizeLimit"];
+const QUANTITY_FIELDS: &[&str] = &[
+    "sizeLimit",
+    "divisor",
+    "averageValue",
+    "capacity",
+    "maximumVolumeSize",
+];
+
+/// Scalar fields that are quantities only inside a map with this key: an HPA metric's
+/// `target.value`, where elsewhere `value` is free text (an env var's value).
+const QUANTITY_FIELDS_IN: &[(&str, &str)] = &[("target", "value"), ("current", "value")];
 
 /// Fields that Kubernetes accepts as an integer or a string.
 const INT_OR_STRING_FIELDS: &[&str] = &[
@@ -137,6 +182,7 @@ pub fn canonicalize_in_place(object: &mut Value, options: &CanonicalOptions) {
         if kind == "Secret" {
             fold_string_data(map);
         }
+        server_written::remove(&kind, map);
     }
     let context = Context { kind: &kind };
     canonical_node(object, None, None, 0, &context);
@@ -252,7 +298,7 @@ fn canonical_node(
             if let Some(integral) = integral_number(number) {
                 *number = integral;
             }
-            if key.is_some_and(|k| QUANTITY_FIELDS.contains(&k)) {
+            if key.is_some_and(|k| is_quantity_field(k, parent)) {
                 canonical_quantity_in_place(value);
             }
         }
@@ -262,13 +308,17 @@ fn canonical_node(
                     if let Ok(port) = text.parse::<u64>() {
                         *value = Value::Number(port.into());
                     }
-                } else if QUANTITY_FIELDS.contains(&k) {
+                } else if is_quantity_field(k, parent) {
                     canonical_quantity_in_place(value);
                 }
             }
         }
         Value::Bool(_) | Value::Null => {}
     }
+}
+
+fn is_quantity_field(key: &str, parent: Option<&str>) -> bool {
+    QUANTITY_FIELDS.contains(&key) || parent.is_some_and(|p| QUANTITY_FIELDS_IN.contains(&(p, key)))
 }
 
 fn integral_number(number: &Number) -> Option<Number> {

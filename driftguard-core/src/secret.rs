@@ -66,9 +66,8 @@ pub fn fingerprint_secret(object: &mut Value, key: &FingerprintKey) {
     let mut fingerprinted = Map::new();
     for (name, value) in std::mem::take(&mut data) {
         let plaintext = match &value {
-            Value::String(encoded) => STANDARD
-                .decode(encoded.trim())
-                .unwrap_or_else(|_| [b"invalid-base64:".as_slice(), encoded.as_bytes()].concat()),
+            Value::String(encoded) => decode_base64(encoded)
+                .unwrap_or_else(|| [b"invalid-base64:".as_slice(), encoded.as_bytes()].concat()),
             Value::Null => continue,
             other => other.to_string().into_bytes(),
         };
@@ -90,6 +89,20 @@ pub fn fingerprint_secret(object: &mut Value, key: &FingerprintKey) {
     fingerprint_last_applied(map, key);
 }
 
+/// Decodes Secret `data` as the API server does: Go's base64 decoder skips line breaks, so
+/// a value wrapped over several lines (as `base64` prints it) is the same bytes as one line.
+fn decode_base64(encoded: &str) -> Option<Vec<u8>> {
+    if encoded.bytes().any(|b| b.is_ascii_whitespace()) {
+        let joined: String = encoded
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        STANDARD.decode(joined).ok()
+    } else {
+        STANDARD.decode(encoded).ok()
+    }
+}
+
 /// kubectl keeps the whole applied manifest, plaintext included, in an annotation.
 /// Fingerprint the Secret inside it, or drop the annotation when it cannot be read.
 fn fingerprint_last_applied(map: &mut Map<String, Value>, key: &FingerprintKey) {
@@ -103,14 +116,12 @@ fn fingerprint_last_applied(map: &mut Map<String, Value>, key: &FingerprintKey) 
     let Some(Value::String(text)) = annotations.remove(LAST_APPLIED) else {
         return;
     };
-    if let Ok(mut applied) = serde_json::from_str::<Value>(&text) {
-        if applied.is_object() {
-            if let Some(applied_map) = applied.as_object_mut() {
-                applied_map.insert("kind".to_owned(), Value::String("Secret".to_owned()));
-            }
-            fingerprint_secret(&mut applied, key);
-            annotations.insert(LAST_APPLIED.to_owned(), Value::String(applied.to_string()));
-        }
+    if let Ok(mut applied) = serde_json::from_str::<Value>(&text)
+        && let Some(applied_map) = applied.as_object_mut()
+    {
+        applied_map.insert("kind".to_owned(), Value::String("Secret".to_owned()));
+        fingerprint_secret(&mut applied, key);
+        annotations.insert(LAST_APPLIED.to_owned(), Value::String(applied.to_string()));
     }
 }
 
@@ -135,6 +146,28 @@ mod tests {
         let text = desired.to_string();
         assert!(!text.contains("hunter2-db"));
         assert!(text.contains(FINGERPRINT_PREFIX));
+    }
+
+    #[test]
+    fn wrapped_base64_fingerprints_like_one_line() {
+        let encoded =
+            STANDARD.encode("-----BEGIN KEY-----\nsecret-key-material-0042\n-----END KEY-----\n");
+        let wrapped: String = encoded
+            .as_bytes()
+            .chunks(16)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        let mut desired = json!({"kind": "Secret", "data": {"tls.key": wrapped}});
+        let mut live = json!({"kind": "Secret", "data": {"tls.key": encoded}});
+        fingerprint_secret(&mut desired, &key());
+        fingerprint_secret(&mut live, &key());
+        assert_eq!(desired, live);
+        let mut broken = json!({"kind": "Secret", "data": {"tls.key": "not base64!"}});
+        fingerprint_secret(&mut broken, &key());
+        assert_ne!(broken, live);
+        assert!(!broken.to_string().contains("not base64"));
     }
 
     #[test]

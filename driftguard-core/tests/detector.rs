@@ -324,7 +324,11 @@ fn single_resource_analysis_follows_a_live_change() {
             .expect("runs")
             .is_none()
     );
-    assert!(block_on(w.store.get(&other)).expect("store answers").is_none());
+    assert!(
+        block_on(w.store.get(&other))
+            .expect("store answers")
+            .is_none()
+    );
 
     // Deleted live: the same targeted analysis reports it missing.
     w.live.set(LiveSnapshot::default());

@@ -190,9 +190,14 @@ impl ManifestReader {
         budget.max_nodes = usize::MAX;
         budget.max_total_scalar_bytes =
             usize::try_from(self.limits.max_file_bytes).unwrap_or(usize::MAX);
+        // kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml): `0644` is octal 420 and
+        // `yes`/`on` are booleans. Read them the same way, or a mode written in octal
+        // would look like drift against the decimal the API server returns.
         let options = serde_saphyr::options! {
             budget: Some(budget),
             with_snippet: false,
+            legacy_octal_numbers: true,
+            strict_booleans: false,
         };
         let parsed: Vec<Spanned<Value>> = serde_saphyr::from_multiple_with_options(text, options)
             .map_err(|error| {
@@ -238,7 +243,7 @@ impl ManifestReader {
             line,
             reason,
         };
-        let map = match value {
+        let mut map = match value {
             Value::Null => return Ok(()),
             Value::Object(map) => map,
             _ => {
@@ -265,17 +270,17 @@ impl ManifestReader {
             tracing::warn!(file = %path.display(), line, kind = %kind, "skipped a build-tool file that is not applied to the cluster");
             return Ok(());
         }
-        if let Some(item_kind) = kind.strip_suffix("List") {
-            if let Some(items) = map.get("items") {
-                let Value::Array(items) = items else {
-                    return Err(invalid(format!("the {kind}'s `items` is not a list")));
-                };
-                for item in items.iter().cloned() {
-                    let item = fill_list_item(item, item_kind, api_version.as_deref());
-                    self.collect(path, line, item, out)?;
-                }
-                return Ok(());
+        if let Some(item_kind) = kind.strip_suffix("List")
+            && let Some(items) = map.remove("items")
+        {
+            let Value::Array(items) = items else {
+                return Err(invalid(format!("the {kind}'s `items` is not a list")));
+            };
+            for item in items {
+                let item = fill_list_item(item, item_kind, api_version.as_deref());
+                self.collect(path, line, item, out)?;
             }
+            return Ok(());
         }
         let mut object = Value::Object(map);
         fingerprint_secret(&mut object, &self.key);
@@ -298,10 +303,10 @@ fn fill_list_item(mut item: Value, item_kind: &str, api_version: Option<&str>) -
         if !map.contains_key("kind") && !item_kind.is_empty() {
             map.insert("kind".to_owned(), Value::String(item_kind.to_owned()));
         }
-        if !map.contains_key("apiVersion") {
-            if let Some(v) = api_version {
-                map.insert("apiVersion".to_owned(), Value::String(v.to_owned()));
-            }
+        if !map.contains_key("apiVersion")
+            && let Some(v) = api_version
+        {
+            map.insert("apiVersion".to_owned(), Value::String(v.to_owned()));
         }
     }
     item

@@ -246,3 +246,32 @@ fn secrets_are_fingerprinted_when_read() {
     assert!(!text.contains("correct-horse-battery"), "{text}");
     assert!(text.contains("fingerprint:"), "{text}");
 }
+
+#[test]
+fn yaml_1_1_scalars_read_as_kubectl_reads_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "worker.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: w\n  namespace: shop\n  labels:\n    zip: \"0644\"\n    build: \"08\"\nspec:\n  enableServiceLinks: no\n  containers:\n  - name: w\n    image: w:1\n    stdin: on\n    tty: off\n    volumeMounts:\n    - {name: k, mountPath: /k, readOnly: yes}\n  volumes:\n  - name: k\n    secret:\n      secretName: k\n      defaultMode: 0644\n      items:\n      - {key: a, path: a, mode: 0400}\n      - {key: b, path: b, mode: 420}\n",
+    );
+    let snapshot = FolderDesiredSource::new(dir.path(), key())
+        .read()
+        .expect("reads");
+    let pod = &snapshot.resources[0].object;
+    let spec = &pod["spec"];
+    assert_eq!(spec["enableServiceLinks"], serde_json::json!(false));
+    assert_eq!(spec["containers"][0]["stdin"], serde_json::json!(true));
+    assert_eq!(spec["containers"][0]["tty"], serde_json::json!(false));
+    assert_eq!(
+        spec["containers"][0]["volumeMounts"][0]["readOnly"],
+        serde_json::json!(true)
+    );
+    let secret = &spec["volumes"][0]["secret"];
+    assert_eq!(secret["defaultMode"], serde_json::json!(420));
+    assert_eq!(secret["items"][0]["mode"], serde_json::json!(256));
+    assert_eq!(secret["items"][1]["mode"], serde_json::json!(420));
+    // Quoted scalars stay strings.
+    assert_eq!(pod["metadata"]["labels"]["zip"], serde_json::json!("0644"));
+    assert_eq!(pod["metadata"]["labels"]["build"], serde_json::json!("08"));
+}
