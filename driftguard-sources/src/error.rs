@@ -63,6 +63,148 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The Git source's configuration is unusable (bad URL, branch, sub-path or auth).
+    #[error("git configuration: {reason}")]
+    GitConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Credentials for a Git remote could not be read, or the remote refused them.
+    /// Never holds the token, password or passphrase itself.
+    #[error("git remote {url}: {reason}")]
+    GitAuth {
+        /// The remote URL, without user information.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A clone or fetch did not finish within its configured time.
+    #[error(
+        "git remote {url}: {operation} timed out after {}s (no answer from the remote in time; raise git.{operation}_timeout if the remote is just slow)",
+        timeout.as_secs_f64()
+    )]
+    GitTimeout {
+        /// The remote URL, without user information.
+        url: String,
+        /// `clone` or `pull`.
+        operation: &'static str,
+        /// The limit that was reached.
+        timeout: std::time::Duration,
+    },
+    /// The Git remote could not be reached, or broke off the transfer.
+    #[error("git remote {url}: {operation} failed: {message}")]
+    GitRemote {
+        /// The remote URL, without user information.
+        url: String,
+        /// `clone` or `pull`.
+        operation: &'static str,
+        /// What the transport reported, with credentials removed.
+        message: String,
+    },
+    /// The configured branch does not exist on the remote.
+    #[error(
+        "git remote {url}: branch `{branch}` does not exist on the remote (deleted or renamed?); the last good desired state is kept"
+    )]
+    GitBranchNotFound {
+        /// The remote URL, without user information.
+        url: String,
+        /// The branch.
+        branch: String,
+    },
+    /// The branch was rewritten: its new tip does not descend from the last analysed commit.
+    #[error(
+        "git remote {url}: branch `{branch}` was force-pushed: the new tip {current} does not descend from the last analysed commit {previous}; set `git.allow_force_push: true` to follow rewritten history"
+    )]
+    GitForcePush {
+        /// The remote URL, without user information.
+        url: String,
+        /// The branch.
+        branch: String,
+        /// The last commit analysed.
+        previous: String,
+        /// The branch's new tip.
+        current: String,
+    },
+    /// The configured sub-path does not exist in the commit.
+    #[error("git remote {url}: path `{}` does not exist in commit {revision}", path.display())]
+    GitPathNotFound {
+        /// The remote URL, without user information.
+        url: String,
+        /// The sub-path inside the repository.
+        path: PathBuf,
+        /// The commit read.
+        revision: String,
+    },
+    /// The local clone cache cannot be used (cannot be created, locked, or repaired).
+    #[error("git cache {}: {message}", path.display())]
+    GitCache {
+        /// The cache folder.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// The repository content could not be read (objects missing even after a fresh clone).
+    #[error("git remote {url}: {message}")]
+    GitRepository {
+        /// The remote URL, without user information.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// A setting of the Kubernetes source is invalid.
+    #[error("kubernetes.{setting}: {reason}")]
+    KubeSetting {
+        /// The setting, as named under `kubernetes.` in the configuration file.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No usable cluster configuration: no kubeconfig, a broken one, an unknown context,
+    /// or no in-cluster service account. Never holds a token or password.
+    #[error("kubernetes configuration: {reason}")]
+    KubeConfig {
+        /// What is wrong, naming the file or context.
+        reason: String,
+    },
+    /// The Kubernetes API server could not be reached or broke the connection.
+    #[error("{request}: the Kubernetes API server is unreachable: {reason}")]
+    KubeUnreachable {
+        /// The request, e.g. `list apps/v1 deployments in namespace shop`.
+        request: String,
+        /// What the connection reported.
+        reason: String,
+    },
+    /// The Kubernetes API server did not answer within the request timeout.
+    #[error(
+        "{request}: the Kubernetes API server did not answer within {}s (raise kubernetes.request_timeout if it is just slow)",
+        timeout.as_secs_f64()
+    )]
+    KubeTimeout {
+        /// The request.
+        request: String,
+        /// The limit that was reached.
+        timeout: std::time::Duration,
+    },
+    /// The Kubernetes API server refused or failed a request.
+    #[error("{request}: the Kubernetes API server answered {code} {reason}: {message}")]
+    KubeStatus {
+        /// The request.
+        request: String,
+        /// The HTTP status code.
+        code: u16,
+        /// The machine-readable reason, e.g. `ServiceUnavailable`.
+        reason: String,
+        /// The server's message.
+        message: String,
+    },
+    /// An answer of the Kubernetes API server is not what the API promises.
+    #[error("{request}: unusable answer from the Kubernetes API server: {reason}")]
+    KubeInvalidResponse {
+        /// The request.
+        request: String,
+        /// What is wrong with the answer (never its content).
+        reason: String,
+    },
 }
 
 impl Error {
@@ -75,6 +217,24 @@ impl Error {
             | Self::NotText { .. }
             | Self::Syntax { .. }
             | Self::InvalidObject { .. } => PortErrorKind::InvalidData,
+            Self::GitTimeout { .. } | Self::GitRemote { .. } | Self::GitCache { .. } => {
+                PortErrorKind::Unavailable
+            }
+            Self::GitBranchNotFound { .. } | Self::GitPathNotFound { .. } => {
+                PortErrorKind::NotFound
+            }
+            Self::GitForcePush { .. } => PortErrorKind::Conflict,
+            Self::GitRepository { .. } => PortErrorKind::InvalidData,
+            Self::GitConfig { .. } | Self::GitAuth { .. } => PortErrorKind::Other,
+            Self::KubeUnreachable { .. } | Self::KubeTimeout { .. } => PortErrorKind::Unavailable,
+            Self::KubeStatus { code, .. } => match code {
+                404 => PortErrorKind::NotFound,
+                409 => PortErrorKind::Conflict,
+                410 | 429 | 500..=599 => PortErrorKind::Unavailable,
+                _ => PortErrorKind::Other,
+            },
+            Self::KubeInvalidResponse { .. } => PortErrorKind::InvalidData,
+            Self::KubeSetting { .. } | Self::KubeConfig { .. } => PortErrorKind::Other,
         }
     }
 }

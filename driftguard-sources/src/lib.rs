@@ -3,17 +3,22 @@
 //! - [`manifest`]: reading Kubernetes manifests (multi-document YAML, JSON, `kind: List`)
 //!   into resources, with Secret values fingerprinted as they are read;
 //! - [`files`]: a desired source over a folder of manifests, and a live source over
-//!   `kubectl get … -o yaml|json` dumps.
-//!
-//! The Git desired source and the Kubernetes API live source live here too, as their
-//! own modules, once built.
+//!   `kubectl get … -o yaml|json` dumps;
+//! - [`kube`]: a live source over the Kubernetes API (kube-rs), with discovery, paged
+//!   lists and a watch cache;
+//! - [`git`]: a desired source over a branch of a Git repository (git2), cloned once into
+//!   a cache and fetched on every snapshot.
 
 mod error;
 pub mod files;
+pub mod git;
+pub mod kube;
 pub mod manifest;
 
 pub use error::Error;
 pub use files::{DumpLiveSource, FolderDesiredSource};
+pub use git::{GitAuth, GitDesiredSource, GitSourceConfig, TokenSource};
+pub use kube::{KubeLiveSource, KubeSourceConfig};
 pub use manifest::{ManifestLimits, ManifestReader};
 
 /// Results with this crate's [`Error`].
