@@ -16,6 +16,10 @@ use driftguard_core::analysis::{DetectionSettings, analyze};
 use driftguard_core::{DesiredSnapshot, LiveSnapshot, Resource};
 use serde_json::{Value, json};
 
+/// The allocator the `driftguard` binary uses, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Resources per analysis.
 const RESOURCES: usize = 10_000;
 /// One in this many pairs is drifted.
