@@ -1,14 +1,22 @@
 //! `driftguard check`: one comparison, a report, and an exit code for CI.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{Context as _, anyhow};
 use driftguard_core::analysis::{AnalysisOutcome, DetectionSettings, analyze};
-use driftguard_sources::{DumpLiveSource, FolderDesiredSource};
+use driftguard_core::secret::FingerprintKey;
+use driftguard_core::{DesiredSnapshot, DesiredSource as _, LiveSnapshot, LiveSource as _};
+use driftguard_sources::{
+    DumpLiveSource, FolderDesiredSource, GitDesiredSource, GitSourceConfig, KubeLiveSource,
+    KubeSourceConfig,
+};
 
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::fingerprint::key_from_env;
 use crate::report;
+use crate::wiring::is_git_location;
 
 /// Exit code when every desired resource is in sync.
 pub const EXIT_IN_SYNC: u8 = 0;
@@ -19,7 +27,12 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Runs the check and prints the report; errors go to stderr as one line.
 pub fn run(args: &CheckArgs) -> ExitCode {
-    match analyse(args) {
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(analyse(args)));
+    match outcome {
         Ok(outcome) => {
             let printed = match args.output {
                 OutputFormat::Json => report::print_json(&outcome),
@@ -36,16 +49,18 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("driftguard: error: {error}");
+            eprintln!("driftguard: error: {error:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
+async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
     let key = key_from_env()?;
-    let desired = FolderDesiredSource::new(&args.desired, key.clone()).read()?;
-    let live = DumpLiveSource::new(&args.live_dir, key).read()?;
+    // The live state is read first: a cluster that cannot be reached fails fast, before
+    // a clone that may take a while.
+    let live = read_live(args, &key).await?;
+    let desired = read_desired(args, &key).await?;
     let settings = DetectionSettings {
         namespaces: args.namespaces.clone(),
         ..DetectionSettings::default()
@@ -57,4 +72,48 @@ fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
         &settings,
         chrono::Utc::now(),
     )?)
+}
+
+async fn read_desired(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<DesiredSnapshot> {
+    let git_given = args.branch.is_some() || args.path.is_some();
+    if !is_git_location(&args.desired, git_given) {
+        return Ok(FolderDesiredSource::new(&args.desired, key.clone()).read()?);
+    }
+    // Without --git-cache the clone lives in a temporary folder removed after the check.
+    let temporary;
+    let cache_dir: PathBuf = match &args.git_cache {
+        Some(dir) => dir.clone(),
+        None => {
+            temporary = tempfile::tempdir().context("cannot create a folder for the Git clone")?;
+            temporary.path().to_owned()
+        }
+    };
+    let mut config = GitSourceConfig::new(args.desired.clone(), cache_dir);
+    if let Some(branch) = &args.branch {
+        config.branch = branch.clone();
+    }
+    config.path = args.path.clone();
+    let source = GitDesiredSource::new(config, key.clone())?;
+    source.snapshot().await.map_err(|e| anyhow!("{e}"))
+}
+
+async fn read_live(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<LiveSnapshot> {
+    if let Some(dir) = &args.live_dir {
+        return Ok(DumpLiveSource::new(dir, key.clone()).read()?);
+    }
+    let mut config = KubeSourceConfig {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespaces: args.namespaces.clone(),
+        ..KubeSourceConfig::default()
+    };
+    if !args.resource_types.is_empty() {
+        config.resource_types = args.resource_types.clone();
+    }
+    let source = KubeLiveSource::connect(config, key.clone()).await?;
+    let snapshot = source.snapshot().await.map_err(|e| anyhow!("{e}"))?;
+    for warning in source.warnings() {
+        eprintln!("driftguard: warning: {warning}");
+    }
+    Ok(snapshot)
 }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "driftguard", version, about)]
 pub struct Cli {
-    /// Log more (-v: info, -vv: debug). Logs go to stderr.
+    /// Log more (-v: info, -vv: debug). `check` and `config` log to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// What to do.
@@ -21,17 +21,50 @@ pub struct Cli {
 pub enum Command {
     /// Compare desired manifests with live state once; exit 0 in sync, 1 drift, 2 error.
     Check(CheckArgs),
+    /// Run the service: analyses on a schedule, on demand and on live changes, and the
+    /// REST API with metrics.
+    Serve(ServeArgs),
+    /// Check or print the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 /// Arguments of `driftguard check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Desired state: a folder (or file) of manifests.
+    /// Desired state: a folder (or file) of manifests, or a Git repository URL
+    /// (https://, ssh://, user@host:path, git://, file://, or a bare repository's path).
+    #[arg(long, value_name = "DIR|URL")]
+    pub desired: String,
+    /// The Git branch to read (makes `--desired` a Git repository).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// The folder inside the Git repository that holds the manifests.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Where to keep the Git clone between runs; by default a temporary folder removed
+    /// after the check.
     #[arg(long, value_name = "DIR")]
-    pub desired: PathBuf,
-    /// Live state: a folder (or file) of `kubectl get … -o yaml|json` dumps.
+    pub git_cache: Option<PathBuf>,
+    /// Live state: a folder (or file) of `kubectl get … -o yaml|json` dumps. Without it,
+    /// the live state is read from the cluster.
     #[arg(long = "live-dir", value_name = "DIR")]
-    pub live_dir: PathBuf,
+    pub live_dir: Option<PathBuf>,
+    /// The kubeconfig file (default: `KUBECONFIG`, then `~/.kube/config`, then in-cluster).
+    #[arg(long, value_name = "FILE", conflicts_with = "live_dir")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long, value_name = "NAME", conflicts_with = "live_dir")]
+    pub context: Option<String>,
+    /// Resource types read from the cluster (repeatable; plural names such as
+    /// `deployments` or `group/version/plural`). Default: deployments, services,
+    /// configmaps, secrets.
+    #[arg(
+        long = "resource-type",
+        value_name = "TYPE",
+        conflicts_with = "live_dir"
+    )]
+    pub resource_types: Vec<String>,
     /// Only check resources in this namespace (repeatable). Cluster-scoped resources are
     /// left out when any namespace is given.
     #[arg(long = "namespace", short = 'n', value_name = "NS")]
@@ -48,4 +81,30 @@ pub enum OutputFormat {
     Table,
     /// One JSON object.
     Json,
+}
+
+/// Arguments of `driftguard serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (default: `config.yaml` when present, else built-in defaults).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `driftguard config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and check the configuration; exit 0 when it is valid, 2 otherwise.
+    Validate {
+        /// The configuration file (default: `config.yaml` when present).
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the effective configuration (file, environment and defaults merged) as
+    /// YAML, with secrets redacted.
+    Show {
+        /// The configuration file (default: `config.yaml` when present).
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }

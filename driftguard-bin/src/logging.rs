@@ -1,18 +1,46 @@
-//! Logs to stderr, so stdout carries only the command's result.
+//! Logging: JSON lines for the service, readable text on stderr for one-shot commands.
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the subscriber: warnings by default, more with `-v`, or `RUST_LOG`.
-pub fn init(verbose: u8) {
+use crate::config::LogFormat;
+
+/// For `check` and `config`: warnings by default, more with `-v`, or `RUST_LOG`; stderr,
+/// so stdout carries only the command's result.
+pub fn init_for_command(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // kube's client logs each failed request at error level; the command reports the
+        // failure itself, in one line.
+        0 => "warn,kube_client=off",
         1 => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .init();
+        .try_init();
+}
+
+/// For `serve`: `logging.level` (or `RUST_LOG`, which wins) in `logging.format`, on stdout.
+pub fn init_for_service(level: &str, format: LogFormat, verbose: u8) {
+    let level = match verbose {
+        0 => level,
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder
+            .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .try_init(),
+    };
 }

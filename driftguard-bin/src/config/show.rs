@@ -1,0 +1,47 @@
+//! `driftguard config show`: the effective configuration with secrets redacted.
+
+use driftguard_store::redact_uri;
+
+use super::Settings;
+
+/// What replaces a secret in the output.
+const REDACTED: &str = "<redacted>";
+
+/// The settings with the fingerprint key and database credentials replaced. Token and
+/// passphrase values never live in the settings (only the names of the variables or files
+/// holding them), so there is nothing else to hide.
+pub fn redacted(settings: &Settings) -> Settings {
+    let mut copy = settings.clone();
+    if copy.detection.fingerprint_key.is_some() {
+        copy.detection.fingerprint_key = Some(REDACTED.to_owned());
+    }
+    copy.database.uri = copy.database.uri.as_deref().map(redact_uri);
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_database_uri_are_redacted() {
+        let mut settings = Settings::default();
+        settings.database.uri =
+            Some("mongodb://admin:s3cret@db-0.example:27017/drift?replicaSet=rs0".to_owned());
+        let shown = redacted(&settings).database.uri.unwrap_or_default();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("db-0.example:27017/drift?replicaSet=rs0"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_key_is_redacted() {
+        let mut settings = Settings::default();
+        settings.detection.fingerprint_key = Some("correct horse".to_owned());
+        let shown = format!("{:?}", redacted(&settings));
+        assert!(!shown.contains("correct horse"), "{shown}");
+        assert!(shown.contains(REDACTED));
+    }
+}

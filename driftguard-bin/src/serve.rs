@@ -1,0 +1,106 @@
+//! `driftguard serve`: configuration, wiring and the signal that stops the service.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use driftguard_api::{ServerTimeouts, Service, ServiceSettings};
+use driftguard_core::Detector;
+
+use crate::cli::ServeArgs;
+use crate::config::{self, Settings};
+use crate::{fingerprint, logging, wiring};
+
+/// Runs the service until SIGTERM or SIGINT; exit code 2 when it cannot start or fails.
+pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
+    let loaded = match config::load(args.config.as_deref())
+        .and_then(|loaded| config::validate(&loaded.settings).map(|()| loaded))
+    {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("driftguard: error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = &loaded.settings;
+    logging::init_for_service(&settings.logging.level, settings.logging.format, verbose);
+    match &loaded.file {
+        Some(file) => tracing::info!(file = %file.display(), "configuration loaded"),
+        None => tracing::info!(
+            "no configuration file ({} not found); using built-in defaults and DRIFTGUARD__* variables",
+            config::DEFAULT_CONFIG_FILE
+        ),
+    }
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(serve(settings)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("❌ {error:#}");
+            eprintln!("driftguard: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let detection = wiring::detection_settings(settings)?;
+    let key = fingerprint::key_for_service(settings)?;
+    let store = wiring::store(settings).await?;
+    let desired = wiring::desired_source(settings, &key)?;
+    let live = wiring::live_source(settings, &key).await?;
+    let detector = Detector::new(desired, live, store, detection);
+    let service_settings = ServiceSettings {
+        interval: settings.detection.interval,
+        periodic: settings.detection.periodic,
+        watch: settings.detection.watch,
+        timeouts: ServerTimeouts {
+            read: settings.server.read_timeout,
+            write: settings.server.write_timeout,
+            idle: settings.server.idle_timeout,
+        },
+        ..ServiceSettings::default()
+    };
+    let service = Service::new(detector, service_settings).map_err(|e| anyhow!("{e}"))?;
+    let address: SocketAddr = format!("{}:{}", settings.server.host, settings.server.port)
+        .parse()
+        .with_context(|| {
+            format!(
+                "server.host `{}` is not an IP address to listen on",
+                settings.server.host
+            )
+        })?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    driftguard_api::serve(listener, service, shutdown_signal())
+        .await
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,183 @@
+//! `driftguard config validate|show` and `serve`'s start-up checks: every problem names
+//! its key, environment overrides apply, secrets are never printed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn driftguard(args: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_driftguard"));
+    command.args(args).current_dir(dir);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("DRIFTGUARD__") {
+            command.env_remove(name);
+        }
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("driftguard runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+const VALID: &str = "\
+server:
+  port: 9090
+database:
+  type: mongodb
+  uri: mongodb://driftguard:pa55w0rd-in-uri@db.internal:27017/?replicaSet=rs0
+  name: drift
+sources:
+  desired: folder
+  folder: manifests
+  live: dump
+  dump: live
+detection:
+  interval: 45s
+  fingerprint_key: k3y-material-do-not-print
+  severities:
+    LabelChange: Medium
+  ignore:
+    - kinds: [Deployment]
+      paths: [/spec/replicas]
+";
+
+fn with_config(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn a_valid_file_validates_and_show_prints_it_without_secrets() {
+    let dir = with_config(VALID);
+    let run = driftguard(&["config", "validate"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("configuration is valid (config.yaml)"),
+        "{}",
+        run.stdout
+    );
+
+    let run = driftguard(&["config", "show"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("port: 9090"), "{}", run.stdout);
+    assert!(run.stdout.contains("interval: 45s"), "{}", run.stdout);
+    assert!(run.stdout.contains("db.internal:27017"), "{}", run.stdout);
+    for secret in ["pa55w0rd-in-uri", "k3y-material-do-not-print"] {
+        assert!(!run.stdout.contains(secret), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn environment_variables_override_the_file() {
+    let dir = with_config(VALID);
+    let run = driftguard(
+        &["config", "show"],
+        &[
+            ("DRIFTGUARD__SERVER__PORT", "7070"),
+            ("DRIFTGUARD__DETECTION__INTERVAL", "2m"),
+            ("DRIFTGUARD__KUBERNETES__NAMESPACES", "shop,billing"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("port: 7070"), "{}", run.stdout);
+    assert!(run.stdout.contains("interval: 2m"), "{}", run.stdout);
+    assert!(run.stdout.contains("- shop\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("- billing\n"), "{}", run.stdout);
+}
+
+#[test]
+fn problems_name_their_key() {
+    for (text, env, expected) in [
+        ("server:\n  prot: 9090\n", None, "unknown field `prot`"),
+        ("detection:\n  interval: soon\n", None, "detection.interval"),
+        ("server:\n  port: 99999\n", None, "server.port"),
+        ("database:\n  type: postgres\n", None, "database.type"),
+        ("logging:\n  format: xml\n", None, "logging.format"),
+        ("sources:\n  desired: git\n", None, "git.url"),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\ndetection:\n  severities:\n    LabelChange: Urgent\n",
+            None,
+            "detection.severities.LabelChange",
+        ),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\ndetection:\n  classification:\n    - {drift_type: Sideways, severity: High, paths: [spec.paused]}\n",
+            None,
+            "detection.classification[0].drift_type",
+        ),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\n",
+            Some(("DRIFTGUARD__SERVER__PORT", "eighty")),
+            "server.port",
+        ),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\nserver:\n  port: [80\n",
+            None,
+            "line 3",
+        ),
+    ] {
+        let dir = with_config(text);
+        let env: Vec<(&str, &str)> = env.into_iter().collect();
+        let run = driftguard(&["config", "validate"], &env, dir.path());
+        assert_eq!(run.code, 2, "{text}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(expected),
+            "{text}: expected {expected:?} in {}",
+            run.stderr
+        );
+        // serve refuses to start on the same problem.
+        let run = driftguard(&["serve"], &env, dir.path());
+        assert_eq!(run.code, 2, "{text}");
+        assert!(run.stderr.contains(expected), "{text}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error_and_no_file_means_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = driftguard(
+        &["config", "validate", "--config", "nope.yaml"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nope.yaml"), "{}", run.stderr);
+
+    // Built-in defaults plus the environment make a whole configuration.
+    let run = driftguard(
+        &["config", "show"],
+        &[(
+            "DRIFTGUARD__GIT__URL",
+            "https://git.example.com/platform/manifests.git",
+        )],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("port: 8080"), "{}", run.stdout);
+    assert!(run.stdout.contains("type: sqlite"), "{}", run.stdout);
+    assert!(run.stdout.contains("interval: 30s"), "{}", run.stdout);
+}
+
+#[test]
+fn the_bundled_example_configuration_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let run = driftguard(
+        &["config", "validate", "--config", "examples/config.yaml"],
+        &[],
+        &root,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
