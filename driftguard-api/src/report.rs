@@ -93,14 +93,16 @@ pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, t
             in_sync = summary.in_sync,
             drifted = summary.drifted,
             missing = summary.missing,
+            not_observed = summary.not_observed,
             events,
             git_revision,
             duration_ms,
-            "🔄 analysis finished: {} resources, {} in sync, {} drifted, {} missing",
+            "🔄 analysis finished: {} resources, {} in sync, {} drifted, {} missing, {} not observed",
             summary.resources,
             summary.in_sync,
             summary.drifted,
-            summary.missing
+            summary.missing,
+            summary.not_observed
         ),
         AnalysisMode::Targeted => tracing::debug!(
             mode = mode.as_str(),

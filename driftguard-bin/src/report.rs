@@ -128,6 +128,13 @@ pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
         "{} resources: {} in sync, {} drifted, {} missing",
         s.resources, s.in_sync, s.drifted, s.missing
     )?;
+    if s.not_observed > 0 {
+        write!(
+            out,
+            "; {} not observed (types or namespaces the live source does not read)",
+            s.not_observed
+        )?;
+    }
     if let Some(revision) = &outcome.revision {
         write!(out, " (revision {revision})")?;
     }

@@ -174,6 +174,15 @@ fn cluster_objects() -> Value {
 }
 
 const DESIRED: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: api
+  namespace: shop
+spec:
+  rules:
+    - host: shop.example.com
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -245,6 +254,12 @@ fn the_cluster_is_read_when_no_dump_is_given() {
         "{types:?}"
     );
     assert!(types.contains(&("ConfigMap:shop:settings".to_owned(), json!([]))));
+    // Ingresses are not among the types read: not observed, never reported missing.
+    assert!(
+        !types.iter().any(|(id, _)| id.starts_with("Ingress")),
+        "{types:?}"
+    );
+    assert_eq!(run.report()["summary"]["not_observed"], 1, "{}", run.stdout);
     for plaintext in ["hunter2-git", "hunter2-live", "aHVudGVyMi1saXZl"] {
         assert!(!run.stdout.contains(plaintext), "{}", run.stdout);
         assert!(!run.stderr.contains(plaintext), "{}", run.stderr);

@@ -184,7 +184,7 @@ fn run_analysis(desired: Vec<Resource>, live: Vec<Resource>) -> usize {
             resources: desired,
             revision: Some("0123456789abcdef".to_owned()),
         },
-        LiveSnapshot { resources: live },
+        LiveSnapshot::complete(live),
         &HashMap::new(),
         &DetectionSettings::default(),
         chrono::Utc::now(),

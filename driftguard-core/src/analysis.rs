@@ -32,6 +32,9 @@ pub struct Summary {
     pub drifted: usize,
     /// Absent from the live state.
     pub missing: usize,
+    /// Declared, but of a kind or in a namespace the live source did not read (not
+    /// configured, or refused); left out of the other counts and their records untouched.
+    pub not_observed: usize,
 }
 
 impl Summary {
@@ -156,6 +159,7 @@ pub fn analyze(
     let mut scopes = Scopes::default();
     scopes.learn(&desired.resources, false);
     scopes.learn(&live.resources, true);
+    let coverage = live.coverage;
     let mut live_by_id: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(live.resources.len());
     for resource in live.resources {
@@ -164,19 +168,24 @@ pub fn analyze(
 
     let mut declared: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(desired.resources.len());
+    let mut unobserved: HashMap<ResourceId, Resource> = HashMap::new();
     for resource in desired.resources {
         let id = resolve_id(&resource.id, &live_by_id, &scopes);
         if !in_scope(&id, &settings.namespaces) {
             continue;
         }
-        if let Some(first) = declared.get(&id) {
+        if let Some(first) = declared.get(&id).or_else(|| unobserved.get(&id)) {
             return Err(Error::DuplicateResource {
                 id: id.to_string(),
                 first: first.origin.as_ref().map(ToString::to_string),
                 second: resource.origin.as_ref().map(ToString::to_string),
             });
         }
-        declared.insert(id, resource);
+        if coverage.as_ref().is_none_or(|c| c.covers(&id)) {
+            declared.insert(id, resource);
+        } else {
+            unobserved.insert(id, resource);
+        }
     }
 
     let revision = desired.revision;
@@ -186,6 +195,7 @@ pub fn analyze(
         revision: revision.clone(),
         ..AnalysisOutcome::default()
     };
+    outcome.summary.not_observed = unobserved.len();
     let options = &settings.compare.canonical;
     for id in ids {
         let Some(resource) = declared.remove(&id) else {
@@ -224,7 +234,9 @@ pub fn analyze(
     let mut retired: Vec<_> = previous
         .values()
         .filter(|p| {
-            !analysed.contains(&p.resource_id) && in_scope(&p.resource_id, &settings.namespaces)
+            !analysed.contains(&p.resource_id)
+                && !unobserved.contains_key(&p.resource_id)
+                && in_scope(&p.resource_id, &settings.namespaces)
         })
         .filter_map(|p| retire(p, revision.as_deref(), now))
         .collect();
@@ -251,9 +263,7 @@ mod tests {
                 resources: desired.into_iter().map(resource).collect(),
                 revision: None,
             },
-            LiveSnapshot {
-                resources: live.into_iter().map(resource).collect(),
-            },
+            LiveSnapshot::complete(live.into_iter().map(resource).collect()),
             &HashMap::new(),
             &DetectionSettings::default(),
             chrono::Utc::now(),
@@ -303,5 +313,60 @@ mod tests {
         let live = vec![json!({"apiVersion": "example.com/v1", "kind": "Thing",
             "metadata": {"name": "t"}})];
         assert_eq!(ids(desired, live), ["Thing::t"]);
+    }
+
+    #[test]
+    fn objects_the_live_source_did_not_read_are_not_missing() {
+        use crate::model::LiveCoverage;
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}, "spec": {"replicas": 2}});
+        let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "shop"}});
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "billing"}});
+        let mut coverage = LiveCoverage::of_kinds(["Deployment".to_owned(), "Secret".to_owned()]);
+        coverage.add_gap("Secret", "billing");
+        let ingress_id: ResourceId = "Ingress:shop:web".parse().expect("valid id");
+        let mut previous = HashMap::new();
+        let stored = |id: &ResourceId| {
+            let comparison = compare(
+                id.clone(),
+                "v1".to_owned(),
+                &PreparedObject::new(json!({"kind": "Ingress"}), &Default::default()),
+                None,
+                &Default::default(),
+            );
+            advance(None, &comparison, None, chrono::Utc::now()).record
+        };
+        previous.insert(ingress_id.clone(), stored(&ingress_id));
+        let outcome = analyze(
+            DesiredSnapshot {
+                resources: vec![
+                    resource(deployment.clone()),
+                    resource(ingress),
+                    resource(secret),
+                ],
+                revision: None,
+            },
+            LiveSnapshot {
+                resources: vec![resource(deployment)],
+                coverage: Some(coverage),
+            },
+            &previous,
+            &DetectionSettings::default(),
+            chrono::Utc::now(),
+        )
+        .expect("analysis runs");
+        let ids: Vec<String> = outcome
+            .records
+            .iter()
+            .map(|r| r.resource_id.to_string())
+            .collect();
+        // The Ingress is not read and the billing Secrets may not be: neither is missing,
+        // and the stored Ingress record is neither resolved nor rewritten.
+        assert_eq!(ids, ["Deployment:shop:web"]);
+        assert_eq!(outcome.summary.not_observed, 2);
+        assert_eq!(outcome.summary.missing, 0);
+        assert!(outcome.events.is_empty());
     }
 }

@@ -124,9 +124,8 @@ impl Detector {
                 resources: candidates,
                 revision: desired.revision.clone(),
             },
-            LiveSnapshot {
-                resources: live.into_iter().collect(),
-            },
+            // A change notification proves the object's kind and namespace are watched.
+            LiveSnapshot::complete(live.into_iter().collect()),
             &previous,
             &self.settings,
             now,

@@ -37,7 +37,7 @@
 //!
 //! let outcome = analyze(
 //!     DesiredSnapshot { resources: vec![desired], revision: None },
-//!     LiveSnapshot { resources: vec![live] },
+//!     LiveSnapshot::complete(vec![live]),
 //!     &HashMap::new(),
 //!     &DetectionSettings::default(),
 //!     chrono::Utc::now(),
@@ -76,7 +76,7 @@ pub use detector::Detector;
 pub use drift::{DriftDetail, DriftType, Severity};
 pub use error::Error;
 pub use id::ResourceId;
-pub use model::{DesiredSnapshot, LiveSnapshot, Origin, Resource};
+pub use model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, Resource};
 pub use ports::{
     DesiredSource, DriftStore, LiveChange, LiveChangeKind, LiveChangeStream, LiveSource, PortError,
     PortErrorKind,

@@ -1,5 +1,7 @@
 //! Resources and the snapshots that sources hand to the detector.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::{Error, ResourceId};
@@ -95,6 +97,79 @@ pub struct DesiredSnapshot {
 pub struct LiveSnapshot {
     /// The live objects.
     pub resources: Vec<Resource>,
+    /// What the snapshot read in full; `None` when it stands for the whole cluster (a
+    /// dump, a test double). A desired object outside it is not observed rather than
+    /// missing: a cluster source that does not read Ingresses, or may not read Secrets in
+    /// one namespace, must not report those as deleted.
+    pub coverage: Option<LiveCoverage>,
+}
+
+impl LiveSnapshot {
+    /// A snapshot standing for everything there is.
+    pub fn complete(resources: Vec<Resource>) -> Self {
+        Self {
+            resources,
+            coverage: None,
+        }
+    }
+
+    /// Whether the snapshot can say if the object `id` exists.
+    pub fn covers(&self, id: &ResourceId) -> bool {
+        self.coverage.as_ref().is_none_or(|c| c.covers(id))
+    }
+}
+
+/// The kinds and namespaces a live snapshot read in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveCoverage {
+    kinds: BTreeSet<String>,
+    namespaces: Option<BTreeSet<String>>,
+    excluded_namespaces: BTreeSet<String>,
+    gaps: BTreeSet<(String, String)>,
+}
+
+impl LiveCoverage {
+    /// Coverage of these kinds, in every namespace.
+    pub fn of_kinds(kinds: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            kinds: kinds.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Only these namespaces were read (cluster-scoped objects still are).
+    pub fn only_namespaces(mut self, namespaces: impl IntoIterator<Item = String>) -> Self {
+        self.namespaces = Some(namespaces.into_iter().collect());
+        self
+    }
+
+    /// These namespaces were left out (system namespaces, say).
+    pub fn excluding_namespaces(mut self, namespaces: impl IntoIterator<Item = String>) -> Self {
+        self.excluded_namespaces.extend(namespaces);
+        self
+    }
+
+    /// Objects of `kind` in `namespace` could not be read (RBAC refused that namespace).
+    pub fn add_gap(&mut self, kind: impl Into<String>, namespace: impl Into<String>) {
+        self.gaps.insert((kind.into(), namespace.into()));
+    }
+
+    /// Whether the object `id` was in what was read.
+    pub fn covers(&self, id: &ResourceId) -> bool {
+        if !self.kinds.contains(id.kind()) {
+            return false;
+        }
+        let Some(namespace) = id.namespace() else {
+            return true;
+        };
+        self.namespaces
+            .as_ref()
+            .is_none_or(|wanted| wanted.contains(namespace))
+            && !self.excluded_namespaces.contains(namespace)
+            && !self
+                .gaps
+                .contains(&(id.kind().to_owned(), namespace.to_owned()))
+    }
 }
 
 /// Keeps only resources in the given namespaces; an empty list keeps everything.

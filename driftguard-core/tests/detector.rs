@@ -59,9 +59,9 @@ fn world() -> World {
         resources: vec![resource(deployment(3, "nginx:1.25.3"))],
         revision: Some("a1".to_owned()),
     }));
-    let live = Arc::new(InMemoryLive::new(LiveSnapshot {
-        resources: vec![resource(as_live(deployment(3, "nginx:1.25.3")))],
-    }));
+    let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![resource(
+        as_live(deployment(3, "nginx:1.25.3")),
+    )])));
     let store = Arc::new(InMemoryStore::new());
     let detector = Detector::new(
         desired.clone(),
@@ -78,9 +78,9 @@ fn world() -> World {
 }
 
 fn set_live(world: &World, object: Value) {
-    world.live.set(LiveSnapshot {
-        resources: vec![resource(as_live(object))],
-    });
+    world
+        .live
+        .set(LiveSnapshot::complete(vec![resource(as_live(object))]));
 }
 
 fn id() -> ResourceId {

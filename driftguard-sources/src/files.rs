@@ -70,9 +70,7 @@ impl DumpLiveSource {
 
     /// Reads the dumps now.
     pub fn read(&self) -> Result<LiveSnapshot, Error> {
-        Ok(LiveSnapshot {
-            resources: read_tree(&self.reader, &self.root)?,
-        })
+        Ok(LiveSnapshot::complete(read_tree(&self.reader, &self.root)?))
     }
 }
 

@@ -85,9 +85,10 @@ async fn analyse_secret_drift(store: Arc<dyn DriftStore>) -> String {
         resources: vec![read(desired_secret(), &key)],
         revision: Some("5ec12e7".to_owned()),
     }));
-    let live = Arc::new(InMemoryLive::new(LiveSnapshot {
-        resources: vec![read(live_secret(), &key)],
-    }));
+    let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![read(
+        live_secret(),
+        &key,
+    )])));
     let detector = Detector::new(
         desired,
         live,

@@ -48,30 +48,24 @@ pub fn desired() -> DesiredSnapshot {
 
 /// A cluster that matches Git.
 pub fn live_in_sync() -> LiveSnapshot {
-    LiveSnapshot {
-        resources: desired().resources,
-    }
+    LiveSnapshot::complete(desired().resources)
 }
 
 /// A cluster where web was scaled and given another image (Scaling, Medium;
 /// VersionChange, High), and the billing ConfigMap was edited (ConfigurationChange, Medium).
 pub fn live_drifted() -> LiveSnapshot {
-    LiveSnapshot {
-        resources: vec![
-            deployment("web", 5, "nginx:1.27.0"),
-            deployment("api", 2, "shop/api:1.0"),
-            config_map("slow"),
-        ],
-    }
+    LiveSnapshot::complete(vec![
+        deployment("web", 5, "nginx:1.27.0"),
+        deployment("api", 2, "shop/api:1.0"),
+        config_map("slow"),
+    ])
 }
 
 /// A cluster where only web was scaled.
 pub fn live_web_scaled() -> LiveSnapshot {
-    LiveSnapshot {
-        resources: vec![
-            deployment("web", 5, "nginx:1.25.3"),
-            deployment("api", 2, "shop/api:1.0"),
-            config_map("fast"),
-        ],
-    }
+    LiveSnapshot::complete(vec![
+        deployment("web", 5, "nginx:1.25.3"),
+        deployment("api", 2, "shop/api:1.0"),
+        config_map("fast"),
+    ])
 }

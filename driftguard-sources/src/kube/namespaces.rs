@@ -6,6 +6,8 @@
 //! instead of one per type and namespace. Every object is also checked on arrival, so a
 //! server that ignores the selector cannot bring a system namespace in.
 
+use driftguard_core::LiveCoverage;
+
 use crate::kube::config::KubeSourceConfig;
 
 /// The namespaces one source reads.
@@ -72,6 +74,16 @@ impl NamespaceScope {
                         .join(",")
                 }),
             }],
+        }
+    }
+
+    /// What reading `kinds` in this scope covers, for the core to tell objects that are
+    /// gone from objects that were not read.
+    pub fn coverage(&self, kinds: impl IntoIterator<Item = String>) -> LiveCoverage {
+        let coverage = LiveCoverage::of_kinds(kinds);
+        match self {
+            Self::Only(namespaces) => coverage.only_namespaces(namespaces.iter().cloned()),
+            Self::AllExcept(excluded) => coverage.excluding_namespaces(excluded.iter().cloned()),
         }
     }
 

@@ -202,22 +202,46 @@ impl KubeLiveSource {
             })
             .collect();
         let context = &context;
-        let results: Vec<Result<Listed, Error>> = futures_util::stream::iter(jobs)
-            .map(|(ty, target)| async move { list_target(context, &ty, &target).await })
-            .buffered(LIST_CONCURRENCY)
-            .collect()
-            .await;
+        let results: Vec<(String, Option<String>, Result<Listed, Error>)> =
+            futures_util::stream::iter(jobs)
+                .map(|(ty, target)| async move {
+                    let listed = list_target(context, &ty, &target).await;
+                    (ty.kind.clone(), target.namespace.clone(), listed)
+                })
+                .buffered(LIST_CONCURRENCY)
+                .collect()
+                .await;
         let mut resources = Vec::new();
-        for result in results {
+        let mut unread_kinds = Vec::new();
+        let mut gaps = Vec::new();
+        for (kind, namespace, result) in results {
             match result? {
                 Listed::Objects(objects) => resources.extend(objects),
-                Listed::LeftOut(warning) => warnings.push(warning),
+                Listed::LeftOut(warning) => {
+                    warnings.push(warning);
+                    match namespace {
+                        Some(namespace) => gaps.push((kind, namespace)),
+                        None => unread_kinds.push(kind),
+                    }
+                }
             }
         }
         resources.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut coverage = self.scope.coverage(
+            types
+                .iter()
+                .map(|t| t.kind.clone())
+                .filter(|kind| !unread_kinds.contains(kind)),
+        );
+        for (kind, namespace) in gaps {
+            coverage.add_gap(kind, namespace);
+        }
         self.record(warnings);
         *lock(&self.resolved) = Some(types);
-        Ok(LiveSnapshot { resources })
+        Ok(LiveSnapshot {
+            resources,
+            coverage: Some(coverage),
+        })
     }
 
     /// Reads one object from the API server now; `None` when it does not exist, lies in a
@@ -316,7 +340,15 @@ impl LiveSource for KubeLiveSource {
         if let Some(resources) = self.shared().and_then(|shared| shared.snapshot()) {
             let mut resources = resources;
             resources.sort_by(|a, b| a.id.cmp(&b.id));
-            return Ok(LiveSnapshot { resources });
+            // Every watcher has listed its type in full: the watched types are covered.
+            let kinds = lock(&self.resolved)
+                .as_ref()
+                .map(|types| types.iter().map(|t| t.kind.clone()).collect::<Vec<_>>())
+                .unwrap_or_default();
+            return Ok(LiveSnapshot {
+                resources,
+                coverage: Some(self.scope.coverage(kinds)),
+            });
         }
         Ok(self.read().await?)
     }

@@ -600,12 +600,10 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
         ],
         revision: Some("c0ffee".to_owned()),
     }));
-    let live = Arc::new(InMemoryLive::new(LiveSnapshot {
-        resources: vec![
-            resource(as_live(deployment(3, "nginx:1.25.3"))),
-            resource(as_live(config_map("fast"))),
-        ],
-    }));
+    let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![
+        resource(as_live(deployment(3, "nginx:1.25.3"))),
+        resource(as_live(config_map("fast"))),
+    ])));
     let detector = Detector::new(
         desired.clone(),
         live.clone(),
@@ -629,12 +627,10 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
     assert!(events_of(store, &EventFilter::default()).await.is_empty());
 
     // Someone scales by hand: active.
-    live.set(LiveSnapshot {
-        resources: vec![
-            resource(as_live(deployment(5, "nginx:1.25.3"))),
-            resource(as_live(config_map("fast"))),
-        ],
-    });
+    live.set(LiveSnapshot::complete(vec![
+        resource(as_live(deployment(5, "nginx:1.25.3"))),
+        resource(as_live(config_map("fast"))),
+    ]));
     detector.run(minute(1)).await.expect("analysis");
     let r = get(web.clone()).await;
     assert_eq!(r.drift_status, DriftStatus::Active);
@@ -653,12 +649,10 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
     );
 
     // Reverted to Git: resolved.
-    live.set(LiveSnapshot {
-        resources: vec![
-            resource(as_live(deployment(3, "nginx:1.25.3"))),
-            resource(as_live(config_map("fast"))),
-        ],
-    });
+    live.set(LiveSnapshot::complete(vec![
+        resource(as_live(deployment(3, "nginx:1.25.3"))),
+        resource(as_live(config_map("fast"))),
+    ]));
     detector.run(minute(4)).await.expect("analysis");
     let r = get(web.clone()).await;
     assert_eq!(
@@ -686,12 +680,10 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
     );
 
     // Drift again, on the image and the config map: a new episode.
-    live.set(LiveSnapshot {
-        resources: vec![
-            resource(as_live(deployment(3, "nginx:1.27.0"))),
-            resource(as_live(config_map("slow"))),
-        ],
-    });
+    live.set(LiveSnapshot::complete(vec![
+        resource(as_live(deployment(3, "nginx:1.27.0"))),
+        resource(as_live(config_map("slow"))),
+    ]));
     detector.run(minute(7)).await.expect("analysis");
     let r = get(web.clone()).await;
     assert_eq!(r.drift_status, DriftStatus::Active);
