@@ -10,7 +10,7 @@
 //!   cache, and (printed, not timed) the cache's memory per object.
 //!
 //! Run: `cargo bench -p driftguard-sources --bench kube` (needs the test environment of
-//! `scripts/test.sh` for kmock). Figures are recorded in docs/configuration-kubernetes.md.
+//! `scripts/test.sh` for kmock). Figures are recorded in docs/performance.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
