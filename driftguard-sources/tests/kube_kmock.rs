@@ -215,6 +215,14 @@ async fn reads_all_namespaces_except_system_ones_with_kind_and_api_version_fille
         "/apis/apps/v1/namespaces/shop/deployments/web"
     );
     assert!(source.warnings().is_empty(), "{:?}", source.warnings());
+    // System namespaces and unread kinds are outside what the snapshot can speak for.
+    assert!(snapshot.covers(&ResourceId::namespaced("Deployment", "payments", "x")));
+    assert!(!snapshot.covers(&ResourceId::namespaced(
+        "Deployment",
+        "kube-system",
+        "coredns"
+    )));
+    assert!(!snapshot.covers(&ResourceId::namespaced("Ingress", "shop", "web")));
     assert_eq!(
         source.origin().to_string(),
         format!("kubeconfig {}", server.kubeconfig().display())

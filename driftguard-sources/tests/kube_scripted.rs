@@ -344,6 +344,24 @@ async fn forbidden_and_unserved_types_are_warnings_and_the_rest_is_read() {
             ),
         ]
     );
+    // What could not be read is not reported as gone: the snapshot says what it covers.
+    let covered = |kind: &str, namespace: &str| {
+        snapshot.covers(&ResourceId::namespaced(kind, namespace, "any"))
+    };
+    assert!(covered("ConfigMap", "billing") && covered("Secret", "shop"));
+    assert!(
+        !covered("Secret", "billing"),
+        "RBAC refused secrets in billing"
+    );
+    assert!(!covered("Deployment", "shop") && !covered("Deployment", "billing"));
+    assert!(
+        !covered("CronTab", "shop"),
+        "the custom resource is not served"
+    );
+    assert!(
+        !covered("ConfigMap", "payments"),
+        "only shop and billing are read"
+    );
     let secrets: &TypeWarning = &warnings[2];
     let text = secrets.to_string();
     assert!(
