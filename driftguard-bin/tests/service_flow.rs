@@ -5,20 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use driftguard_test_support::git::{GitDaemon, TestRepo};
+use driftguard_test_support::http;
 use driftguard_test_support::kube::KmockServer;
 use driftguard_test_support::mongo::MongoServer;
-use driftguard_test_support::process::free_port;
+use driftguard_test_support::service::ServiceProcess;
 use serde_json::{Value, json};
-
-/// The longest any condition is waited for; far beyond what a loaded machine needs.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 const WEB_DEPLOYMENT: &str = "\
 apiVersion: apps/v1
@@ -113,184 +108,10 @@ fn cluster_seed() -> Value {
     ]})
 }
 
-/// One HTTP/1.1 exchange on a fresh connection: status and body.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<(&str, &str)>,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("connect to {address}: {e}"));
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let (content_type, payload) = body.unwrap_or(("application/json", ""));
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{payload}",
-        payload.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        body.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
-    body
-}
-
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// `driftguard serve`, killed when dropped.
-struct Driftguard {
-    child: Child,
-    address: SocketAddr,
-    log: std::path::PathBuf,
-}
-
-impl Driftguard {
-    fn start(config: &Path) -> Self {
-        let port = free_port();
-        let log = config.with_file_name("driftguard.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_driftguard"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("DRIFTGUARD__SERVER__PORT", port.to_string())
-            .env("DRIFTGUARD__SERVER__HOST", "127.0.0.1")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .expect("start driftguard serve");
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut service = Self {
-            child,
-            address,
-            log,
-        };
-        wait_for("driftguard to answer /health", || {
-            if let Ok(Some(status)) = service.child.try_wait() {
-                panic!("driftguard serve exited early with {status}");
-            }
-            TcpStream::connect_timeout(&address, Duration::from_millis(200))
-                .ok()
-                .map(|_| ())
-        });
-        service
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let (status, body) = http(self.address, "GET", path, None);
-        let json = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"));
-        (status, json)
-    }
-
-    fn metrics(&self) -> String {
-        let (status, body) = http(self.address, "GET", "/metrics", None);
-        assert_eq!(status, 200);
-        body
-    }
-
-    fn analyze(&self) {
-        let (status, body) = http(self.address, "POST", "/api/v1/analyze", None);
-        assert_eq!(status, 202, "{body}");
-        let answer: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(
-            answer,
-            json!({"message": "Analysis triggered", "status": "started"})
-        );
-    }
-
-    fn record(&self, id: &str) -> Value {
-        let (status, record) = self.get(&format!("/api/v1/drift-records/{id}"));
-        assert_eq!(status, 200, "{record}");
-        record
-    }
-
-    /// Waits until the record of `id` satisfies `done`; the last one seen is in the panic.
-    fn wait_for_record(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let record = self.record(id);
-            if done(&record) {
-                return record;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gave up waiting for {what}; last record: {record:#}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(sent.success());
-        let status = wait_for("driftguard to stop after SIGTERM", || {
-            self.child.try_wait().ok().flatten()
-        });
-        assert!(status.success(), "driftguard exited with {status}");
-    }
-}
-
-impl Drop for Driftguard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- driftguard's log ---\n{log}");
-        }
-    }
-}
-
 /// Changes the live Deployment as `kubectl patch` (or `kubectl scale`) would.
 fn patch_deployment(cluster: &KmockServer, patch: &Value) {
     let address: SocketAddr = cluster.url().trim_start_matches("http://").parse().unwrap();
-    let (status, body) = http(
+    let (status, body) = http::request(
         address,
         "PATCH",
         "/apis/apps/v1/namespaces/shop/deployments/web",
@@ -368,7 +189,8 @@ fn user_flow(database: &str, dir: &Path) {
     let daemon = GitDaemon::serve(repo.base_dir());
     let cluster = KmockServer::start(&cluster_seed());
     let config = write_config(dir, &daemon.url(repo.name()), &cluster, database);
-    let driftguard = Driftguard::start(&config);
+    let mut driftguard =
+        ServiceProcess::start(Path::new(env!("CARGO_BIN_EXE_driftguard")), &config, &[]);
 
     // Started: healthy, and ready once the first analysis has read Git, the cluster and
     // written to the store.
@@ -378,9 +200,7 @@ fn user_flow(database: &str, dir: &Path) {
         health,
         json!({"status": "healthy", "message": "Service is running"})
     );
-    wait_for("/ready", || {
-        (driftguard.get("/ready").0 == 200).then_some(())
-    });
+    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
     assert_eq!(
         driftguard.get("/ready").1,
         json!({"status": "ready", "message": "All components ready"})
@@ -527,7 +347,7 @@ fn user_flow(database: &str, dir: &Path) {
     assert_eq!(status, 404);
 
     // One JSON log line per drift event and per resolution, with the marker and fields.
-    let log = std::fs::read_to_string(&driftguard.log).unwrap();
+    let log = driftguard.log();
     let event_line = |marker: &str| -> Value {
         let line = log
             .lines()
