@@ -13,7 +13,7 @@
 //! [`MongoStore::new`] checks the URI and returns at once, without contacting the server.
 //! Every call first makes sure the store is *prepared* (client created, indexes in
 //! place); while the server cannot be reached within `connect_timeout`, calls fail with
-//! [`PortErrorKind::Unavailable`](driftguard_core::PortErrorKind::Unavailable) and the
+//! [`PortErrorKind::Unavailable`] and the
 //! next call tries again. Once prepared, the driver reconnects by itself after an outage.
 //! So a service can start with the database down, answer `/health`, report the store not
 //! ready through [`DriftStore::ping`], and recover when the database comes back.
