@@ -49,6 +49,17 @@ impl ActiveEntry {
     }
 }
 
+/// Active records counted for the `driftguard_active_drifts` and
+/// `driftguard_active_drift_types` gauges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ActiveCounts {
+    /// Active records by namespace (`""` for cluster-scoped) and record severity.
+    pub(crate) by_severity: BTreeMap<(String, &'static str), u64>,
+    /// Active records by namespace, drift type and the highest severity among the
+    /// record's drifts of that type; a record counts once for each of its types.
+    pub(crate) by_type: BTreeMap<(String, &'static str, &'static str), u64>,
+}
+
 /// The active records by resource id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ActiveDrift {
@@ -88,6 +99,31 @@ impl ActiveDrift {
             *scores.entry(entry.namespace.clone()).or_default() += score_weight(entry.severity);
         }
         scores
+    }
+
+    /// The active records counted by namespace and severity, and by namespace, drift type
+    /// and that type's severity, for the active drift gauges.
+    pub(crate) fn counts(&self) -> ActiveCounts {
+        let mut counts = ActiveCounts::default();
+        for entry in self.entries.values() {
+            if let Some(severity) = entry.severity {
+                *counts
+                    .by_severity
+                    .entry((entry.namespace.clone(), severity.as_str()))
+                    .or_default() += 1;
+            }
+            for (drift_type, severity) in &entry.types {
+                *counts
+                    .by_type
+                    .entry((
+                        entry.namespace.clone(),
+                        drift_type.as_str(),
+                        severity.as_str(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        counts
     }
 
     /// The entry `record` would have if it were active, for counting its drift types.
@@ -182,6 +218,76 @@ pub(crate) mod tests {
         assert_eq!(scores.get("shop"), Some(&14.0));
         assert_eq!(scores.get(""), Some(&3.0));
         assert_eq!(scores.len(), 2);
+    }
+
+    #[test]
+    fn counts_are_by_record_severity_and_by_type_with_its_own_severity() {
+        let web = ResourceId::namespaced("Deployment", "shop", "web");
+        let api = ResourceId::namespaced("Deployment", "shop", "api");
+        let settings = ResourceId::namespaced("ConfigMap", "billing", "settings");
+        let role = ResourceId::cluster_scoped("ClusterRole", "reader");
+        let mut active = ActiveDrift::from_records(&[
+            record(
+                &web,
+                DriftStatus::Active,
+                &[
+                    (DriftType::Scaling, Severity::Medium),
+                    (DriftType::VersionChange, Severity::High),
+                ],
+            ),
+            record(
+                &api,
+                DriftStatus::Active,
+                &[(DriftType::Scaling, Severity::Medium)],
+            ),
+            record(
+                &settings,
+                DriftStatus::Active,
+                &[(DriftType::ConfigurationChange, Severity::Medium)],
+            ),
+            record(
+                &role,
+                DriftStatus::Active,
+                &[(DriftType::Other, Severity::Medium)],
+            ),
+        ]);
+        let counts = active.counts();
+        let by_severity: Vec<((&str, &str), u64)> = counts
+            .by_severity
+            .iter()
+            .map(|((ns, s), n)| ((ns.as_str(), *s), *n))
+            .collect();
+        assert_eq!(
+            by_severity,
+            [
+                (("", "Medium"), 1),
+                (("billing", "Medium"), 1),
+                (("shop", "High"), 1),
+                (("shop", "Medium"), 1),
+            ]
+        );
+        let by_type: Vec<((&str, &str, &str), u64)> = counts
+            .by_type
+            .iter()
+            .map(|((ns, t, s), n)| ((ns.as_str(), *t, *s), *n))
+            .collect();
+        assert_eq!(
+            by_type,
+            [
+                (("", "Other", "Medium"), 1),
+                (("billing", "ConfigurationChange", "Medium"), 1),
+                (("shop", "Scaling", "Medium"), 2),
+                (("shop", "VersionChange", "High"), 1),
+            ]
+        );
+        // Resolved records no longer count.
+        active.apply(&[
+            record(&web, DriftStatus::Resolved, &[]),
+            record(&api, DriftStatus::Resolved, &[]),
+            record(&settings, DriftStatus::Resolved, &[]),
+            record(&role, DriftStatus::Resolved, &[]),
+        ]);
+        assert_eq!(active.counts(), ActiveCounts::default());
     }
 
     #[test]

@@ -309,6 +309,7 @@ impl Runner {
         }
         active.apply(&outcome.records);
         metrics.drift_scores(&active.scores());
+        metrics.active_drift(&active.counts());
         let took = started.elapsed();
         metrics.analysis_finished(mode, true, took.as_secs_f64());
         report::analysis_finished(mode, outcome, took);

@@ -14,6 +14,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use prometheus::{Registry, TextEncoder};
 
 use crate::Error;
+use crate::active::ActiveCounts;
 
 /// Bucket bounds (seconds) of the analysis duration histogram: from a few milliseconds
 /// (a targeted analysis) to minutes (a large cluster over a slow link).
@@ -59,8 +60,12 @@ pub(crate) struct Metrics {
     last_success: Gauge<f64>,
     request_duration: Histogram<f64>,
     component_ready: Gauge<u64>,
+    active_drifts: Gauge<u64>,
+    active_drift_types: Gauge<u64>,
     /// Namespaces that have had a drift score, so a namespace whose drift is gone reads 0.
     scored_namespaces: Mutex<BTreeSet<String>>,
+    /// Label sets the active drift gauges have had, so those no longer counted read 0.
+    counted_active: Mutex<ActiveCounts>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -126,7 +131,19 @@ impl Metrics {
                 .u64_gauge("driftguard_component_ready")
                 .with_description("1 when a component (desired_source, live_source, store) is ready, else 0")
                 .build(),
+            active_drifts: meter
+                .u64_gauge("driftguard_active_drifts")
+                .with_description("Active drift records by namespace and severity")
+                .build(),
+            active_drift_types: meter
+                .u64_gauge("driftguard_active_drift_types")
+                .with_description(
+                    "Active drift records by namespace, drift type and the highest severity \
+                     of that type; a record counts once for each of its types",
+                )
+                .build(),
             scored_namespaces: Mutex::new(BTreeSet::new()),
+            counted_active: Mutex::new(ActiveCounts::default()),
             registry,
             _provider: provider,
         })
@@ -182,6 +199,42 @@ impl Metrics {
             let score = scores.get(namespace).copied().unwrap_or(0.0);
             self.drift_score
                 .record(score, &[KeyValue::new("namespace", namespace.clone())]);
+        }
+    }
+
+    /// Publishes the active drift counts; label sets counted before and absent from
+    /// `counts` now read 0.
+    pub(crate) fn active_drift(&self, counts: &ActiveCounts) {
+        let mut counted = self
+            .counted_active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for key in counts.by_severity.keys() {
+            counted.by_severity.entry(key.clone()).or_default();
+        }
+        for key in counts.by_type.keys() {
+            counted.by_type.entry(key.clone()).or_default();
+        }
+        for key @ (namespace, severity) in counted.by_severity.keys() {
+            let count = counts.by_severity.get(key).copied().unwrap_or(0);
+            self.active_drifts.record(
+                count,
+                &[
+                    KeyValue::new("namespace", namespace.clone()),
+                    KeyValue::new("severity", *severity),
+                ],
+            );
+        }
+        for key @ (namespace, drift_type, severity) in counted.by_type.keys() {
+            let count = counts.by_type.get(key).copied().unwrap_or(0);
+            self.active_drift_types.record(
+                count,
+                &[
+                    KeyValue::new("namespace", namespace.clone()),
+                    KeyValue::new("type", *drift_type),
+                    KeyValue::new("severity", *severity),
+                ],
+            );
         }
     }
 

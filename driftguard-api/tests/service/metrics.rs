@@ -32,6 +32,29 @@ fn drift_events(
     )
 }
 
+fn active_drifts(metrics: &Metrics, namespace: &str, severity: &str) -> Option<f64> {
+    metrics.value(
+        "driftguard_active_drifts",
+        &[("namespace", namespace), ("severity", severity)],
+    )
+}
+
+fn active_types(
+    metrics: &Metrics,
+    namespace: &str,
+    drift_type: &str,
+    severity: &str,
+) -> Option<f64> {
+    metrics.value(
+        "driftguard_active_drift_types",
+        &[
+            ("namespace", namespace),
+            ("type", drift_type),
+            ("severity", severity),
+        ],
+    )
+}
+
 fn resolutions(
     metrics: &Metrics,
     drift_type: &str,
@@ -68,6 +91,8 @@ async fn metrics_have_exactly_the_documented_names_and_types() {
             "gauge",
         ),
         ("driftguard_component_ready", "gauge"),
+        ("driftguard_active_drifts", "gauge"),
+        ("driftguard_active_drift_types", "gauge"),
     ] {
         assert_eq!(
             types.get(name).map(String::as_str),
@@ -116,6 +141,24 @@ async fn metrics_follow_drift_and_its_resolution() {
         metrics.value("driftguard_drift_score", &[("namespace", "billing")]),
         Some(3.0)
     );
+    // Active records: web (High) in shop, the ConfigMap (Medium) in billing; by type,
+    // each type with the severity of its own drifts.
+    assert_eq!(active_drifts(&metrics, "shop", "High"), Some(1.0));
+    assert_eq!(active_drifts(&metrics, "billing", "Medium"), Some(1.0));
+    assert_eq!(metrics.sum("driftguard_active_drifts", &[]), 2.0);
+    assert_eq!(
+        active_types(&metrics, "shop", "VersionChange", "High"),
+        Some(1.0)
+    );
+    assert_eq!(
+        active_types(&metrics, "shop", "Scaling", "Medium"),
+        Some(1.0)
+    );
+    assert_eq!(
+        active_types(&metrics, "billing", "ConfigurationChange", "Medium"),
+        Some(1.0)
+    );
+    assert_eq!(metrics.sum("driftguard_active_drift_types", &[]), 3.0);
     assert_eq!(
         metrics.value("driftguard_resources_watched", &[]),
         Some(3.0)
@@ -182,6 +225,15 @@ async fn metrics_follow_drift_and_its_resolution() {
         Some(0.0)
     );
     assert_eq!(metrics.sum("driftguard_drift_events_total", &[]), 3.0);
+    // Nothing active any more: every label set seen before reads 0.
+    assert_eq!(active_drifts(&metrics, "shop", "High"), Some(0.0));
+    assert_eq!(active_drifts(&metrics, "billing", "Medium"), Some(0.0));
+    assert_eq!(metrics.sum("driftguard_active_drifts", &[]), 0.0);
+    assert_eq!(
+        active_types(&metrics, "shop", "VersionChange", "High"),
+        Some(0.0)
+    );
+    assert_eq!(metrics.sum("driftguard_active_drift_types", &[]), 0.0);
     assert_eq!(
         resolutions(&metrics, "VersionChange", "High", "shop"),
         Some(1.0)
@@ -216,6 +268,7 @@ async fn a_changed_drift_counts_only_its_new_types() {
         metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
         Some(3.0)
     );
+    assert_eq!(active_drifts(&metrics, "shop", "Medium"), Some(1.0));
 
     // Scaled further and given a new image: Scaling persists, VersionChange is new.
     let mut live = fixtures::live_web_scaled();
@@ -234,6 +287,17 @@ async fn a_changed_drift_counts_only_its_new_types() {
     assert_eq!(
         metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
         Some(10.0)
+    );
+    // The record's severity rose: it moved from Medium to High.
+    assert_eq!(active_drifts(&metrics, "shop", "Medium"), Some(0.0));
+    assert_eq!(active_drifts(&metrics, "shop", "High"), Some(1.0));
+    assert_eq!(
+        active_types(&metrics, "shop", "Scaling", "Medium"),
+        Some(1.0)
+    );
+    assert_eq!(
+        active_types(&metrics, "shop", "VersionChange", "High"),
+        Some(1.0)
     );
 
     // A failed analysis is counted as such and changes no drift metric.
@@ -258,5 +322,6 @@ async fn a_changed_drift_counts_only_its_new_types() {
         metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
         Some(10.0)
     );
+    assert_eq!(active_drifts(&metrics, "shop", "High"), Some(1.0));
     service.stop().await.unwrap();
 }

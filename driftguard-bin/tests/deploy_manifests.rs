@@ -1,0 +1,667 @@
+//! The manifests of `deploy/`: DriftGuard's own reader parses them, each one is a valid
+//! object of its kind (k8s-openapi, or the fields used of the Prometheus Operator's
+//! kinds), the ClusterRole only reads, the ConfigMap holds a configuration that
+//! `driftguard config validate` accepts, and the pieces fit together (the Deployment
+//! mounts what the configuration names, the Service and ServiceMonitor find the pod).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod deploy_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use deploy_support::{deploy_dir, read, read_yaml, repo_root};
+use driftguard_core::Resource;
+use driftguard_core::secret::FingerprintKey;
+use driftguard_sources::FolderDesiredSource;
+use driftguard_sources::manifest::{ManifestLimits, ManifestReader, manifest_files};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, Namespace, PersistentVolumeClaim, Service, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The Prometheus Operator's ServiceMonitor, limited to the fields deploy/ uses.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ServiceMonitor {
+    api_version: String,
+    kind: String,
+    metadata: ObjectMeta,
+    spec: ServiceMonitorSpec,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ServiceMonitorSpec {
+    selector: LabelSelector,
+    endpoints: Vec<ScrapeEndpoint>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ScrapeEndpoint {
+    port: String,
+    path: String,
+    interval: String,
+    honor_labels: bool,
+}
+
+/// The Prometheus Operator's PrometheusRule, limited to the fields deploy/ uses.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PrometheusRule {
+    api_version: String,
+    kind: String,
+    metadata: ObjectMeta,
+    spec: PrometheusRuleSpec,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrometheusRuleSpec {
+    groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleGroup {
+    name: String,
+    rules: Vec<AlertingRule>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertingRule {
+    alert: String,
+    expr: String,
+    #[serde(rename = "for")]
+    for_duration: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+}
+
+/// The objects of deploy/, read as DriftGuard reads a desired-state folder.
+fn deploy_objects() -> Vec<Resource> {
+    FolderDesiredSource::new(deploy_dir(), FingerprintKey::derive("deploy manifests"))
+        .read()
+        .unwrap_or_else(|e| panic!("DriftGuard cannot read deploy/ as desired state: {e}"))
+        .resources
+}
+
+fn object<'a>(objects: &'a [Resource], id: &str) -> &'a Value {
+    &objects
+        .iter()
+        .find(|r| r.id.to_string() == id)
+        .unwrap_or_else(|| panic!("deploy/ has no {id}"))
+        .object
+}
+
+/// Deserialises `object` into `T` and back: the type accepts it, and nothing is lost on
+/// the way (a misspelt or misplaced field would be dropped by the typed form).
+fn typed<T: DeserializeOwned + Serialize>(id: &str, object: &Value) -> T {
+    let typed: T = serde_json::from_value(object.clone())
+        .unwrap_or_else(|e| panic!("{id} is not a valid {}: {e}", std::any::type_name::<T>()));
+    let back = serde_json::to_value(&typed).expect("serialise");
+    assert_eq!(
+        &back,
+        object,
+        "{id}: fields are lost when read as {}",
+        std::any::type_name::<T>()
+    );
+    typed
+}
+
+/// Checks that `object` is a valid `T` (see [`typed`]).
+fn valid<T: DeserializeOwned + Serialize>(id: &str, object: &Value) {
+    let _checked: T = typed(id, object);
+}
+
+fn kustomization_resources() -> Vec<String> {
+    let kustomization = read_yaml(&deploy_dir().join("kustomization.yaml"));
+    assert_eq!(
+        kustomization["apiVersion"],
+        "kustomize.config.k8s.io/v1beta1"
+    );
+    assert_eq!(kustomization["kind"], "Kustomization");
+    let keys: BTreeSet<&str> = kustomization
+        .as_object()
+        .expect("a mapping")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    // Anything that rewrites the objects (prefixes, labels, generators, patches) would
+    // make the applied objects differ from the files, which are the desired state.
+    assert_eq!(
+        keys,
+        BTreeSet::from(["apiVersion", "kind", "resources"]),
+        "the base kustomization only lists resources"
+    );
+    kustomization["resources"]
+        .as_array()
+        .expect("resources is a list")
+        .iter()
+        .map(|r| r.as_str().expect("a file name").to_owned())
+        .collect()
+}
+
+#[test]
+fn every_manifest_parses_with_driftguards_reader_and_kustomize_lists_exactly_them() {
+    let reader = ManifestReader::new(FingerprintKey::derive("deploy"), ManifestLimits::DESIRED);
+    let listed: BTreeSet<String> = kustomization_resources().into_iter().collect();
+    let mut with_objects = BTreeSet::new();
+    let files = manifest_files(&deploy_dir()).expect("list deploy/");
+    assert!(files.len() >= listed.len(), "{files:?}");
+    for file in &files {
+        let relative = file
+            .strip_prefix(deploy_dir())
+            .expect("under deploy/")
+            .to_string_lossy()
+            .into_owned();
+        let objects = reader
+            .read_file(file)
+            .unwrap_or_else(|e| panic!("DriftGuard cannot read deploy/{relative}: {e}"));
+        if objects.is_empty() {
+            // The kustomization, the plain rules, their unit tests and the dashboard are
+            // not Kubernetes objects; the reader skips them.
+            continue;
+        }
+        with_objects.insert(relative);
+    }
+    assert_eq!(
+        with_objects, listed,
+        "kustomization.yaml must list every file of deploy/ that holds objects, and only those"
+    );
+    let skipped: BTreeSet<String> = files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(deploy_dir())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|f| !listed.contains(f))
+        .collect();
+    assert_eq!(
+        skipped,
+        BTreeSet::from(
+            [
+                "grafana-dashboard.json",
+                "kustomization.yaml",
+                "prometheus/driftguard.rules.test.yaml",
+                "prometheus/driftguard.rules.yaml",
+            ]
+            .map(str::to_owned)
+        )
+    );
+}
+
+#[test]
+fn every_object_is_valid_for_its_kind() {
+    let objects = deploy_objects();
+    let ids: BTreeSet<String> = objects.iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(
+            [
+                "ClusterRole::driftguard-reader",
+                "ClusterRoleBinding::driftguard-reader",
+                "ConfigMap:driftguard:driftguard-config",
+                "Deployment:driftguard:driftguard",
+                "Namespace::driftguard",
+                "PersistentVolumeClaim:driftguard:driftguard-data",
+                "PrometheusRule:driftguard:driftguard",
+                "Service:driftguard:driftguard",
+                "ServiceAccount:driftguard:driftguard",
+                "ServiceMonitor:driftguard:driftguard",
+            ]
+            .map(str::to_owned)
+        )
+    );
+    for resource in &objects {
+        let id = resource.id.to_string();
+        let object = &resource.object;
+        match (resource.api_version.as_str(), resource.id.kind()) {
+            ("v1", "Namespace") => valid::<Namespace>(&id, object),
+            ("v1", "ServiceAccount") => valid::<ServiceAccount>(&id, object),
+            ("v1", "ConfigMap") => valid::<ConfigMap>(&id, object),
+            ("v1", "PersistentVolumeClaim") => valid::<PersistentVolumeClaim>(&id, object),
+            ("v1", "Service") => valid::<Service>(&id, object),
+            ("apps/v1", "Deployment") => valid::<Deployment>(&id, object),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+                valid::<ClusterRole>(&id, object);
+            }
+            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+                valid::<ClusterRoleBinding>(&id, object);
+            }
+            ("monitoring.coreos.com/v1", "ServiceMonitor") => {
+                valid::<ServiceMonitor>(&id, object);
+            }
+            ("monitoring.coreos.com/v1", "PrometheusRule") => {
+                valid::<PrometheusRule>(&id, object);
+            }
+            (api_version, kind) => panic!("{id}: unexpected {api_version} {kind}"),
+        }
+        let labels = &object["metadata"]["labels"];
+        assert_eq!(
+            labels["app.kubernetes.io/name"], "driftguard",
+            "{id} carries the app.kubernetes.io/name label"
+        );
+    }
+}
+
+#[test]
+fn the_cluster_role_only_reads_the_default_watched_types() {
+    let objects = deploy_objects();
+    let role: ClusterRole = typed(
+        "ClusterRole::driftguard-reader",
+        object(&objects, "ClusterRole::driftguard-reader"),
+    );
+    assert!(role.aggregation_rule.is_none());
+    let mut granted = BTreeSet::new();
+    for rule in role.rules.as_deref().unwrap_or_default() {
+        let verbs: BTreeSet<&str> = rule.verbs.iter().map(String::as_str).collect();
+        assert_eq!(
+            verbs,
+            BTreeSet::from(["get", "list", "watch"]),
+            "a rule grants {verbs:?}: DriftGuard only reads"
+        );
+        assert!(
+            rule.non_resource_urls.is_none(),
+            "no non-resource URLs: discovery is granted to everyone by system:discovery"
+        );
+        assert!(rule.resource_names.is_none(), "{rule:?}");
+        let groups = rule.api_groups.as_deref().unwrap_or_default();
+        let resources = rule.resources.as_deref().unwrap_or_default();
+        assert!(!groups.is_empty() && !resources.is_empty(), "{rule:?}");
+        for value in groups.iter().chain(resources).chain(&rule.verbs) {
+            assert!(!value.contains('*'), "no wildcards: {rule:?}");
+            assert!(!value.contains('/'), "no subresources: {rule:?}");
+        }
+        for group in groups {
+            for resource in resources {
+                assert!(
+                    granted.insert((group.clone(), resource.clone())),
+                    "{group}/{resource} is granted twice"
+                );
+            }
+        }
+    }
+    let default_types: BTreeSet<(String, String)> = [
+        ("apps", "deployments"),
+        ("", "services"),
+        ("", "configmaps"),
+        ("", "secrets"),
+    ]
+    .into_iter()
+    .map(|(g, r)| (g.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(granted, default_types);
+
+    // The configuration reads exactly the types the role allows.
+    let config = config_yaml(&objects);
+    let configured: BTreeSet<String> = config["kubernetes"]["resource_types"]
+        .as_array()
+        .expect("kubernetes.resource_types is set")
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    let allowed: BTreeSet<String> = granted.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(configured, allowed);
+
+    // Same rules as the ClusterRole documented in docs/rbac.yaml.
+    let documented = FolderDesiredSource::new(
+        repo_root().join("docs/rbac.yaml"),
+        FingerprintKey::derive("rbac"),
+    )
+    .read()
+    .expect("docs/rbac.yaml parses");
+    let documented = documented
+        .resources
+        .iter()
+        .find(|r| r.id.kind() == "ClusterRole")
+        .expect("docs/rbac.yaml has a ClusterRole");
+    assert_eq!(
+        documented.object["rules"],
+        object(&objects, "ClusterRole::driftguard-reader")["rules"]
+    );
+
+    // Bound to DriftGuard's ServiceAccount, which the Deployment runs as.
+    let binding: ClusterRoleBinding = typed(
+        "ClusterRoleBinding::driftguard-reader",
+        object(&objects, "ClusterRoleBinding::driftguard-reader"),
+    );
+    assert_eq!(binding.role_ref.kind, "ClusterRole");
+    assert_eq!(binding.role_ref.name, "driftguard-reader");
+    let subjects = binding.subjects.expect("subjects");
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0].kind, "ServiceAccount");
+    assert_eq!(subjects[0].name, "driftguard");
+    assert_eq!(subjects[0].namespace.as_deref(), Some("driftguard"));
+    let deployment = deployment(&objects);
+    let pod = deployment.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.service_account_name.as_deref(), Some("driftguard"));
+}
+
+fn deployment(objects: &[Resource]) -> Deployment {
+    typed(
+        "Deployment:driftguard:driftguard",
+        object(objects, "Deployment:driftguard:driftguard"),
+    )
+}
+
+fn config_map(objects: &[Resource]) -> ConfigMap {
+    typed(
+        "ConfigMap:driftguard:driftguard-config",
+        object(objects, "ConfigMap:driftguard:driftguard-config"),
+    )
+}
+
+/// The configuration the ConfigMap holds, parsed.
+fn config_yaml(objects: &[Resource]) -> Value {
+    let text = config_text(objects);
+    serde_saphyr::from_str(&text).expect("config.yaml is YAML")
+}
+
+fn config_text(objects: &[Resource]) -> String {
+    config_map(objects)
+        .data
+        .and_then(|mut d| d.remove("config.yaml"))
+        .expect("the ConfigMap holds config.yaml")
+}
+
+#[test]
+fn the_configuration_is_valid_for_driftguard() {
+    let objects = deploy_objects();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, config_text(&objects)).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+        .args(["config", "validate", "--config"])
+        .arg(&file)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run driftguard config validate");
+    assert!(
+        output.status.success(),
+        "driftguard config validate refused the ConfigMap's config.yaml:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let config = config_yaml(&objects);
+    assert_eq!(config["sources"]["desired"], "git");
+    assert_eq!(config["sources"]["live"], "kubernetes");
+    assert_eq!(config["database"]["type"], "sqlite");
+    assert_eq!(config["logging"]["format"], "json");
+    assert_eq!(config["git"]["auth"]["type"], "token");
+    assert!(
+        config["detection"].get("fingerprint_key").is_none(),
+        "no key material in a ConfigMap"
+    );
+}
+
+/// Where the container mounts each volume, by volume name.
+fn mounts(container: &Container) -> BTreeMap<String, (PathBuf, bool)> {
+    container
+        .volume_mounts
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                (PathBuf::from(&m.mount_path), m.read_only.unwrap_or(false)),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_deployment_runs_driftguard_hardened_with_what_its_configuration_names() {
+    let objects = deploy_objects();
+    let deployment = deployment(&objects);
+    let spec = deployment.spec.expect("spec");
+    assert_eq!(spec.replicas, Some(1), "SQLite has one writer");
+    assert_eq!(
+        spec.strategy.and_then(|s| s.type_).as_deref(),
+        Some("Recreate"),
+        "the old pod releases the database before the new one opens it"
+    );
+    let pod_labels = spec
+        .template
+        .metadata
+        .and_then(|m| m.labels)
+        .expect("pod labels");
+    let selector = spec.selector.match_labels.expect("matchLabels");
+    assert!(selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+    let pod = spec.template.spec.expect("pod spec");
+
+    let pod_security = pod.security_context.as_ref().expect("pod securityContext");
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert!(pod_security.run_as_user.is_some_and(|uid| uid > 0));
+    assert_eq!(
+        pod_security
+            .seccomp_profile
+            .as_ref()
+            .map(|p| p.type_.as_str()),
+        Some("RuntimeDefault")
+    );
+    assert_eq!(pod.containers.len(), 1);
+    let container = &pod.containers[0];
+    let security = container
+        .security_context
+        .as_ref()
+        .expect("securityContext");
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert_eq!(security.privileged, None);
+    let capabilities = security.capabilities.as_ref().expect("capabilities");
+    assert_eq!(capabilities.drop.as_deref(), Some(&["ALL".to_owned()][..]));
+    assert_eq!(capabilities.add, None);
+
+    let resources = container.resources.as_ref().expect("resources");
+    for (what, quantities) in [
+        ("requests", &resources.requests),
+        ("limits", &resources.limits),
+    ] {
+        let quantities = quantities.as_ref().unwrap_or_else(|| panic!("no {what}"));
+        assert!(quantities.contains_key("cpu"), "{what} has cpu");
+        assert!(quantities.contains_key("memory"), "{what} has memory");
+    }
+
+    // Probes: liveness on /health, readiness on /ready, on the named HTTP port.
+    let port = container
+        .ports
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|p| p.name.as_deref() == Some("http"))
+        .expect("a port named http");
+    assert_eq!(port.container_port, 8080);
+    for (probe, path) in [
+        (&container.liveness_probe, "/health"),
+        (&container.readiness_probe, "/ready"),
+    ] {
+        let get = probe
+            .as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .unwrap_or_else(|| panic!("an HTTP probe on {path}"));
+        assert_eq!(get.path.as_deref(), Some(path));
+        assert_eq!(get.port, IntOrString::String("http".to_owned()));
+    }
+
+    // `--config` names the file the ConfigMap volume provides.
+    let args = container.args.clone().unwrap_or_default();
+    let command: Vec<&str> = args.iter().map(String::as_str).collect();
+    let at = command
+        .iter()
+        .position(|a| *a == "--config")
+        .expect("--config is given");
+    assert_eq!(command[0], "serve");
+    let config_path = Path::new(command[at + 1]);
+    let volumes = pod.volumes.clone().unwrap_or_default();
+    let mounts = mounts(container);
+    let config_volume = volumes
+        .iter()
+        .find(|v| v.config_map.as_ref().map(|c| c.name.as_str()) == Some("driftguard-config"))
+        .expect("a volume of the driftguard-config ConfigMap");
+    let (config_dir, read_only) = &mounts[&config_volume.name];
+    assert!(read_only);
+    assert_eq!(config_path, config_dir.join("config.yaml"));
+
+    // The configuration's paths lie on the right volumes.
+    let config = config_yaml(&objects);
+    let on_volume = |key: &str, value: &Value, volume: &str| {
+        let path = Path::new(value.as_str().unwrap_or_else(|| panic!("{key} is set")));
+        let (dir, _) = &mounts[volume];
+        assert!(
+            path.starts_with(dir),
+            "{key} ({}) is not on volume {volume} ({})",
+            path.display(),
+            dir.display()
+        );
+    };
+    let data = volumes
+        .iter()
+        .find(|v| v.persistent_volume_claim.is_some())
+        .expect("a data volume");
+    assert_eq!(
+        data.persistent_volume_claim.as_ref().unwrap().claim_name,
+        "driftguard-data"
+    );
+    assert!(!mounts[&data.name].1, "the data volume is writable");
+    on_volume("database.path", &config["database"]["path"], &data.name);
+    on_volume("git.cache_dir", &config["git"]["cache_dir"], &data.name);
+    on_volume(
+        "detection.fingerprint_key_file",
+        &config["detection"]["fingerprint_key_file"],
+        &data.name,
+    );
+    let token = volumes
+        .iter()
+        .find(|v| v.secret.is_some())
+        .expect("a volume of the Git token Secret");
+    let secret = token.secret.as_ref().unwrap();
+    assert_eq!(secret.secret_name.as_deref(), Some("driftguard-git"));
+    on_volume(
+        "git.auth.token_file",
+        &config["git"]["auth"]["token_file"],
+        &token.name,
+    );
+    assert!(
+        config["git"]["auth"]["token_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("/token"),
+        "the Secret's key is `token`"
+    );
+    // The server listens where the probes and the Service look.
+    assert_eq!(config["server"]["port"], 8080);
+    assert_eq!(config["server"]["host"], "0.0.0.0");
+    // A writable /tmp, as the root file system is read-only.
+    assert!(
+        mounts
+            .values()
+            .any(|(dir, ro)| dir == Path::new("/tmp") && !ro)
+    );
+
+    // The claim the data volume uses exists.
+    let claim: PersistentVolumeClaim = typed(
+        "PersistentVolumeClaim:driftguard:driftguard-data",
+        object(&objects, "PersistentVolumeClaim:driftguard:driftguard-data"),
+    );
+    let claim_spec = claim.spec.expect("spec");
+    assert_eq!(
+        claim_spec.access_modes.as_deref(),
+        Some(&["ReadWriteOnce".to_owned()][..])
+    );
+}
+
+#[test]
+fn the_service_and_the_service_monitor_reach_the_pod() {
+    let objects = deploy_objects();
+    let deployment = deployment(&objects);
+    let pod_labels = deployment
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .and_then(|m| m.labels)
+        .unwrap();
+    let service: Service = typed(
+        "Service:driftguard:driftguard",
+        object(&objects, "Service:driftguard:driftguard"),
+    );
+    let service_labels = service.metadata.labels.clone().unwrap();
+    let spec = service.spec.unwrap();
+    let selector = spec.selector.unwrap();
+    assert!(selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+    let ports = spec.ports.unwrap();
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ports[0].name.as_deref(), Some("http"));
+    assert_eq!(ports[0].port, 8080);
+    assert_eq!(
+        ports[0].target_port,
+        Some(IntOrString::String("http".to_owned()))
+    );
+
+    let monitor: ServiceMonitor = typed(
+        "ServiceMonitor:driftguard:driftguard",
+        object(&objects, "ServiceMonitor:driftguard:driftguard"),
+    );
+    let wanted = monitor.spec.selector.match_labels.unwrap();
+    assert!(wanted.iter().all(|(k, v)| service_labels.get(k) == Some(v)));
+    assert_eq!(monitor.spec.endpoints.len(), 1);
+    let endpoint = &monitor.spec.endpoints[0];
+    assert_eq!(endpoint.port, "http");
+    assert_eq!(endpoint.path, "/metrics");
+    assert!(
+        endpoint.honor_labels,
+        "the metrics' own `namespace` label must win over the target's"
+    );
+}
+
+#[test]
+fn the_image_is_built_multi_stage_and_runs_as_the_deployments_user() {
+    let dockerfile = read(&repo_root().join("Dockerfile"));
+    let stages: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert!(stages.len() >= 2, "a multi-stage build: {stages:?}");
+    assert!(stages[0].contains("rust:"), "{stages:?}");
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the runtime stage sets USER");
+    let uid: i64 = user
+        .split(':')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a numeric user");
+    assert!(uid > 0, "non-root");
+    let objects = deploy_objects();
+    let pod = deployment(&objects).spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.security_context.unwrap().run_as_user, Some(uid));
+    assert!(dockerfile.contains("--locked"), "the build uses Cargo.lock");
+    let ignore = read(&repo_root().join(".dockerignore"));
+    assert!(ignore.lines().any(|l| l.trim() == "target"), "{ignore}");
+    let namespace: Namespace = typed(
+        "Namespace::driftguard",
+        object(&objects, "Namespace::driftguard"),
+    );
+    assert_eq!(namespace.metadata.name.as_deref(), Some("driftguard"));
+}

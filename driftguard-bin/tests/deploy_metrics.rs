@@ -1,0 +1,686 @@
+//! Every metric and label the alerting rules and the Grafana dashboard of `deploy/` use
+//! exists in what a running DriftGuard serves on `/metrics`.
+//!
+//! The test starts `driftguard serve` on the bundled example (desired state from a folder,
+//! live state from a dump with drift, SQLite in a temporary folder), scrapes `/metrics`
+//! after the first analysis and again after the drift was resolved, and checks each
+//! expression against what was served: metric names (histograms through their `_bucket`,
+//! `_sum` and `_count` series), the labels of matchers and of `by (…)` clauses, counters
+//! read only through `rate`/`increase`, and `histogram_quantile` over `_bucket` series.
+//! promtool checks the dashboard's expressions are valid PromQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod deploy_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use deploy_support::{
+    alerts, assert_success, dashboard_expressions, dashboard_file, grafana_to_promql, read,
+    repo_root, run_promtool,
+};
+use driftguard_test_support::service::ServiceProcess;
+use serde_json::Value;
+
+/// Metrics Prometheus itself attaches to every scrape target, with their labels.
+const SCRAPE_METRICS: &[(&str, &[&str])] = &[("up", &["job", "instance"])];
+
+// ---------------------------------------------------------------------------------------
+// A running DriftGuard
+
+/// Waits until `/metrics` has a sample of `name`; returns that scrape.
+fn metrics_with(driftguard: &mut ServiceProcess, name: &str) -> String {
+    driftguard.wait_for(&format!("{name} in /metrics"), |s| {
+        Scrape::parse(&s.metrics()).samples.contains_key(name)
+    });
+    driftguard.metrics()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Scrapes of a DriftGuard run on the bundled example: after the first analysis (drift
+/// active) and after the live state was put back in line with Git (drift resolved).
+fn scrape_a_running_driftguard() -> Scrape {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = repo_root().join("examples");
+    let desired = dir.path().join("desired");
+    let live = dir.path().join("live");
+    copy_tree(&examples.join("desired"), &desired);
+    copy_tree(&examples.join("live"), &live);
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "\
+logging:
+  level: info
+  format: json
+database:
+  type: sqlite
+  path: {db}
+sources:
+  desired: folder
+  folder: {desired}
+  live: dump
+  dump: {live}
+detection:
+  interval: 1h
+  watch: false
+  fingerprint_key_file: {key}
+",
+            db = dir.path().join("data/driftguard.db").display(),
+            desired = desired.display(),
+            live = live.display(),
+            key = dir.path().join("data/fingerprint.key").display(),
+        ),
+    )
+    .unwrap();
+    let mut driftguard =
+        ServiceProcess::start(Path::new(env!("CARGO_BIN_EXE_driftguard")), &config, &[]);
+    driftguard.wait_for("/ready", |s| s.get("/ready").0 == 200);
+    // API requests of a few routes, so the request histogram has series.
+    let (status, _) = driftguard.get("/api/v1/drift-records/active");
+    assert_eq!(status, 200);
+    let first = metrics_with(&mut driftguard, "driftguard_drift_events_total");
+
+    // The cluster put back in line with Git: the drift resolves.
+    std::fs::remove_dir_all(&live).unwrap();
+    copy_tree(&desired, &live);
+    driftguard.analyze();
+    let second = metrics_with(&mut driftguard, "driftguard_drift_resolutions_total");
+
+    let mut scrape = Scrape::parse(&first);
+    scrape.merge(Scrape::parse(&second));
+    scrape
+}
+
+// ---------------------------------------------------------------------------------------
+// What /metrics served
+
+/// Sample names with the label names they were served with, and family types.
+#[derive(Debug, Default)]
+struct Scrape {
+    samples: BTreeMap<String, BTreeSet<String>>,
+    types: BTreeMap<String, String>,
+}
+
+impl Scrape {
+    fn parse(text: &str) -> Self {
+        let mut scrape = Self::default();
+        for line in text.lines() {
+            if let Some(declaration) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = declaration.split_once(' ').expect("# TYPE name type");
+                scrape.types.insert(name.to_owned(), kind.to_owned());
+                continue;
+            }
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (series, _value) = line.rsplit_once(' ').expect("a sample line");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => {
+                    let labels = rest.strip_suffix('}').expect("closed labels");
+                    let names: Vec<String> = labels
+                        .split("\",")
+                        .filter(|pair| !pair.is_empty())
+                        .map(|pair| pair.split_once("=\"").expect("a label").0.to_owned())
+                        .collect();
+                    (name, names)
+                }
+                None => (series, Vec::new()),
+            };
+            scrape
+                .samples
+                .entry(name.to_owned())
+                .or_default()
+                .extend(labels);
+        }
+        scrape
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (name, labels) in other.samples {
+            self.samples.entry(name).or_default().extend(labels);
+        }
+        self.types.extend(other.types);
+    }
+
+    /// The family a sample name belongs to and its type: `x_bucket` → (`x`, histogram).
+    fn family(&self, sample: &str) -> Option<(&str, &str)> {
+        if let Some((family, kind)) = self.types.get_key_value(sample) {
+            return Some((family, kind));
+        }
+        for suffix in ["_bucket", "_sum", "_count"] {
+            if let Some(base) = sample.strip_suffix(suffix)
+                && let Some((family, kind)) = self.types.get_key_value(base)
+                && matches!(kind.as_str(), "histogram" | "summary")
+            {
+                return Some((family, kind));
+            }
+        }
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What the expressions use: a small PromQL reader
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Ident(String),
+    Str,
+    Number,
+    Punct(String),
+}
+
+fn lex(expr: &str) -> Vec<Token> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '#' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '"' || c == '\'' || c == '`' {
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                if chars[i] == '\\' && c != '`' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+            tokens.push(Token::Str);
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            tokens.push(Token::Number);
+        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
+                i += 1;
+            }
+            tokens.push(Token::Ident(chars[start..i].iter().collect()));
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            if ["==", "!=", "=~", "!~", ">=", "<="].contains(&two.as_str()) {
+                tokens.push(Token::Punct(two));
+                i += 2;
+            } else {
+                tokens.push(Token::Punct(c.to_string()));
+                i += 1;
+            }
+        }
+    }
+    tokens
+}
+
+const AGGREGATIONS: &[&str] = &[
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "quantile",
+    "count_values",
+    "limitk",
+    "limit_ratio",
+];
+const GROUPING: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+const KEYWORDS: &[&str] = &["and", "or", "unless", "bool", "offset", "inf", "nan"];
+const RATE_FUNCTIONS: &[&str] = &["rate", "irate", "increase"];
+
+/// One metric selector of an expression.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Selector {
+    metric: String,
+    /// Label names of its matchers.
+    matchers: BTreeSet<String>,
+    /// Inside `rate`, `irate` or `increase`.
+    in_rate: bool,
+    /// Inside `histogram_quantile`.
+    in_quantile: bool,
+    /// Labels an enclosing `by (…)` groups by: each must be on this metric.
+    grouped_by: BTreeSet<String>,
+}
+
+/// What one expression uses.
+#[derive(Debug, Default)]
+struct Uses {
+    selectors: Vec<Selector>,
+    /// Labels of `without (…)`, `on (…)` and the like, each of which must be on some
+    /// selected metric.
+    other_labels: BTreeSet<String>,
+}
+
+/// A `by (…)`, `without (…)`, `on (…)`… clause: its labels, the token range of the
+/// expression it groups (aggregations), and whether it is `by`.
+type Grouping = (BTreeSet<String>, Option<(usize, usize)>, bool);
+
+fn closing(tokens: &[Token], open: usize) -> usize {
+    let (o, c) = match &tokens[open] {
+        Token::Punct(p) if p == "(" => ("(", ")"),
+        Token::Punct(p) if p == "{" => ("{", "}"),
+        Token::Punct(p) if p == "[" => ("[", "]"),
+        other => panic!("not an opening bracket: {other:?}"),
+    };
+    let mut depth = 0;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match token {
+            Token::Punct(p) if p == o => depth += 1,
+            Token::Punct(p) if p == c => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced {o} in expression");
+}
+
+fn is_punct(tokens: &[Token], i: usize, p: &str) -> bool {
+    matches!(tokens.get(i), Some(Token::Punct(q)) if q == p)
+}
+
+fn ident(tokens: &[Token], i: usize) -> Option<&str> {
+    match tokens.get(i) {
+        Some(Token::Ident(name)) => Some(name),
+        _ => None,
+    }
+}
+
+fn label_list(tokens: &[Token], open: usize, close: usize) -> BTreeSet<String> {
+    (open + 1..close)
+        .filter_map(|i| ident(tokens, i).map(str::to_owned))
+        .collect()
+}
+
+fn parse_uses(expr: &str) -> Uses {
+    let tokens = lex(expr);
+    // Token ranges that hold label names or durations, not metric names.
+    let mut not_metrics: Vec<(usize, usize)> = Vec::new();
+    // (range of a function's argument list, function name)
+    let mut calls: Vec<(usize, usize, String)> = Vec::new();
+    let mut groupings: Vec<Grouping> = Vec::new();
+    for i in 0..tokens.len() {
+        if is_punct(&tokens, i, "{") || is_punct(&tokens, i, "[") {
+            not_metrics.push((i, closing(&tokens, i)));
+        }
+        let Some(name) = ident(&tokens, i) else {
+            continue;
+        };
+        if !is_punct(&tokens, i + 1, "(") {
+            continue;
+        }
+        let close = closing(&tokens, i + 1);
+        if GROUPING.contains(&name) {
+            not_metrics.push((i + 1, close));
+            let labels = label_list(&tokens, i + 1, close);
+            let scope = if name == "by" || name == "without" {
+                if i > 0 && ident(&tokens, i - 1).is_some_and(|a| AGGREGATIONS.contains(&a)) {
+                    // sum by (labels) (body)
+                    is_punct(&tokens, close + 1, "(")
+                        .then(|| (close + 1, closing(&tokens, close + 1)))
+                } else if i > 0 && is_punct(&tokens, i - 1, ")") {
+                    // sum (body) by (labels)
+                    let end = i - 1;
+                    let start = (0..end)
+                        .rev()
+                        .find(|&j| is_punct(&tokens, j, "(") && closing(&tokens, j) == end)
+                        .expect("the aggregated expression");
+                    Some((start, end))
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            groupings.push((labels, scope, name == "by"));
+        } else {
+            calls.push((i + 1, close, name.to_owned()));
+        }
+    }
+    let inside = |i: usize, ranges: &[(usize, usize)]| ranges.iter().any(|&(a, b)| a < i && i < b);
+    let mut uses = Uses::default();
+    for i in 0..tokens.len() {
+        let Some(name) = ident(&tokens, i) else {
+            continue;
+        };
+        let prefix_grouping = AGGREGATIONS.contains(&name)
+            && ident(&tokens, i + 1).is_some_and(|g| g == "by" || g == "without");
+        if is_punct(&tokens, i + 1, "(")
+            || prefix_grouping
+            || GROUPING.contains(&name)
+            || KEYWORDS.contains(&name)
+            || inside(i, &not_metrics)
+        {
+            continue;
+        }
+        let mut selector = Selector {
+            metric: name.to_owned(),
+            ..Selector::default()
+        };
+        if is_punct(&tokens, i + 1, "{") {
+            let close = closing(&tokens, i + 1);
+            for j in i + 2..close {
+                if let Some(label) = ident(&tokens, j)
+                    && matches!(tokens.get(j + 1), Some(Token::Punct(op)) if ["=", "!=", "=~", "!~"].contains(&op.as_str()))
+                {
+                    selector.matchers.insert(label.to_owned());
+                }
+            }
+        }
+        for (open, close, function) in &calls {
+            if *open < i && i < *close {
+                selector.in_rate |= RATE_FUNCTIONS.contains(&function.as_str());
+                selector.in_quantile |= function == "histogram_quantile";
+            }
+        }
+        for (labels, scope, by) in &groupings {
+            if *by && scope.is_some_and(|(a, b)| a < i && i < b) {
+                selector.grouped_by.extend(labels.iter().cloned());
+            }
+        }
+        uses.selectors.push(selector);
+    }
+    for (labels, scope, by) in groupings {
+        if !by || scope.is_none() {
+            uses.other_labels.extend(labels);
+        }
+    }
+    uses
+}
+
+/// What is wrong with `expr` given what DriftGuard serves; empty when nothing is.
+fn problems(scrape: &Scrape, expr: &str) -> Vec<String> {
+    let uses = parse_uses(expr);
+    let mut problems = Vec::new();
+    if uses.selectors.is_empty() {
+        problems.push("uses no metric".to_owned());
+    }
+    let mut available = BTreeSet::new();
+    for selector in &uses.selectors {
+        let metric = selector.metric.as_str();
+        if let Some((_, labels)) = SCRAPE_METRICS.iter().find(|(m, _)| *m == metric) {
+            for label in selector.matchers.iter().chain(&selector.grouped_by) {
+                if !labels.contains(&label.as_str()) {
+                    problems.push(format!("{metric} has no label `{label}`"));
+                }
+            }
+            available.extend(labels.iter().map(|l| (*l).to_owned()));
+            continue;
+        }
+        let Some(labels) = scrape.samples.get(metric) else {
+            problems.push(format!("{metric} is not in DriftGuard's /metrics"));
+            continue;
+        };
+        available.extend(labels.iter().cloned());
+        for label in selector.matchers.iter().chain(&selector.grouped_by) {
+            if !labels.contains(label) {
+                problems.push(format!(
+                    "{metric} has no label `{label}` (it has {labels:?})"
+                ));
+            }
+        }
+        let (family, kind) = scrape.family(metric).unwrap_or((metric, "untyped"));
+        let cumulative = kind == "counter" || family != metric;
+        if selector.in_rate && !cumulative {
+            problems.push(format!("rate/increase of {metric}, a {kind}"));
+        }
+        if !selector.in_rate && kind == "counter" {
+            problems.push(format!("{metric} is a counter read without rate/increase"));
+        }
+        if selector.in_quantile {
+            if !(kind == "histogram" && metric.ends_with("_bucket")) {
+                problems.push(format!(
+                    "histogram_quantile over {metric}, not a histogram's _bucket series"
+                ));
+            }
+            if !selector.grouped_by.contains("le") {
+                problems.push(format!(
+                    "histogram_quantile over {metric} without `le` kept"
+                ));
+            }
+        }
+    }
+    for label in &uses.other_labels {
+        if !available.contains(label) {
+            problems.push(format!("label `{label}` is on none of the metrics"));
+        }
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+
+#[test]
+fn the_promql_reader_finds_metrics_labels_and_functions() {
+    let uses = parse_uses(
+        "histogram_quantile(0.99, sum by (le, route) (rate(x_bucket{status=~\"5..\"}[5m])))",
+    );
+    assert_eq!(
+        uses.selectors,
+        [Selector {
+            metric: "x_bucket".to_owned(),
+            matchers: BTreeSet::from(["status".to_owned()]),
+            in_rate: true,
+            in_quantile: true,
+            grouped_by: BTreeSet::from(["le".to_owned(), "route".to_owned()]),
+        }]
+    );
+    let uses = parse_uses(
+        "sum without (mode, outcome) (rate(a_total{outcome=\"failure\"}[15m]))\n  / sum(b) by (job) > 0.25 or absent(up{job=\"x\"})",
+    );
+    let metrics: Vec<&str> = uses.selectors.iter().map(|s| s.metric.as_str()).collect();
+    assert_eq!(metrics, ["a_total", "b", "up"]);
+    assert!(uses.selectors[0].in_rate && !uses.selectors[1].in_rate);
+    assert_eq!(
+        uses.selectors[1].grouped_by,
+        BTreeSet::from(["job".to_owned()])
+    );
+    assert_eq!(
+        uses.other_labels,
+        BTreeSet::from(["mode".to_owned(), "outcome".to_owned()])
+    );
+    assert_eq!(
+        parse_uses("time() - max(t_seconds) > 900").selectors[0].metric,
+        "t_seconds"
+    );
+}
+
+#[test]
+fn the_checks_refuse_what_driftguard_does_not_serve() {
+    let scrape = Scrape::parse(
+        "# TYPE c_total counter\nc_total{mode=\"full\"} 1\n# TYPE h histogram\nh_bucket{route=\"/\",le=\"1\"} 1\nh_sum{route=\"/\"} 1\nh_count{route=\"/\"} 1\n# TYPE g gauge\ng{namespace=\"shop\"} 1\n",
+    );
+    assert!(problems(&scrape, "sum by (namespace) (g)").is_empty());
+    assert!(
+        problems(
+            &scrape,
+            "histogram_quantile(0.5, sum by (le) (rate(h_bucket[5m])))"
+        )
+        .is_empty()
+    );
+    assert_eq!(problems(&scrape, "sum by (ns) (g)").len(), 1);
+    assert_eq!(problems(&scrape, "g{severity=\"High\"}").len(), 1);
+    assert_eq!(problems(&scrape, "rate(h[5m])").len(), 1);
+    assert_eq!(problems(&scrape, "c_total > 0").len(), 1);
+    assert_eq!(problems(&scrape, "rate(g[5m])").len(), 1);
+    assert_eq!(
+        problems(
+            &scrape,
+            "histogram_quantile(0.5, sum by (route) (rate(h_bucket[5m])))"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(problems(&scrape, "sum without (nope) (g)").len(), 1);
+}
+
+#[test]
+fn every_metric_and_label_of_the_rules_and_the_dashboard_is_served() {
+    let scrape = scrape_a_running_driftguard();
+    let mut expressions: Vec<(String, String)> = alerts()
+        .into_iter()
+        .map(|(name, rule)| {
+            (
+                format!("alert {name}"),
+                rule["expr"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    expressions.extend(
+        dashboard_expressions()
+            .into_iter()
+            .map(|(title, expr)| (format!("panel {title:?}"), expr)),
+    );
+    let mut found = Vec::new();
+    let mut used = BTreeSet::new();
+    for (origin, expr) in &expressions {
+        for problem in problems(&scrape, expr) {
+            found.push(format!("{origin}: {problem}\n    {expr}"));
+        }
+        used.extend(parse_uses(expr).selectors.into_iter().map(|s| s.metric));
+    }
+    // The dashboard's namespace variable.
+    let dashboard: Value = serde_json::from_str(&read(&dashboard_file())).unwrap();
+    for variable in dashboard["templating"]["list"].as_array().unwrap() {
+        if variable["type"] != "query" {
+            continue;
+        }
+        let query = variable["definition"]
+            .as_str()
+            .expect("a query variable's definition");
+        let args = query
+            .strip_prefix("label_values(")
+            .and_then(|q| q.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("variable query {query} is not label_values(metric, label)"));
+        let (metric, label) = args.split_once(',').unwrap();
+        let (metric, label) = (metric.trim(), label.trim());
+        if !scrape
+            .samples
+            .get(metric)
+            .is_some_and(|l| l.contains(label))
+        {
+            found.push(format!(
+                "variable {}: {metric} with label {label} is not served",
+                variable["name"]
+            ));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "expressions that do not match DriftGuard's /metrics:\n{}\n\nserved: {:#?}",
+        found.join("\n"),
+        scrape.samples
+    );
+    // The alerts and the dashboard between them watch every DriftGuard metric.
+    for family in scrape.types.keys().filter(|f| f.starts_with("driftguard_")) {
+        let is_used = used
+            .iter()
+            .any(|m| m == family || scrape.family(m).is_some_and(|(f, _)| f == family));
+        assert!(
+            is_used,
+            "{family} is in neither the alerts nor the dashboard"
+        );
+    }
+}
+
+/// Grafana sends each target's expression to Prometheus as it is (after variables);
+/// promtool parses them as recording rules.
+#[test]
+fn the_dashboard_expressions_are_valid_promql() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, (_, expr)) in dashboard_expressions().iter().enumerate() {
+        rules.push_str(&format!(
+            "      - record: dashboard:expression_{i}\n        expr: {}\n",
+            serde_json::to_string(expr).unwrap()
+        ));
+    }
+    let dashboard: Value = serde_json::from_str(&read(&dashboard_file())).unwrap();
+    assert_eq!(dashboard["uid"], "driftguard");
+    assert!(dashboard["title"].is_string());
+    std::fs::write(dir.path().join("dashboard.rules.yaml"), rules).unwrap();
+    let output = run_promtool(dir.path(), &["check", "rules", "dashboard.rules.yaml"]);
+    assert_success(
+        "promtool check rules on the dashboard's expressions",
+        &output,
+    );
+    assert_eq!(
+        grafana_to_promql("rate(x[$__rate_interval])"),
+        "rate(x[5m])"
+    );
+}
+
+/// Every panel queries the data source chosen in the dashboard's variable, so the
+/// dashboard works whatever the Prometheus data source is called.
+#[test]
+fn every_panel_uses_the_data_source_variable() {
+    let dashboard: Value = serde_json::from_str(&read(&dashboard_file())).unwrap();
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(variables.contains(&"datasource"), "{variables:?}");
+    let mut ids = BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        assert!(
+            ids.insert(panel["id"].as_u64().expect("a panel id")),
+            "duplicate panel id"
+        );
+        if panel["type"] == "row" {
+            continue;
+        }
+        assert_eq!(
+            panel["datasource"]["uid"], "${datasource}",
+            "{}",
+            panel["title"]
+        );
+        for target in panel["targets"].as_array().unwrap() {
+            assert_eq!(
+                target["datasource"]["uid"], "${datasource}",
+                "{}",
+                panel["title"]
+            );
+        }
+    }
+}
