@@ -6,10 +6,10 @@
 //! Run one side with a filter:
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-store cargo bench -p driftguard-store --bench store -- sqlite
-//! CARGO_TARGET_DIR=/work/target-store cargo bench -p driftguard-store --bench store -- mongodb
+//! cargo bench -p driftguard-store --bench store -- sqlite
+//! cargo bench -p driftguard-store --bench store -- mongodb
 //! ```
-//! Results and the machine they were taken on: docs/performance-store.md.
+//! Results and the machine they were taken on: docs/performance.md.
 
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;

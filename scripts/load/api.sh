@@ -54,7 +54,7 @@ for _ in $(seq 1 600); do
     sleep 0.5
 done
 count=$(curl -fsS "http://127.0.0.1:$port/api/v1/statistics" | python3 -c 'import json,sys; print(json.load(sys.stdin)["statistics"]["total_resources"])')
-echo "    $count records stored"
+echo "    $count records stored; driftguard resident memory: $(awk '/VmRSS/ {print $2, $3}' /proc/$server/status)"
 [[ "$count" -eq 10000 ]] || { echo "expected 10000 records"; exit 1; }
 
 failed=0
@@ -69,4 +69,5 @@ for path in "/api/v1/drift-records" "/api/v1/drift-records?limit=1000" "/api/v1/
         failed=1
     fi
 done
+echo "==> driftguard resident memory after the runs: $(awk '/VmRSS/ {print $2, $3}' /proc/$server/status)"
 exit "$failed"
