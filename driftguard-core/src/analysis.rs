@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{CompareSettings, PreparedObject, compare};
-use crate::model::{DesiredSnapshot, LiveSnapshot, Resource, is_cluster_scoped_kind};
+use crate::model::{
+    DesiredSnapshot, LiveSnapshot, Resource, is_cluster_scoped_kind,
+    is_known_cluster_scoped_custom_kind,
+};
 use crate::normalize::versions::align_to;
 use crate::record::{DriftEvent, DriftRecord, advance, retire};
 use crate::{Error, ResourceId};
@@ -134,6 +137,10 @@ fn resolve_id(
     };
     if live.contains_key(&other) {
         return other;
+    }
+    // Nothing in the snapshots tells: a well-known extension kind may.
+    if is_known_cluster_scoped_custom_kind(desired.kind()) {
+        return desired.with_namespace(None);
     }
     scoped
 }
@@ -288,6 +295,12 @@ mod tests {
             json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
             json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+            // Nothing declares these kinds: the cert-manager kind is known to be
+            // cluster-scoped, the other is taken as namespaced.
+            json!({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+                "metadata": {"name": "letsencrypt"}}),
+            json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                "metadata": {"name": "tls"}}),
         ];
         // The live side stores Gadgets without a namespace: the kind is cluster-scoped.
         let live = vec![
@@ -297,11 +310,33 @@ mod tests {
         assert_eq!(
             ids(desired, live),
             [
+                "Certificate:default:tls",
+                "ClusterIssuer::letsencrypt",
                 "ClusterPolicy::require-labels",
                 "CustomResourceDefinition::clusterpolicies.policy.example.com",
                 "Gadget::g",
                 "Namespace::shop",
                 "Widget:default:w",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_definition_outranks_the_known_scope_of_a_kind() {
+        // Somebody's own ClusterIssuer kind, declared namespaced.
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "clusterissuers.example.com"},
+            "spec": {"scope": "Namespaced", "names": {"kind": "ClusterIssuer"}}});
+        let desired = vec![
+            crd.clone(),
+            json!({"apiVersion": "example.com/v1", "kind": "ClusterIssuer",
+                "metadata": {"name": "own"}}),
+        ];
+        assert_eq!(
+            ids(desired, vec![crd]),
+            [
+                "ClusterIssuer:default:own",
+                "CustomResourceDefinition::clusterissuers.example.com"
             ]
         );
     }

@@ -261,6 +261,53 @@ struct Walker<'c, 'a> {
     diffs: Vec<FieldDiff>,
 }
 
+/// Fields the API server keeps when they are `false` or `0` (optional fields, which it
+/// returns whenever they are set): live lacking one that Git sets means it was removed.
+const KEPT_ZERO_FIELDS: &[&str] = &[
+    "runAsNonRoot",
+    "runAsUser",
+    "runAsGroup",
+    "fsGroup",
+    "privileged",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+    "automountServiceAccountToken",
+    "shareProcessNamespace",
+    "hostUsers",
+    "setHostnameAsFQDN",
+    "enableServiceLinks",
+    "optional",
+    "immutable",
+    "allowVolumeExpansion",
+    "activeDeadlineSeconds",
+    "startingDeadlineSeconds",
+    "ttlSecondsAfterFinished",
+    "terminationGracePeriodSeconds",
+];
+
+/// Whether a `false` or `0` that Git sets at `field` and live lacks is just left out of
+/// the server's answer, as the zero value of a plain (not optional) field is.
+fn is_omitted_zero(field: &str, value: &Value) -> bool {
+    is_zero_scalar(value) && !KEPT_ZERO_FIELDS.contains(&field)
+}
+
+/// Whether `field` of the map found at `key` is an object's `metadata.finalizers`.
+///
+/// Controllers add finalizers to the objects they look after (volume protection, load
+/// balancer clean-up, an ingress controller's own), under field managers of every name:
+/// the finalizers Git declares must be there, in any order, and others are not drift.
+fn is_finalizers(field: &str, key: Option<&str>) -> bool {
+    field == "finalizers" && key == Some("metadata")
+}
+
+/// Whether the list `live` holds every item of the list `desired`.
+fn contains_all(live: &Value, desired: &Value) -> bool {
+    match (desired, live) {
+        (Value::Array(desired), Value::Array(live)) => desired.iter().all(|d| live.contains(d)),
+        _ => desired == live,
+    }
+}
+
 /// The zero value of a scalar, which the API server leaves out of its answer.
 fn is_zero_scalar(value: &Value) -> bool {
     match value {
@@ -331,16 +378,22 @@ impl Walker<'_, '_> {
             }
             self.path.push(Segment::Key(field.clone()));
             let child_owners = owners.key(field);
+            let finalizers = is_finalizers(field, key);
             match live.get(field) {
+                Some(l) if finalizers => {
+                    if !contains_all(l, d) {
+                        self.record(Some(d), Some(l), &child_owners);
+                    }
+                }
                 Some(l) => self.value(d, l, &child_owners, Some(field), key, depth + 1),
-                None if is_zero_scalar(d) => {}
+                None if is_omitted_zero(field, d) => {}
                 None => self.record(Some(d), None, &child_owners),
             }
             self.path.pop();
         }
         let user_map = key.is_some_and(|k| is_user_map(kind, parent, k, depth));
         for (field, l) in live {
-            if desired.contains_key(field) {
+            if desired.contains_key(field) || is_finalizers(field, key) {
                 continue;
             }
             if !user_map && is_server_default(kind, field, key, l, live) {
@@ -495,8 +548,18 @@ impl Walker<'_, '_> {
         for (d, d_key) in desired.iter().zip(desired_keys) {
             self.path.push(keyed_segment(fields, d_key));
             let text = key_text(d_key);
-            match live_index.get(&text) {
-                Some(&i) => {
+            // Items with the same key (an env var defined twice, which the API server
+            // keeps) pair up in order: the second in Git with the second live.
+            let found = live_index.get(&text).copied().and_then(|first| {
+                if !matched[first] {
+                    return Some(first);
+                }
+                (first + 1..live.len()).find(|&j| {
+                    !matched[j] && live_keys[j].as_ref().is_some_and(|k| key_text(k) == text)
+                })
+            });
+            match found {
+                Some(i) => {
                     matched[i] = true;
                     let live_key = live_keys[i].as_ref().unwrap_or(d_key);
                     self.value(d, &live[i], &owners.keyed(live_key), key, key, depth + 1);
@@ -618,6 +681,19 @@ mod tests {
         let desired = json!({"env": [{"name": "A", "value": "1"}]});
         let live = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
         assert_eq!(diffs("Pod", desired, live), ["env[name=B]"]);
+    }
+
+    #[test]
+    fn items_with_the_same_key_pair_in_order() {
+        let desired = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"},
+            {"name": "A", "value": "3"}]});
+        let live = desired.clone();
+        assert!(diffs("Pod", desired.clone(), live).is_empty());
+        let live = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"},
+            {"name": "A", "value": "4"}]});
+        assert_eq!(diffs("Pod", desired.clone(), live), ["env[name=A].value"]);
+        let live = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
+        assert_eq!(diffs("Pod", desired, live), ["env[name=A]"]);
     }
 
     #[test]
@@ -876,6 +952,42 @@ mod tests {
             json!(null),
         );
         assert_eq!(paths(&found), ["spec.paused"]);
+        // Optional fields come back whenever they are set, `false` and `0` included.
+        let found = walk(
+            "Deployment",
+            json!({"securityContext": {"allowPrivilegeEscalation": false, "runAsUser": 0,
+                "readOnlyRootFilesystem": true}}),
+            json!({"securityContext": {"readOnlyRootFilesystem": true}}),
+            json!(null),
+        );
+        assert_eq!(
+            paths(&found),
+            [
+                "securityContext.allowPrivilegeEscalation",
+                "securityContext.runAsUser"
+            ]
+        );
+    }
+
+    #[test]
+    fn finalizers_git_lacks_are_controllers_bookkeeping() {
+        let managed = json!([{"manager": "aws-load-balancer-controller", "operation": "Update",
+            "fieldsV1": {"f:metadata": {"f:finalizers": {".": {},
+                "v:\"ingress.k8s.aws/resources\"": {}}}}}]);
+        let desired = json!({"metadata": {"name": "web"}});
+        let live = json!({"metadata": {"name": "web",
+            "finalizers": ["ingress.k8s.aws/resources"]}});
+        assert!(walk("Ingress", desired, live.clone(), managed.clone()).is_empty());
+        // Those Git declares must be there, in any order.
+        let desired = json!({"metadata": {"name": "web",
+            "finalizers": ["example.com/cleanup", "ingress.k8s.aws/resources"]}});
+        let reordered = json!({"metadata": {"name": "web",
+            "finalizers": ["ingress.k8s.aws/resources", "example.com/cleanup"]}});
+        assert!(walk("Ingress", desired.clone(), reordered, json!(null)).is_empty());
+        assert_eq!(
+            paths(&walk("Ingress", desired, live, managed)),
+            ["metadata.finalizers"]
+        );
     }
 
     #[test]

@@ -193,11 +193,16 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
     "ClusterRole",
     "ClusterRoleBinding",
     "ComponentStatus",
+    "ClusterTrustBundle",
     "CSIDriver",
     "CSINode",
     "CustomResourceDefinition",
+    "DeviceClass",
     "FlowSchema",
     "IngressClass",
+    "IPAddress",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
     "MutatingWebhookConfiguration",
     "Namespace",
     "Node",
@@ -205,15 +210,82 @@ pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
     "PodSecurityPolicy",
     "PriorityClass",
     "PriorityLevelConfiguration",
+    "ResourceSlice",
     "RuntimeClass",
+    "ServiceCIDR",
     "StorageClass",
+    "StorageVersionMigration",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
     "ValidatingWebhookConfiguration",
     "VolumeAttachment",
+    "VolumeAttributesClass",
+];
+
+/// Kinds of widely installed extensions whose CustomResourceDefinitions declare them
+/// cluster-scoped. They decide a desired object's id only when neither a definition nor
+/// a live object of the kind says otherwise: a `ClusterIssuer` declared in Git and absent
+/// from the cluster is `ClusterIssuer::name`, not `ClusterIssuer:default:name`.
+pub const KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS: &[&str] = &[
+    // cert-manager, Kyverno and policy reports, External Secrets.
+    "ClusterIssuer",
+    "ClusterPolicy",
+    "ClusterCleanupPolicy",
+    "ClusterPolicyReport",
+    "ClusterSecretStore",
+    "ClusterExternalSecret",
+    "ClusterGenerator",
+    // Gateway API, CSI snapshots, Gatekeeper.
+    "GatewayClass",
+    "VolumeSnapshotClass",
+    "VolumeSnapshotContent",
+    "ConstraintTemplate",
+    // Tekton, Argo Workflows, KEDA, Knative.
+    "ClusterTask",
+    "ClusterTriggerBinding",
+    "ClusterInterceptor",
+    "ClusterWorkflowTemplate",
+    "ClusterTriggerAuthentication",
+    "ClusterDomainClaim",
+    // Calico and Cilium.
+    "GlobalNetworkPolicy",
+    "GlobalNetworkSet",
+    "IPPool",
+    "IPReservation",
+    "FelixConfiguration",
+    "BGPConfiguration",
+    "BGPPeer",
+    "HostEndpoint",
+    "KubeControllersConfiguration",
+    "CiliumClusterwideNetworkPolicy",
+    "CiliumClusterwideEnvoyConfig",
+    "CiliumNode",
+    "CiliumIdentity",
+    "CiliumLoadBalancerIPPool",
+    "CiliumCIDRGroup",
+    // Karpenter, Crossplane, Kueue.
+    "NodePool",
+    "NodeClaim",
+    "EC2NodeClass",
+    "AKSNodeClass",
+    "CompositeResourceDefinition",
+    "Composition",
+    "DeploymentRuntimeConfig",
+    "ClusterQueue",
+    "ResourceFlavor",
+    "WorkloadPriorityClass",
+    // OpenShift.
+    "SecurityContextConstraints",
+    "ClusterResourceQuota",
 ];
 
 /// Whether `kind` is a built-in cluster-scoped kind.
 pub fn is_cluster_scoped_kind(kind: &str) -> bool {
     CLUSTER_SCOPED_KINDS.contains(&kind)
+}
+
+/// Whether `kind` is a well-known cluster-scoped custom kind (see
+/// [`KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS`]); a guess for when nothing else tells.
+pub fn is_known_cluster_scoped_custom_kind(kind: &str) -> bool {
+    KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS.contains(&kind)
 }

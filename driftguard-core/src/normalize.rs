@@ -81,6 +81,10 @@ pub const DEFAULT_IGNORED_LABELS: &[&str] = &[
     // Flux records the Kustomization or HelmRelease that applied an object.
     "kustomize.toolkit.fluxcd.io/*",
     "helm.toolkit.fluxcd.io/*",
+    // The API server marks service account token Secrets when they are used, and when
+    // it invalidates unused ones.
+    "kubernetes.io/legacy-token-last-used",
+    "kubernetes.io/legacy-token-invalid-since",
 ];
 
 /// Map keys whose scalar values are Kubernetes quantities.

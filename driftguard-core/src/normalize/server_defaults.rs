@@ -154,6 +154,10 @@ fn scalar_default(
         "allocateLoadBalancerNodePorts" => value == &Value::Bool(true),
         "ipFamilyPolicy" => is_str(value, "SingleStack"),
         "clusterIP" | "clusterIPs" if kind == "Service" => true,
+        // Node ports are allocated like the cluster IP, and an update that leaves them out
+        // keeps the allocated ones: applying Git changes nothing.
+        "nodePort" if kind == "Service" && parent == Some("ports") => true,
+        "healthCheckNodePort" if kind == "Service" => true,
         "ipFamilies" if kind == "Service" => value.as_array().is_some_and(|a| a.len() == 1),
         // Storage.
         "volumeMode" => is_str(value, "Filesystem"),
@@ -256,6 +260,33 @@ mod tests {
             Some("containers"),
             json!("IfNotPresent"),
             json!({"image": "registry:5000/nginx:1.27"})
+        ));
+    }
+
+    #[test]
+    fn allocated_node_ports_are_defaults_of_services_only() {
+        let port = json!({"port": 80, "protocol": "TCP", "nodePort": 31380});
+        assert!(default_in(
+            "Service",
+            "nodePort",
+            Some("ports"),
+            json!(31380),
+            port.clone()
+        ));
+        assert!(default_in(
+            "Service",
+            "healthCheckNodePort",
+            Some("spec"),
+            json!(32012),
+            json!({"type": "LoadBalancer"})
+        ));
+        // Outside a Service a `nodePort` is somebody's setting.
+        assert!(!default_in(
+            "Widget",
+            "nodePort",
+            Some("ports"),
+            json!(31380),
+            port
         ));
     }
 

@@ -12,6 +12,9 @@
 //! - ServiceAccount: the `<name>-token-xxxxx` Secret (and OpenShift's
 //!   `<name>-dockercfg-xxxxx` pull secret) that older token controllers append.
 //! - ConfigMap `binaryData`: line breaks inside base64, which the API server's decoder skips.
+//! - Pod: what admission adds to every Pod: the `kube-api-access-xxxxx` projected volume
+//!   with the service account token and its mounts, and the `not-ready` and `unreachable`
+//!   tolerations of 300 seconds.
 
 use serde_json::{Map, Value};
 
@@ -33,6 +36,7 @@ pub(crate) fn remove(kind: &str, object: &mut Map<String, Value>) {
         "Secret" => token_secret_data(object),
         "ServiceAccount" => generated_secret_refs(object),
         "ConfigMap" => binary_data_line_breaks(object),
+        "Pod" => pod_admission(object),
         _ => {}
     }
 }
@@ -116,6 +120,80 @@ fn generated_secret_refs(object: &mut Map<String, Value>) {
     }
 }
 
+/// The prefix of the token volume the ServiceAccount admission plugin adds to Pods.
+const TOKEN_VOLUME_PREFIX: &str = "kube-api-access";
+
+/// Taints whose 300-second tolerations the DefaultTolerationSeconds admission plugin adds.
+const DEFAULT_TOLERATION_KEYS: &[&str] = &[
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+];
+
+fn is_default_toleration(item: &Value) -> bool {
+    let Some(map) = item.as_object() else {
+        return false;
+    };
+    map.len() == 4
+        && map
+            .get("key")
+            .and_then(Value::as_str)
+            .is_some_and(|k| DEFAULT_TOLERATION_KEYS.contains(&k))
+        && map.get("operator").and_then(Value::as_str) == Some("Exists")
+        && map.get("effect").and_then(Value::as_str) == Some("NoExecute")
+        && map.get("tolerationSeconds").and_then(Value::as_i64) == Some(300)
+}
+
+fn is_token_volume_name(name: &str) -> bool {
+    name.strip_prefix(TOKEN_VOLUME_PREFIX)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|suffix| {
+            suffix.len() == 5
+                && suffix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+fn pod_admission(object: &mut Map<String, Value>) {
+    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(Value::Array(tolerations)) = spec.get_mut("tolerations") {
+        tolerations.retain(|t| !is_default_toleration(t));
+    }
+    let mut removed = Vec::new();
+    if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
+        volumes.retain(|volume| {
+            let generated = volume.get("projected").is_some()
+                && volume
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_token_volume_name);
+            if generated && let Some(name) = volume.get("name").and_then(Value::as_str) {
+                removed.push(name.to_owned());
+            }
+            !generated
+        });
+    }
+    if removed.is_empty() {
+        return;
+    }
+    for field in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(Value::Array(containers)) = spec.get_mut(field) else {
+            continue;
+        };
+        for container in containers {
+            if let Some(Value::Array(mounts)) = container.get_mut("volumeMounts") {
+                mounts.retain(|m| {
+                    !m.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| removed.iter().any(|r| r == n))
+                });
+            }
+        }
+    }
+}
+
 fn binary_data_line_breaks(object: &mut Map<String, Value>) {
     let Some(data) = object.get_mut("binaryData").and_then(Value::as_object_mut) else {
         return;
@@ -182,6 +260,37 @@ mod tests {
             json!([{"name": "ci-token"}, {"name": "other-token-q7w4z"}])
         );
         assert_eq!(cleaned["imagePullSecrets"], json!([{"name": "registry"}]));
+    }
+
+    #[test]
+    fn pod_admission_additions_go() {
+        let token = json!({"name": "kube-api-access-x7k2p", "projected": {"defaultMode": 420,
+            "sources": [{"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}}]}});
+        let live = json!({"spec": {
+            "containers": [{"name": "app", "volumeMounts": [
+                {"name": "data", "mountPath": "/data"},
+                {"name": "kube-api-access-x7k2p", "readOnly": true,
+                 "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]}],
+            "tolerations": [
+                {"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"},
+                {"key": "node.kubernetes.io/not-ready", "operator": "Exists",
+                 "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                 "effect": "NoExecute", "tolerationSeconds": 300}],
+            "volumes": [{"name": "data", "emptyDir": {}}, token]}});
+        assert_eq!(
+            cleaned("Pod", live),
+            json!({"spec": {
+                "containers": [{"name": "app", "volumeMounts": [
+                    {"name": "data", "mountPath": "/data"}]}],
+                "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "db",
+                    "effect": "NoSchedule"}],
+                "volumes": [{"name": "data", "emptyDir": {}}]}})
+        );
+        // A toleration of another duration is somebody's choice.
+        let own = json!({"spec": {"tolerations": [{"key": "node.kubernetes.io/unreachable",
+            "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}]}});
+        assert_eq!(cleaned("Pod", own.clone()), own);
     }
 
     #[test]
