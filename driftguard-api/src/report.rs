@@ -24,7 +24,8 @@ pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
     let resource_id = event.resource_id.to_string();
     let drift_types = joined(&event.drift_types);
     let severity = event.severity.map_or("", |s| s.as_str());
-    let git_revision = event.git_revision.as_deref().unwrap_or_default();
+    // Absent from the line when the desired state has no revision (a folder).
+    let git_revision = event.git_revision.as_deref();
     match event.kind {
         EventKind::DriftDetected | EventKind::DriftChanged => {
             let verb = if event.kind == EventKind::DriftDetected {
@@ -83,7 +84,7 @@ pub(crate) fn analysis_started(mode: AnalysisMode, resource_id: Option<&str>) {
 /// The summary line of a successful analysis.
 pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, took: Duration) {
     let summary = outcome.summary;
-    let git_revision = outcome.revision.as_deref().unwrap_or_default();
+    let git_revision = outcome.revision.as_deref();
     let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     let events = outcome.events.len();
     match mode {

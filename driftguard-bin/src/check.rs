@@ -9,8 +9,8 @@ use driftguard_core::analysis::{AnalysisOutcome, DetectionSettings, analyze};
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{DesiredSnapshot, DesiredSource as _, LiveSnapshot, LiveSource as _};
 use driftguard_sources::{
-    DumpLiveSource, FolderDesiredSource, GitDesiredSource, GitSourceConfig, KubeLiveSource,
-    KubeSourceConfig,
+    DumpLiveSource, FolderDesiredSource, GitAuth, GitDesiredSource, GitSourceConfig,
+    KubeLiveSource, KubeSourceConfig, TokenSource,
 };
 
 use crate::cli::{CheckArgs, OutputFormat};
@@ -75,7 +75,12 @@ async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
 }
 
 async fn read_desired(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<DesiredSnapshot> {
-    let git_given = args.branch.is_some() || args.path.is_some();
+    let git_given = args.branch.is_some()
+        || args.path.is_some()
+        || args.git_token_env.is_some()
+        || args.git_token_file.is_some()
+        || args.ssh_key.is_some()
+        || args.ssh_agent;
     if !is_git_location(&args.desired, git_given) {
         return Ok(FolderDesiredSource::new(&args.desired, key.clone()).read()?);
     }
@@ -93,8 +98,36 @@ async fn read_desired(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<
         config.branch = branch.clone();
     }
     config.path = args.path.clone();
+    config.auth = git_auth(args);
     let source = GitDesiredSource::new(config, key.clone())?;
     source.snapshot().await.map_err(|e| anyhow!("{e}"))
+}
+
+/// The Git credentials the flags name.
+fn git_auth(args: &CheckArgs) -> GitAuth {
+    let username = args.git_username.clone();
+    if let Some(variable) = &args.git_token_env {
+        GitAuth::HttpsToken {
+            username,
+            token: TokenSource::Env(variable.clone()),
+        }
+    } else if let Some(file) = &args.git_token_file {
+        GitAuth::HttpsToken {
+            username,
+            token: TokenSource::File(file.clone()),
+        }
+    } else if let Some(key) = &args.ssh_key {
+        GitAuth::SshKey {
+            username,
+            private_key: key.clone(),
+            public_key: None,
+            passphrase: args.ssh_passphrase_env.clone().map(TokenSource::Env),
+        }
+    } else if args.ssh_agent {
+        GitAuth::SshAgent { username }
+    } else {
+        GitAuth::None
+    }
 }
 
 async fn read_live(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<LiveSnapshot> {

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compare desired manifests with live state once; exit 0 in sync, 1 drift, 2 error.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Run the service: analyses on a schedule, on demand and on live changes, and the
     /// REST API with metrics.
     Serve(ServeArgs),
@@ -36,12 +36,32 @@ pub struct CheckArgs {
     /// (https://, ssh://, user@host:path, git://, file://, or a bare repository's path).
     #[arg(long, value_name = "DIR|URL")]
     pub desired: String,
-    /// The Git branch to read (makes `--desired` a Git repository).
+    /// The Git branch to read (default `main`; makes `--desired` a Git repository).
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
     /// The folder inside the Git repository that holds the manifests.
     #[arg(long, value_name = "PATH")]
     pub path: Option<PathBuf>,
+    /// Environment variable holding an HTTPS token for the Git remote.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["git_token_file", "ssh_key", "ssh_agent"])]
+    pub git_token_env: Option<String>,
+    /// File holding an HTTPS token for the Git remote.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ssh_key", "ssh_agent"])]
+    pub git_token_file: Option<PathBuf>,
+    /// SSH private key for the Git remote (its passphrase, if any, from
+    /// `--ssh-passphrase-env`).
+    #[arg(long, value_name = "FILE", conflicts_with = "ssh_agent")]
+    pub ssh_key: Option<PathBuf>,
+    /// Environment variable holding the passphrase of `--ssh-key`.
+    #[arg(long, value_name = "VAR", requires = "ssh_key")]
+    pub ssh_passphrase_env: Option<String>,
+    /// Authenticate to the Git remote with the keys of ssh-agent.
+    #[arg(long)]
+    pub ssh_agent: bool,
+    /// User name sent with the Git credentials (default: from the URL, else
+    /// `x-access-token` for tokens and `git` for SSH).
+    #[arg(long, value_name = "NAME")]
+    pub git_username: Option<String>,
     /// Where to keep the Git clone between runs; by default a temporary folder removed
     /// after the check.
     #[arg(long, value_name = "DIR")]

@@ -13,9 +13,18 @@ use crate::{fingerprint, logging, wiring};
 
 /// Runs the service until SIGTERM or SIGINT; exit code 2 when it cannot start or fails.
 pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
-    let loaded = match config::load(args.config.as_deref())
-        .and_then(|loaded| config::validate(&loaded.settings).map(|()| loaded))
-    {
+    let loaded = match config::load(args.config.as_deref()).and_then(|loaded| {
+        config::validate(&loaded.settings)
+            .and_then(|()| wiring::detection_settings(&loaded.settings).map(|_| ()))
+            .map_err(|error| match &loaded.file {
+                Some(_) => error,
+                None => error.context(format!(
+                    "no {} in the working directory and no --config: using built-in defaults and DRIFTGUARD__* variables",
+                    config::DEFAULT_CONFIG_FILE
+                )),
+            })
+            .map(|()| loaded)
+    }) {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("driftguard: error: {error:#}");

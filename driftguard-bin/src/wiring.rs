@@ -48,9 +48,15 @@ pub fn detection_settings(settings: &Settings) -> anyhow::Result<CoreDetection> 
         ..CoreDetection::default()
     };
     let compare = &mut core.compare;
+    let mut seen = std::collections::BTreeSet::new();
     for (name, severity) in &detection.severities {
         let key = format!("detection.severities.{name}");
         let drift_type = parse_drift_type(name, &key)?;
+        if !seen.insert(drift_type) {
+            bail!(
+                "{key}: {drift_type} is given twice (names are not case-sensitive, and an environment override such as DRIFTGUARD__DETECTION__SEVERITIES__LABELCHANGE adds a lower-case key next to the file's)"
+            );
+        }
         compare
             .classifier
             .set_severity(drift_type, parse_severity(severity, &key)?);

@@ -32,6 +32,8 @@ fn driftguard(args: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
 }
 
 const VALID: &str = "\
+git:
+  url: https://bob:ghp_t0ken-in-git-url@git.example.com/platform/manifests.git
 server:
   port: 9090
 database:
@@ -75,7 +77,11 @@ fn a_valid_file_validates_and_show_prints_it_without_secrets() {
     assert!(run.stdout.contains("port: 9090"), "{}", run.stdout);
     assert!(run.stdout.contains("interval: 45s"), "{}", run.stdout);
     assert!(run.stdout.contains("db.internal:27017"), "{}", run.stdout);
-    for secret in ["pa55w0rd-in-uri", "k3y-material-do-not-print"] {
+    for secret in [
+        "pa55w0rd-in-uri",
+        "k3y-material-do-not-print",
+        "ghp_t0ken-in-git-url",
+    ] {
         assert!(!run.stdout.contains(secret), "{}", run.stdout);
     }
 }
@@ -108,6 +114,22 @@ fn problems_name_their_key() {
         ("database:\n  type: postgres\n", None, "database.type"),
         ("logging:\n  format: xml\n", None, "logging.format"),
         ("sources:\n  desired: git\n", None, "git.url"),
+        ("server:\n  host: localhost:80\n", None, "server.host"),
+        (
+            "git:\n  url: https://git.example.com/m.git\n  branch: bad..branch\n",
+            None,
+            "git.branch",
+        ),
+        (
+            "git:\n  url: https://git.example.com/m.git\nkubernetes:\n  resource_types: [\"Deploy ments\"]\n",
+            None,
+            "kubernetes.resource_types",
+        ),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\ndetection:\n  severities:\n    LabelChange: High\n",
+            Some(("DRIFTGUARD__DETECTION__SEVERITIES__LABELCHANGE", "Low")),
+            "given twice",
+        ),
         (
             "sources: {desired: folder, folder: m, live: dump, dump: l}\ndetection:\n  severities:\n    LabelChange: Urgent\n",
             None,
@@ -155,6 +177,12 @@ fn a_missing_explicit_file_is_an_error_and_no_file_means_defaults() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("nope.yaml"), "{}", run.stderr);
+
+    // serve says where the settings came from when they are incomplete.
+    let run = driftguard(&["serve"], &[], dir.path());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no config.yaml"), "{}", run.stderr);
+    assert!(run.stderr.contains("git.url"), "{}", run.stderr);
 
     // Built-in defaults plus the environment make a whole configuration.
     let run = driftguard(

@@ -114,3 +114,58 @@ fn empty_desired_folder_is_in_sync() {
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
     assert_eq!(report["summary"]["resources"], 0);
 }
+
+/// One file the check must refuse: exit 2, nothing on stdout, one stderr line naming it.
+fn refused(name: &str, content: &[u8]) -> String {
+    let (_root, desired, live) = folders();
+    std::fs::write(desired.join(name), content).expect("write");
+    let (code, stdout, stderr) = check(&desired, &live);
+    assert_eq!(code, 2, "{name}: stdout {stdout}, stderr {stderr}");
+    assert!(stdout.is_empty(), "{name}: {stdout}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: {stderr}");
+    assert!(stderr.contains(name), "{name}: {stderr}");
+    stderr
+}
+
+#[test]
+fn binary_file_exits_2() {
+    let stderr = refused(
+        "logo.yaml",
+        &[0x89, b'P', b'N', b'G', 0, 0, 0, 13, 0xff, 0xfe],
+    );
+    assert!(stderr.contains("not a text file"), "{stderr}");
+}
+
+#[test]
+fn a_50_mb_file_exits_2() {
+    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n");
+    let line = format!("  k: {}\n", "x".repeat(1000));
+    while text.len() < 50 * 1024 * 1024 {
+        text.push_str(&line);
+    }
+    let stderr = refused("big.yaml", text.as_bytes());
+    assert!(stderr.contains("limit"), "{stderr}");
+}
+
+#[test]
+fn deeply_nested_yaml_exits_2() {
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  a: {}{}\n",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    refused("deep.yaml", text.as_bytes());
+}
+
+#[test]
+fn a_document_without_kind_exits_2_with_its_line() {
+    let stderr = refused(
+        "app.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nmetadata:\n  name: b\n",
+    );
+    assert!(
+        stderr.contains("app.yaml:5") || stderr.contains("app.yaml:6"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("kind"), "{stderr}");
+}

@@ -103,7 +103,7 @@ pub enum Error {
     },
     /// The configured branch does not exist on the remote.
     #[error(
-        "git remote {url}: branch `{branch}` does not exist on the remote (deleted or renamed?); the last good desired state is kept"
+        "git remote {url}: branch `{branch}` does not exist on the remote (deleted or renamed?)"
     )]
     GitBranchNotFound {
         /// The remote URL, without user information.

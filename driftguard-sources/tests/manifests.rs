@@ -218,10 +218,19 @@ fn deeply_nested_yaml_is_an_error() {
         text.push_str("a:\n");
     }
     write(dir.path(), "deep.yaml", text.as_bytes());
-    let flow = format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000));
-    write(dir.path(), "flow.yaml", flow.as_bytes());
     let text = error_text(dir.path());
     assert!(text.contains("deep.yaml"), "{text}");
+
+    // Flow collections nest without indentation; they are refused the same way.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let flow = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: flow\ndata:\n  a: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    write(dir.path(), "flow.yaml", flow.as_bytes());
+    let text = error_text(dir.path());
+    assert!(text.contains("flow.yaml"), "{text}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `driftguard config show`: the effective configuration with secrets redacted.
 
+use driftguard_sources::git::redact_url;
 use driftguard_store::redact_uri;
 
 use super::Settings;
@@ -7,7 +8,8 @@ use super::Settings;
 /// What replaces a secret in the output.
 const REDACTED: &str = "<redacted>";
 
-/// The settings with the fingerprint key and database credentials replaced. Token and
+/// The settings with the fingerprint key and the credentials in the database and Git URLs
+/// replaced. Token and
 /// passphrase values never live in the settings (only the names of the variables or files
 /// holding them), so there is nothing else to hide.
 pub fn redacted(settings: &Settings) -> Settings {
@@ -16,6 +18,7 @@ pub fn redacted(settings: &Settings) -> Settings {
         copy.detection.fingerprint_key = Some(REDACTED.to_owned());
     }
     copy.database.uri = copy.database.uri.as_deref().map(redact_uri);
+    copy.git.url = redact_url(&copy.git.url);
     copy
 }
 

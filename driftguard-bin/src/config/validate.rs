@@ -9,6 +9,12 @@ use super::{DatabaseType, DesiredKind, GitAuthKind, LiveKind, Settings};
 /// The detection rules (classification, ignore, severities) are checked where they are
 /// built, by [`crate::wiring::detection_settings`].
 pub fn validate(settings: &Settings) -> anyhow::Result<()> {
+    if settings.server.host.parse::<std::net::IpAddr>().is_err() {
+        bail!(
+            "server.host `{}` is not an IP address to listen on (0.0.0.0, 127.0.0.1, ::)",
+            settings.server.host
+        );
+    }
     if settings.detection.interval.is_zero() {
         bail!("detection.interval must be longer than zero");
     }
@@ -63,7 +69,15 @@ pub fn validate(settings: &Settings) -> anyhow::Result<()> {
                 );
             }
             validate_git_auth(settings)?;
+            crate::wiring::git_config(&settings.git)
+                .validate()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+    }
+    if settings.sources.live == LiveKind::Kubernetes {
+        crate::wiring::kube_config(&settings.kubernetes)
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     if settings.sources.live == LiveKind::Dump && settings.sources.dump.is_none() {
         bail!("sources.dump is required when sources.live is dump");
