@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::analysis::{AnalysisOutcome, DetectionSettings, analyze};
-use crate::model::{DesiredSnapshot, LiveSnapshot};
+use crate::desired_index::DesiredIndex;
+use crate::model::LiveSnapshot;
 use crate::ports::{DesiredSource, DriftStore, LiveSource, RecordFilter};
 use crate::{Error, ResourceId};
 
@@ -19,8 +20,8 @@ pub struct Detector {
     live: Arc<dyn LiveSource>,
     store: Arc<dyn DriftStore>,
     settings: DetectionSettings,
-    /// The desired snapshot of the last full run, for single-resource analyses between runs.
-    last_desired: Mutex<Option<Arc<DesiredSnapshot>>>,
+    /// The desired state of the last full run, for single-resource analyses between runs.
+    last_desired: Mutex<Option<Arc<DesiredIndex>>>,
 }
 
 impl Detector {
@@ -61,7 +62,7 @@ impl Detector {
         *self
             .last_desired
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(desired.clone()));
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(DesiredIndex::keep(&desired)));
         let live = self.live.snapshot().await.map_err(Error::Live)?;
         let previous: HashMap<_, _> = self
             .store
@@ -97,17 +98,8 @@ impl Detector {
         else {
             return Ok(None);
         };
-        let candidates: Vec<_> = desired
-            .resources
-            .iter()
-            .filter(|r| {
-                r.id.kind() == id.kind()
-                    && r.id.name() == id.name()
-                    && (r.id.namespace().is_none() || r.id.namespace() == id.namespace())
-            })
-            .cloned()
-            .collect();
-        if candidates.is_empty() {
+        let candidates = desired.candidates(id)?;
+        if candidates.resources.is_empty() {
             return Ok(None);
         }
         let live = self.live.object(id).await.map_err(Error::Live)?;
@@ -120,10 +112,7 @@ impl Detector {
             .map(|r| (r.resource_id.clone(), r))
             .collect();
         let mut outcome = analyze(
-            DesiredSnapshot {
-                resources: candidates,
-                revision: desired.revision.clone(),
-            },
+            candidates,
             // A change notification proves the object's kind and namespace are watched.
             LiveSnapshot::complete(live.into_iter().collect()),
             &previous,

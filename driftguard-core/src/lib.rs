@@ -53,6 +53,7 @@
 pub mod analysis;
 pub mod classify;
 pub mod compare;
+pub mod desired_index;
 pub mod detector;
 pub mod diff;
 pub mod drift;
