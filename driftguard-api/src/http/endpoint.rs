@@ -99,8 +99,10 @@ impl Unmatched {
 
 /// Matches a request to its endpoint, or says why none matched. Never rejects.
 pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
-    use warp::{get, path, post};
+    use warp::{path, post};
 
+    // HEAD is GET without a body (hyper drops it), as HTTP asks of every GET resource.
+    let get = || warp::get().or(warp::head()).unify();
     let health = path!("health").and(get()).map(|| Endpoint::Health);
     let ready = path!("ready").and(get()).map(|| Endpoint::Ready);
     let metrics = path!("metrics").and(get()).map(|| Endpoint::Metrics);

@@ -29,6 +29,25 @@ async fn health_answers_that_the_service_runs() {
 }
 
 #[tokio::test]
+async fn head_answers_like_get_without_a_body() {
+    let service = Harness::started(fixtures::desired(), fixtures::live_in_sync()).await;
+    for path in [
+        "/health",
+        "/ready",
+        "/api/v1/drift-records",
+        "/api/v1/statistics",
+    ] {
+        let answer = service.request(Method::HEAD, path).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.content_type, "application/json", "{path}");
+        assert!(answer.body.is_empty(), "{path}: {:?}", answer.body);
+    }
+    let answer = service.request(Method::HEAD, "/api/v1/analyze").await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    service.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn ready_answers_ready_once_every_component_succeeded() {
     let service = Harness::started(fixtures::desired(), fixtures::live_in_sync()).await;
     let answer = service.get("/ready").await;
