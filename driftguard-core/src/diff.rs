@@ -428,9 +428,11 @@ impl Walker<'_, '_> {
         }
         if owners.hand_editor(policy).is_some() {
             // A hand edit somewhere inside a map Git leaves out: report the edited fields,
-            // not the defaults around them.
+            // not the defaults around them. A keyed list made by hand is reported item by
+            // item, so that each env var or volume gets its own type.
             let partial = !owners.hand_editor_owns_whole(policy);
-            if !(partial && self.live_only_children(live, owners, key, parent, depth)) {
+            let keyed = matches!(live, Value::Array(items) if self.is_keyed_list(items, key));
+            if !((partial || keyed) && self.live_only_children(live, owners, key, parent, depth)) {
                 self.record(None, Some(live), owners);
             }
             return;
@@ -600,14 +602,75 @@ impl Walker<'_, '_> {
         depth: usize,
     ) {
         if desired.len() != live.len() {
-            let d = Value::Array(desired.to_vec());
-            let l = Value::Array(live.to_vec());
-            self.record(Some(&d), Some(&l), owners);
+            self.resized_list(desired, live, owners);
             return;
         }
         for (i, (d, l)) in desired.iter().zip(live).enumerate() {
             self.path.push(Segment::Index(i));
             self.value(d, l, &owners.index(i), key, key, depth + 1);
+            self.path.pop();
+        }
+    }
+
+    /// A positional list whose length changed. When it holds objects and the items of the
+    /// shorter side appear, in order, in the longer one (items were only added or only
+    /// removed), each added or removed item is a difference of its own, at its index in
+    /// the longer side, so that an added `configMapRef` next to an untouched `secretRef`
+    /// is a ConfigMap change. Otherwise (`args`, say) the whole list is one difference.
+    fn resized_list(&mut self, desired: &[Value], live: &[Value], owners: &Owners<'_>) {
+        let whole = |this: &mut Self| {
+            let d = Value::Array(desired.to_vec());
+            let l = Value::Array(live.to_vec());
+            this.record(Some(&d), Some(&l), owners);
+        };
+        if !desired.iter().chain(live).all(Value::is_object) {
+            whole(self);
+            return;
+        }
+        let desired_longer = desired.len() > live.len();
+        let (longer, shorter) = if desired_longer {
+            (desired, live)
+        } else {
+            (live, desired)
+        };
+        let context = WalkContext {
+            last_applied: &LastApplied::none(),
+            ..*self.context
+        };
+        let same = |long: &Value, short: &Value| {
+            let (d, l) = if desired_longer {
+                (long, short)
+            } else {
+                (short, long)
+            };
+            diff_objects(d, l, &Owners::none(), &context).is_empty()
+        };
+        let mut extra = Vec::with_capacity(longer.len() - shorter.len());
+        let mut next = shorter.iter().peekable();
+        for (i, item) in longer.iter().enumerate() {
+            match next.peek() {
+                Some(short) if same(item, short) => {
+                    next.next();
+                }
+                _ => extra.push(i),
+            }
+        }
+        if next.peek().is_some() {
+            whole(self);
+            return;
+        }
+        for i in extra {
+            self.path.push(Segment::Index(i));
+            let item_owners = if desired_longer {
+                Owners::none()
+            } else {
+                owners.index(i)
+            };
+            if desired_longer {
+                self.record(Some(&longer[i]), None, &item_owners);
+            } else {
+                self.record(None, Some(&longer[i]), &item_owners);
+            }
             self.path.pop();
         }
     }
@@ -711,6 +774,23 @@ mod tests {
         let desired = json!({"args": ["a", "b"]});
         let live = json!({"args": ["a"]});
         assert_eq!(diffs("X", desired, live), ["args"]);
+    }
+
+    #[test]
+    fn items_added_to_or_removed_from_positional_lists_are_differences_of_their_own() {
+        let secret = json!({"secretRef": {"name": "creds"}});
+        let config = json!({"configMapRef": {"name": "settings"}});
+        let desired = json!({"envFrom": [secret.clone()]});
+        let live = json!({"envFrom": [secret.clone(), config.clone()]});
+        assert_eq!(diffs("Pod", desired.clone(), live.clone()), ["envFrom[1]"]);
+        assert_eq!(diffs("Pod", live, desired), ["envFrom[1]"]);
+        let desired = json!({"envFrom": [secret.clone(), config.clone()]});
+        let live = json!({"envFrom": [config.clone()]});
+        assert_eq!(diffs("Pod", desired, live), ["envFrom[0]"]);
+        // Items changed as well as added: the whole list.
+        let desired = json!({"envFrom": [secret]});
+        let live = json!({"envFrom": [config, {"prefix": "X_", "configMapRef": {"name": "more"}}]});
+        assert_eq!(diffs("Pod", desired, live), ["envFrom"]);
     }
 
     #[test]

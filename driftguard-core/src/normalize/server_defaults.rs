@@ -118,8 +118,6 @@ fn scalar_default(
         "timeoutSeconds" if parent == Some("clientIP") => is_int(value, 10800),
         // Ports and references.
         "protocol" => is_str(value, "TCP"),
-        // With hostNetwork, a container port's hostPort defaults to the port itself.
-        "hostPort" => siblings.get("containerPort") == Some(value),
         "targetPort" => siblings.get("port") == Some(value),
         "defaultMode" => is_int(value, 420),
         "expirationSeconds" if parent == Some("serviceAccountToken") => is_int(value, 3600),

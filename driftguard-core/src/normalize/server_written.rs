@@ -15,6 +15,10 @@
 //! - Pod: what admission adds to every Pod: the `kube-api-access-xxxxx` projected volume
 //!   with the service account token and its mounts, and the `not-ready` and `unreachable`
 //!   tolerations of 300 seconds.
+//! - Any pod spec (a Pod's, a workload's template, a CronJob's job template) with
+//!   `hostNetwork: true`: each container port's `hostPort` equal to its `containerPort`,
+//!   which the API server fills in there. Without `hostNetwork` a `hostPort` is always
+//!   somebody's choice: it opens the port on every node the pod runs on.
 
 use serde_json::{Map, Value};
 
@@ -38,6 +42,45 @@ pub(crate) fn remove(kind: &str, object: &mut Map<String, Value>) {
         "ConfigMap" => binary_data_line_breaks(object),
         "Pod" => pod_admission(object),
         _ => {}
+    }
+    host_network_ports(object);
+}
+
+/// Where pod specs live in the objects that hold one.
+const POD_SPEC_PATHS: &[&[&str]] = &[
+    &["spec"],
+    &["spec", "template", "spec"],
+    &["spec", "jobTemplate", "spec", "template", "spec"],
+    &["template", "spec"],
+];
+
+fn host_network_ports(object: &mut Map<String, Value>) {
+    for path in POD_SPEC_PATHS {
+        let Some(spec) = map_at(object, path) else {
+            continue;
+        };
+        if spec.get("hostNetwork") != Some(&Value::Bool(true)) {
+            continue;
+        }
+        for field in ["containers", "initContainers"] {
+            let Some(Value::Array(containers)) = spec.get_mut(field) else {
+                continue;
+            };
+            for container in containers {
+                let Some(Value::Array(ports)) = container.get_mut("ports") else {
+                    continue;
+                };
+                for port in ports.iter_mut().filter_map(Value::as_object_mut) {
+                    let copied = matches!(
+                        (port.get("hostPort"), port.get("containerPort")),
+                        (Some(host), Some(container)) if host.as_f64() == container.as_f64()
+                    );
+                    if copied {
+                        port.remove("hostPort");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -217,6 +260,31 @@ mod tests {
             remove(kind, map);
         }
         object
+    }
+
+    #[test]
+    fn host_ports_copied_from_container_ports_go_only_with_host_network() {
+        let template = |host_network: bool| {
+            json!({"spec": {"template": {"spec": {"hostNetwork": host_network, "containers": [
+                {"name": "agent", "ports": [
+                    {"containerPort": 9100, "hostPort": 9100},
+                    {"containerPort": 9200, "hostPort": 9300}]}]}}}})
+        };
+        assert_eq!(
+            cleaned("DaemonSet", template(true)),
+            json!({"spec": {"template": {"spec": {"hostNetwork": true, "containers": [
+                {"name": "agent", "ports": [
+                    {"containerPort": 9100},
+                    {"containerPort": 9200, "hostPort": 9300}]}]}}}})
+        );
+        assert_eq!(cleaned("DaemonSet", template(false)), template(false));
+        let pod = json!({"spec": {"hostNetwork": true, "initContainers": [
+            {"name": "init", "ports": [{"containerPort": 53, "hostPort": 53}]}]}});
+        assert_eq!(
+            cleaned("Pod", pod),
+            json!({"spec": {"hostNetwork": true, "initContainers": [
+                {"name": "init", "ports": [{"containerPort": 53}]}]}})
+        );
     }
 
     #[test]
