@@ -49,7 +49,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("driftguard: error: {error:#}");
+            eprintln!("driftguard: error: {}", crate::error_text::one_line(&error));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -61,6 +61,9 @@ async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
     // a clone that may take a while.
     let live = read_live(args, &key).await?;
     let desired = read_desired(args, &key).await?;
+    if desired.resources.is_empty() {
+        tracing::warn!(desired = %args.desired, "no Kubernetes objects found in the desired state; nothing to compare");
+    }
     let settings = DetectionSettings {
         namespaces: args.namespaces.clone(),
         ..DetectionSettings::default()

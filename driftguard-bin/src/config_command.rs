@@ -19,7 +19,7 @@ pub fn run(command: &ConfigCommand) -> ExitCode {
     }) {
         Ok(loaded) => loaded,
         Err(error) => {
-            eprintln!("driftguard: error: {error:#}");
+            eprintln!("driftguard: error: {}", crate::error_text::one_line(&error));
             return ExitCode::from(2);
         }
     };

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod config;
 mod config_command;
+mod error_text;
 mod fingerprint;
 mod logging;
 mod report;

@@ -28,10 +28,28 @@ pub fn print_json(outcome: &AnalysisOutcome) -> std::io::Result<()> {
 
 const MAX_VALUE_WIDTH: usize = 80;
 
+/// `text` with control characters escaped (`\n`, `\u{1b}`), so that a value or a name
+/// from a manifest cannot break a row or send escape sequences to the terminal.
+fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_debug().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 fn show(value: Option<&Value>) -> String {
     let text = match value {
         None => return "(absent)".to_owned(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => printable(s),
         Some(other) => other.to_string(),
     };
     if text.chars().count() > MAX_VALUE_WIDTH {
@@ -59,11 +77,11 @@ fn detail_line(detail: &DriftDetail) -> String {
     let by = detail
         .manager
         .as_deref()
-        .map(|m| format!("  (by {m})"))
+        .map(|m| format!("  (by {})", printable(m)))
         .unwrap_or_default();
     format!(
         "{}: {} → {}  [{}, {}]{by}",
-        detail.path,
+        printable(&detail.path.to_string()),
         show(detail.desired.as_ref()),
         show(detail.live.as_ref()),
         detail.drift_type,
@@ -79,7 +97,7 @@ pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
         .map(|r| {
             let types: Vec<&str> = r.drift_types.iter().map(|t| t.as_str()).collect();
             [
-                r.resource_id.to_string(),
+                printable(&r.resource_id.to_string()),
                 status(r).to_owned(),
                 r.severity.map_or("-".to_owned(), |s| s.to_string()),
                 if types.is_empty() {
@@ -136,7 +154,19 @@ pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
         )?;
     }
     if let Some(revision) = &outcome.revision {
-        write!(out, " (revision {revision})")?;
+        write!(out, " (revision {})", printable(revision))?;
     }
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_in_the_table() {
+        assert_eq!(printable("plain · text"), "plain · text");
+        assert_eq!(printable("a\nFAKE ROW\u{1b}[2J"), "a\\nFAKE ROW\\u{1b}[2J");
+        assert_eq!(show(Some(&Value::String("x\ry".to_owned()))), "x\\ry");
+    }
 }

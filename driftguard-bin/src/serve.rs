@@ -27,7 +27,7 @@ pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
     }) {
         Ok(loaded) => loaded,
         Err(error) => {
-            eprintln!("driftguard: error: {error:#}");
+            eprintln!("driftguard: error: {}", crate::error_text::one_line(&error));
             return ExitCode::from(2);
         }
     };
@@ -49,7 +49,7 @@ pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("❌ {error:#}");
-            eprintln!("driftguard: error: {error:#}");
+            eprintln!("driftguard: error: {}", crate::error_text::one_line(&error));
             ExitCode::from(2)
         }
     }

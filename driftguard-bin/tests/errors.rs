@@ -169,3 +169,129 @@ fn a_document_without_kind_exits_2_with_its_line() {
     );
     assert!(stderr.contains("kind"), "{stderr}");
 }
+
+#[test]
+fn a_live_dump_over_the_object_size_limit_is_read_item_by_item() {
+    let (_root, desired, live) = folders();
+    std::fs::write(
+        desired.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\ndata:\n  k: v\n",
+    )
+    .expect("write");
+    // A whole cluster's `kubectl get -o json`: one List far larger than any single object.
+    let items: Vec<serde_json::Value> = (0..6_000)
+        .map(|i| {
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("cm-{i}"), "namespace": "other"},
+                "data": {"payload": "x".repeat(1_000)}})
+        })
+        .collect();
+    let dump = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let text = dump.to_string();
+    assert!(text.len() > 5 * 1024 * 1024);
+    std::fs::write(live.join("cluster.json"), text).expect("write");
+    let (code, stdout, stderr) = check(&desired, &live);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["summary"]["in_sync"], 1);
+}
+
+#[test]
+fn a_yaml_alias_bomb_exits_2() {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let mut previous = 'a';
+    for name in 'b'..='j' {
+        let refs = vec![format!("*{previous}"); 9].join(",");
+        text.push_str(&format!("  {name}: &{name} [{refs}]\n"));
+        previous = name;
+    }
+    let stderr = refused("bomb.yaml", text.as_bytes());
+    assert!(stderr.contains("aliases"), "{stderr}");
+    assert!(
+        !stderr.contains("Budget") && !stderr.contains('{'),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_device_instead_of_a_folder_exits_2() {
+    let (_root, desired, _live) = folders();
+    let (code, _, stderr) = check(&desired, Path::new("/dev/null"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("/dev/null: not a regular file or a folder"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_list_with_null_items_is_empty() {
+    let (_root, desired, live) = folders();
+    std::fs::remove_file(live.join("cm.yaml")).expect("remove");
+    std::fs::write(
+        live.join("empty.json"),
+        r#"{"apiVersion":"v1","kind":"List","items":null}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        desired.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = check(&desired, &live);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["summary"]["missing"], 1);
+}
+
+#[test]
+fn a_sequence_of_manifests_exits_2_instead_of_being_skipped() {
+    let stderr = refused(
+        "apps.yaml",
+        b"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n",
+    );
+    assert!(stderr.contains("kind: List"), "{stderr}");
+}
+
+#[test]
+fn a_list_item_that_is_not_an_object_exits_2_naming_it() {
+    let stderr = refused(
+        "list.json",
+        br#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},"oops"]}"#,
+    );
+    assert!(stderr.contains("item 1 of the List"), "{stderr}");
+}
+
+#[test]
+fn a_duplicate_key_names_the_key_in_plain_words() {
+    let stderr = refused(
+        "dup.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\nkind: Secret\n",
+    );
+    assert!(stderr.contains("duplicate mapping key: kind"), "{stderr}");
+    assert!(!stderr.contains("DuplicateKeyPolicy"), "{stderr}");
+}
+
+#[test]
+fn the_table_escapes_control_characters_in_values() {
+    let (_root, desired, live) = folders();
+    std::fs::write(
+        desired.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\ndata:\n  k: \"x\\nFAKE ROW\\e[2J\"\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+        .args(["check", "--desired"])
+        .arg(&desired)
+        .arg("--live-dir")
+        .arg(&live)
+        .output()
+        .expect("driftguard runs");
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("x\\nFAKE ROW\\u{1b}[2J → v"), "{table}");
+    assert!(!table.contains('\u{1b}'), "{table}");
+    assert!(!table.lines().any(|l| l.starts_with("FAKE ROW")), "{table}");
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::compare::{CompareSettings, PreparedObject, compare};
 use crate::model::{
     DesiredSnapshot, LiveSnapshot, Resource, is_cluster_scoped_kind,
-    is_known_cluster_scoped_custom_kind,
+    is_known_cluster_scoped_custom_kind, is_namespaced_kind,
 };
 use crate::normalize::versions::align_to;
 use crate::record::{DriftEvent, DriftRecord, advance, retire};
@@ -103,6 +103,9 @@ impl Scopes {
         if is_cluster_scoped_kind(kind) {
             return Some(true);
         }
+        if is_namespaced_kind(kind) {
+            return Some(false);
+        }
         self.declared
             .get(kind)
             .or_else(|| self.observed.get(kind))
@@ -169,7 +172,12 @@ pub fn analyze(
     let coverage = live.coverage;
     let mut live_by_id: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(live.resources.len());
-    for resource in live.resources {
+    for mut resource in live.resources {
+        if resource.id.namespace().is_none() && is_namespaced_kind(resource.id.kind()) {
+            // A hand-written dump that leaves the namespace out means `default`, as for
+            // a manifest.
+            resource.id = resource.id.with_namespace(Some("default"));
+        }
         live_by_id.insert(resource.id.clone(), resource);
     }
 
@@ -281,6 +289,31 @@ mod tests {
             .iter()
             .map(|r| r.resource_id.to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_built_in_namespaced_kind_stays_namespaced_whatever_a_dump_says() {
+        let cm = |name: &str, namespace: Option<&str>| {
+            let mut object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name}, "data": {"k": "v"}});
+            if let Some(namespace) = namespace {
+                object["metadata"]["namespace"] = json!(namespace);
+            }
+            object
+        };
+        // A live object without a namespace is in `default`; it does not make ConfigMaps
+        // cluster-scoped, so two desired ones in two namespaces stay two.
+        assert_eq!(
+            ids(
+                vec![cm("cfg", Some("a")), cm("cfg", Some("b")), cm("cfg", None)],
+                vec![cm("cfg", None)]
+            ),
+            [
+                "ConfigMap:a:cfg",
+                "ConfigMap:b:cfg",
+                "ConfigMap:default:cfg"
+            ]
+        );
     }
 
     #[test]

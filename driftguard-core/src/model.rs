@@ -60,10 +60,23 @@ impl Resource {
             Some(Value::String(v)) if !v.is_empty() => v.clone(),
             _ => return Err(invalid(format!("the {kind} has no `apiVersion`"))),
         };
-        let metadata = map.get("metadata").and_then(Value::as_object);
+        let metadata = match map.get("metadata") {
+            Some(Value::Object(metadata)) => Some(metadata),
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                return Err(invalid(format!("the {kind}'s `metadata` is not a mapping")));
+            }
+        };
         let name = match metadata.and_then(|m| m.get("name")) {
             Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            _ => return Err(invalid(format!("the {kind} has no `metadata.name`"))),
+            None | Some(Value::Null) => {
+                return Err(invalid(format!("the {kind} has no `metadata.name`")));
+            }
+            Some(_) => {
+                return Err(invalid(format!(
+                    "the {kind}'s `metadata.name` is not a non-empty string"
+                )));
+            }
         };
         let namespace = match metadata.and_then(|m| m.get("namespace")) {
             None | Some(Value::Null) => None,
@@ -282,6 +295,43 @@ pub const KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS: &[&str] = &[
 /// Whether `kind` is a built-in cluster-scoped kind.
 pub fn is_cluster_scoped_kind(kind: &str) -> bool {
     CLUSTER_SCOPED_KINDS.contains(&kind)
+}
+
+/// Built-in kinds that live in a namespace.
+const NAMESPACED_KINDS: &[&str] = &[
+    "Pod",
+    "PodTemplate",
+    "ReplicationController",
+    "Service",
+    "Endpoints",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "PersistentVolumeClaim",
+    "LimitRange",
+    "ResourceQuota",
+    "Event",
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "ControllerRevision",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Ingress",
+    "NetworkPolicy",
+    "EndpointSlice",
+    "Role",
+    "RoleBinding",
+    "Lease",
+    "CSIStorageCapacity",
+];
+
+/// Whether `kind` is a built-in namespaced kind.
+pub fn is_namespaced_kind(kind: &str) -> bool {
+    NAMESPACED_KINDS.contains(&kind)
 }
 
 /// Whether `kind` is a well-known cluster-scoped custom kind (see

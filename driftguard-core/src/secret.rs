@@ -56,7 +56,13 @@ pub fn fingerprint_secret(object: &mut Value, key: &FingerprintKey) {
     let Some(map) = object.as_object_mut() else {
         return;
     };
-    if map.get("kind").and_then(Value::as_str) != Some("Secret") {
+    // The API server knows only `Secret`; a misspelt kind in a hand-written file is
+    // still treated as one, so that its values never show.
+    let is_secret = map.get("kind").and_then(Value::as_str).is_some_and(|kind| {
+        let kind = kind.trim();
+        kind.eq_ignore_ascii_case("Secret") || kind.eq_ignore_ascii_case("Secrets")
+    });
+    if !is_secret {
         return;
     }
     let mut data = match map.remove("data") {
@@ -197,6 +203,15 @@ mod tests {
             "metadata": {"name": "db", "annotations": {LAST_APPLIED: "{not json s3cr3t"}}});
         fingerprint_secret(&mut live, &key());
         assert!(!live.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn misspelt_secret_kinds_are_fingerprinted_too() {
+        for kind in ["secret", " Secret", "SECRET", "Secrets"] {
+            let mut object = json!({"kind": kind, "stringData": {"password": "s3cr3t"}});
+            fingerprint_secret(&mut object, &key());
+            assert!(!object.to_string().contains("s3cr3t"), "{kind}: {object}");
+        }
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Sources over local files: a folder of manifests as desired state, and
 //! `kubectl get … -o yaml|json` dumps as live state.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{
-    DesiredSnapshot, DesiredSource, LiveSnapshot, LiveSource, PortError, Resource,
+    DesiredSnapshot, DesiredSource, LiveSnapshot, LiveSource, PortError, Resource, ResourceId,
 };
 
 use crate::Error;
@@ -70,7 +71,28 @@ impl DumpLiveSource {
 
     /// Reads the dumps now.
     pub fn read(&self) -> Result<LiveSnapshot, Error> {
-        Ok(LiveSnapshot::complete(read_tree(&self.reader, &self.root)?))
+        let resources = read_tree(&self.reader, &self.root)?;
+        warn_about_differing_copies(&resources);
+        Ok(LiveSnapshot::complete(resources))
+    }
+}
+
+/// Dumps concatenated from several `kubectl get` runs may hold one object twice; the later
+/// copy is the one compared. Two copies that differ mean the dumps were taken at different
+/// times, which the user should know.
+fn warn_about_differing_copies(resources: &[Resource]) {
+    let mut seen: HashMap<&ResourceId, &Resource> = HashMap::with_capacity(resources.len());
+    for resource in resources {
+        if let Some(earlier) = seen.insert(&resource.id, resource)
+            && earlier.object != resource.object
+        {
+            tracing::warn!(
+                resource = %resource.id,
+                first = %earlier.origin.as_ref().map(ToString::to_string).unwrap_or_default(),
+                second = %resource.origin.as_ref().map(ToString::to_string).unwrap_or_default(),
+                "the live dumps hold two different copies of one object; the second is compared"
+            );
+        }
     }
 }
 

@@ -50,6 +50,9 @@ impl Default for ManifestLimits {
 /// Stack for the parser thread; deep documents are refused long before it runs out.
 const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
+/// What aliases may add to a YAML file beyond twice its own size (nodes, events, bytes).
+const EXPANSION_ALLOWANCE: usize = 64 * 1024;
+
 /// Reads manifest files into resources, fingerprinting Secrets with its key.
 #[derive(Debug, Clone)]
 pub struct ManifestReader {
@@ -125,14 +128,7 @@ impl ManifestReader {
         let mut resources = Vec::new();
         for document in documents {
             if document.bytes > self.limits.max_document_bytes {
-                return Err(Error::InvalidObject {
-                    path: path.to_owned(),
-                    line: document.line,
-                    reason: format!(
-                        "the document is {} bytes; the API server refuses objects this large (limit {} bytes)",
-                        document.bytes, self.limits.max_document_bytes
-                    ),
-                });
+                self.check_large_document(path, &document)?;
             }
             if depth_exceeds(&document.value, self.limits.max_depth) {
                 return Err(Error::InvalidObject {
@@ -147,6 +143,39 @@ impl ManifestReader {
             self.collect(path, document.line, document.value, &mut resources)?;
         }
         Ok(resources)
+    }
+
+    /// A document over the size limit is refused, unless it is a `List` (a dump of many
+    /// objects, as `kubectl get -o yaml` writes it) whose items are each within the limit.
+    fn check_large_document(&self, path: &Path, document: &Document) -> Result<(), Error> {
+        let limit = self.limits.max_document_bytes;
+        let too_large = |what: &str, bytes: usize| Error::InvalidObject {
+            path: path.to_owned(),
+            line: document.line,
+            reason: format!(
+                "{what} is {bytes} bytes; the API server refuses objects this large (limit {limit} bytes)"
+            ),
+        };
+        let items = document
+            .value
+            .as_object()
+            .filter(|map| {
+                map.get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| kind.ends_with("List"))
+            })
+            .and_then(|map| map.get("items"))
+            .and_then(Value::as_array);
+        let Some(items) = items else {
+            return Err(too_large("the document", document.bytes));
+        };
+        for (index, item) in items.iter().enumerate() {
+            let bytes = serde_json::to_vec(item).map_or(usize::MAX, |json| json.len());
+            if bytes > limit {
+                return Err(too_large(&format!("item {index} of the List"), bytes));
+            }
+        }
+        Ok(())
     }
 
     /// Parsers recurse once per nesting level; a dedicated thread with a large stack keeps
@@ -183,13 +212,24 @@ impl ManifestReader {
     }
 
     fn parse_yaml(&self, path: &Path, text: &str) -> Result<Vec<Document>, Error> {
+        // Anchors and aliases may repeat what the text holds, but not multiply it: a few
+        // thousand aliases in a small file could otherwise expand into gigabytes.
         let mut budget = Budget::default();
         budget.max_depth = self.limits.max_depth;
         budget.max_documents = usize::MAX;
-        budget.max_events = usize::MAX;
-        budget.max_nodes = usize::MAX;
-        budget.max_total_scalar_bytes =
-            usize::try_from(self.limits.max_file_bytes).unwrap_or(usize::MAX);
+        budget.max_events = text
+            .len()
+            .saturating_mul(4)
+            .saturating_add(EXPANSION_ALLOWANCE);
+        budget.max_nodes = text
+            .len()
+            .saturating_mul(2)
+            .saturating_add(EXPANSION_ALLOWANCE);
+        budget.max_total_scalar_bytes = text
+            .len()
+            .saturating_mul(2)
+            .saturating_add(EXPANSION_ALLOWANCE);
+        budget.max_recorded_anchor_bytes = budget.max_total_scalar_bytes;
         // kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml): `0644` is octal 420 and
         // `yes`/`on` are booleans. Read them the same way, or a mode written in octal
         // would look like drift against the decimal the API server returns.
@@ -202,11 +242,7 @@ impl ManifestReader {
         let parsed: Vec<Spanned<Value>> = serde_saphyr::from_multiple_with_options(text, options)
             .map_err(|error| {
             let location = error.location();
-            let message = error.without_snippet().to_string();
-            let message = match message.rfind(" at line ") {
-                Some(at) if location.is_some() => message[..at].to_owned(),
-                _ => message,
-            };
+            let message = yaml_message(&error, location.is_some());
             Error::Syntax {
                 path: path.to_owned(),
                 format: "YAML",
@@ -246,6 +282,12 @@ impl ManifestReader {
         let mut map = match value {
             Value::Null => return Ok(()),
             Value::Object(map) => map,
+            Value::Array(items) if items.iter().any(|i| i.get("kind").is_some()) => {
+                return Err(invalid(
+                    "the document is a list of objects; write them as separate documents or as a `kind: List`"
+                        .to_owned(),
+                ));
+            }
             _ => {
                 tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes object (not a mapping)");
                 return Ok(());
@@ -270,15 +312,39 @@ impl ManifestReader {
             tracing::warn!(file = %path.display(), line, kind = %kind, "skipped a build-tool file that is not applied to the cluster");
             return Ok(());
         }
+        let named = map
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .is_some_and(|n| !n.is_null());
+        if kind.ends_with("List") && !named && !map.contains_key("items") {
+            // A List with no items.
+            return Ok(());
+        }
         if let Some(item_kind) = kind.strip_suffix("List")
             && let Some(items) = map.remove("items")
         {
-            let Value::Array(items) = items else {
-                return Err(invalid(format!("the {kind}'s `items` is not a list")));
+            let items = match items {
+                Value::Array(items) => items,
+                // Go writes an empty list as `null`.
+                Value::Null => Vec::new(),
+                _ => return Err(invalid(format!("the {kind}'s `items` is not a list"))),
             };
-            for item in items {
+            for (index, item) in items.into_iter().enumerate() {
+                if !item.is_object() {
+                    return Err(invalid(format!(
+                        "item {index} of the {kind} is not an object"
+                    )));
+                }
                 let item = fill_list_item(item, item_kind, api_version.as_deref());
-                self.collect(path, line, item, out)?;
+                self.collect(path, line, item, out)
+                    .map_err(|error| match error {
+                        Error::InvalidObject { path, line, reason } => Error::InvalidObject {
+                            path,
+                            line,
+                            reason: format!("item {index} of the {kind}: {reason}"),
+                        },
+                        other => other,
+                    })?;
             }
             return Ok(());
         }
@@ -295,6 +361,46 @@ impl ManifestReader {
         out.push(resource);
         Ok(())
     }
+}
+
+/// What is wrong with unreadable YAML, in words: budget breaches explained, the parser's
+/// advice to its own callers and its line suffix (the error names the line) left out.
+fn yaml_message(error: &serde_saphyr::Error, has_location: bool) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = error;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
+    }
+    if let serde_saphyr::Error::Budget { breach, .. } = inner {
+        return match breach {
+            BudgetBreach::Depth { .. } => "the document nests too deeply".to_owned(),
+            BudgetBreach::Aliases { .. }
+            | BudgetBreach::Anchors { .. }
+            | BudgetBreach::AliasAnchorRatio { .. }
+            | BudgetBreach::RecordedAnchorEvents { .. }
+            | BudgetBreach::RecordedAnchorBytes { .. }
+            | BudgetBreach::MergeKeys { .. }
+            | BudgetBreach::Nodes { .. }
+            | BudgetBreach::Events { .. }
+            | BudgetBreach::ScalarBytes { .. } => {
+                "anchors and aliases expand the file far beyond its own size; refused".to_owned()
+            }
+            _ => "the file exceeds the YAML reader's limits".to_owned(),
+        };
+    }
+    let mut message = inner.to_string();
+    if has_location && let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    if let Some(at) = message.find(", set DuplicateKeyPolicy") {
+        message.truncate(at);
+    }
+    if message.contains("recursive references") {
+        return "an alias refers to the node that contains it".to_owned();
+    }
+    message
 }
 
 /// Items of a typed list (`DeploymentList`) may omit their own kind and apiVersion.
@@ -343,8 +449,9 @@ fn parse_json(path: &Path, text: &str) -> Result<Vec<Document>, Error> {
                 return Err(Error::Syntax {
                     path: path.to_owned(),
                     format: "JSON",
-                    line: error.line() as u64,
-                    column: error.column() as u64,
+                    // serde_json counts a fault on a line's first character as column 0.
+                    line: (error.line() as u64).max(1),
+                    column: (error.column() as u64).max(1),
                     message: json_message(&error),
                 });
             }
@@ -404,6 +511,16 @@ pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
     if metadata.is_file() {
         return Ok(vec![root.to_owned()]);
     }
+    if !metadata.is_dir() {
+        // A pipe or a device: reading it would block or never end.
+        return Err(Error::Io {
+            path: root.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file or a folder",
+            ),
+        });
+    }
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
@@ -414,13 +531,20 @@ pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
     for entry in walker {
         let entry = entry.map_err(|error| {
             let path = error.path().unwrap_or(root).to_owned();
-            Error::Io {
-                path,
-                source: error.into(),
-            }
+            let source = match error.io_error() {
+                Some(io) => std::io::Error::new(io.kind(), io.to_string()),
+                None => std::io::Error::other(error.to_string()),
+            };
+            Error::Io { path, source }
         })?;
-        if entry.file_type().is_file() && ManifestReader::is_manifest_file(entry.path()) {
+        if !ManifestReader::is_manifest_file(entry.path()) {
+            continue;
+        }
+        if entry.file_type().is_file() {
             files.push(entry.into_path());
+        } else if entry.file_type().is_symlink() {
+            // As in a Git repository, where a link's target may lie outside it.
+            tracing::warn!(file = %entry.path().display(), "skipped a symbolic link; links are not followed");
         }
     }
     Ok(files)
