@@ -8,7 +8,11 @@
 //! - a manager that is neither an applier nor a controller owns it (a hand edit);
 //! - it is a key of a user map or an item of a keyed list (labels, annotations, ConfigMap
 //!   and Secret data, env vars, ports, volumes, containers, …), including a whole user map
-//!   or keyed list that Git does not have at all, unless controllers alone own it.
+//!   or keyed list that Git does not have at all, unless controllers alone own it;
+//! - it is a field the server defaults, holding a value the server never fills in (a
+//!   `targetPort` other than the port, `suspend: true`), or a field of a workload's pod
+//!   template that the server never fills in at all (`command`, `resources`,
+//!   `hostNetwork`), unless controllers alone own it.
 //!
 //! A map only live has is looked into with the same rules, so that a user map or keyed
 //! list inside it still counts. Anything else only live has is a server default; and a
@@ -24,7 +28,9 @@ use std::cell::OnceCell;
 use serde_json::{Map, Value};
 
 use crate::managed::{ManagerPolicy, Owners};
-use crate::normalize::server_defaults::is_server_default;
+use crate::normalize::server_defaults::{
+    differs_from_known_default, is_server_default, never_filled_in,
+};
 use crate::normalize::{CanonicalOptions, canonicalize_in_place};
 use crate::normalize::{is_set_list, is_user_map};
 use crate::path::{FieldPath, Segment};
@@ -400,8 +406,20 @@ impl Walker<'_, '_> {
                 // Applying Git would leave it as it is, whoever wrote it.
                 continue;
             }
+            // A value the server never fills in there was set by somebody, as surely as a
+            // key of a user map was.
+            let set_by_somebody = user_map
+                || never_filled_in(kind, field, key)
+                || differs_from_known_default(kind, field, key, l, live);
             self.path.push(Segment::Key(field.clone()));
-            self.live_only(l, &owners.key(field), user_map, Some(field), key, depth + 1);
+            self.live_only(
+                l,
+                &owners.key(field),
+                set_by_somebody,
+                Some(field),
+                key,
+                depth + 1,
+            );
             self.path.pop();
         }
     }
@@ -413,7 +431,7 @@ impl Walker<'_, '_> {
         &mut self,
         live: &Value,
         owners: &Owners<'_>,
-        in_user_map: bool,
+        set_by_somebody: bool,
         key: Option<&str>,
         parent: Option<&str>,
         depth: usize,
@@ -444,7 +462,7 @@ impl Walker<'_, '_> {
         if owners.only_controllers(policy) {
             return;
         }
-        if in_user_map {
+        if set_by_somebody {
             self.record(None, Some(live), owners);
             return;
         }
@@ -1067,6 +1085,32 @@ mod tests {
         assert_eq!(
             paths(&walk("Ingress", desired, live, managed)),
             ["metadata.finalizers"]
+        );
+    }
+
+    #[test]
+    fn fields_the_server_never_fills_in_are_drift_unless_controllers_own_them() {
+        let desired = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.27"}]}}}});
+        let live = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.27", "command": ["sleep", "1d"],
+             "terminationMessagePath": "/dev/termination-log"}]}}}});
+        let found = walk("Deployment", desired.clone(), live.clone(), json!([]));
+        assert_eq!(
+            paths(&found),
+            ["spec.template.spec.containers[name=web].command"]
+        );
+        let by_controller = json!([{"manager": "kube-controller-manager", "operation": "Update",
+            "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+                "k:{\"name\":\"web\"}": {"f:command": {}}}}}}}}]);
+        assert!(walk("Deployment", desired, live, by_controller).is_empty());
+
+        let desired = json!({"spec": {"ports": [{"port": 80}]}});
+        let live =
+            json!({"spec": {"ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}});
+        assert_eq!(
+            paths(&walk("Service", desired, live, json!([]))),
+            ["spec.ports[port=80,protocol=TCP].targetPort"]
         );
     }
 

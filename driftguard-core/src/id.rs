@@ -91,9 +91,10 @@ impl FromStr for ResourceId {
             id: s.to_owned(),
             reason: reason.to_owned(),
         };
-        let mut parts = s.split(':');
-        let (Some(kind), Some(namespace), Some(name), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // Kinds and namespaces never hold a colon; names may (RBAC objects such as
+        // `system:controller:job-controller`), so the name is everything after the second.
+        let mut parts = s.splitn(3, ':');
+        let (Some(kind), Some(namespace), Some(name)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(invalid(
                 "expected Kind:namespace:name, or Kind::name for a cluster-scoped object",
@@ -140,6 +141,18 @@ mod tests {
     }
 
     #[test]
+    fn names_may_hold_colons() {
+        for id in [
+            ResourceId::cluster_scoped("ClusterRole", "system:controller:job-controller"),
+            ResourceId::namespaced("RoleBinding", "kube-system", "system:controller:bootstrap"),
+        ] {
+            assert_eq!(id.to_string().parse::<ResourceId>().ok(), Some(id.clone()));
+            let json = serde_json::to_string(&id).expect("serialises");
+            assert_eq!(serde_json::from_str::<ResourceId>(&json).ok(), Some(id));
+        }
+    }
+
+    #[test]
     fn rejects_malformed_ids() {
         for bad in [
             "",
@@ -147,7 +160,6 @@ mod tests {
             "Deployment:web",
             ":shop:web",
             "Deployment:shop:",
-            "A:b:c:d",
         ] {
             assert!(
                 bad.parse::<ResourceId>().is_err(),

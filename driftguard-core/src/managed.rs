@@ -41,6 +41,12 @@ pub const DEFAULT_CONTROLLERS: &[&str] = &[
     "kubelet",
     "cloud-controller-manager",
     "clusterrole-aggregation-controller",
+    // k3s and RKE2 run the controller manager inside their own binary, under its name.
+    "k3s",
+    "rke2",
+    // OpenShift's controllers that label and annotate every namespace.
+    "cluster-policy-controller",
+    "pod-security-admission-label-synchronization-controller",
 ];
 
 /// Which field managers are appliers or controllers; every other manager is a hand editor.

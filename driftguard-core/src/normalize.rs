@@ -70,6 +70,13 @@ pub const DEFAULT_IGNORED_ANNOTATIONS: &[&str] = &[
     "ingress.kubernetes.io/https-target-proxy",
     "ingress.kubernetes.io/url-map",
     "ingress.kubernetes.io/ssl-cert",
+    // The LimitRange admission plugin notes on each Pod which defaults it set.
+    "kubernetes.io/limit-ranger",
+    // GKE Autopilot's admission records how it adjusted requests.
+    "autopilot.gke.io/*",
+    // From 1.30 the API server mirrors a Pod's AppArmor fields into these annotations.
+    // (Only an object's own annotations are filtered: a pod template's stay compared.)
+    "container.apparmor.security.beta.kubernetes.io/*",
 ];
 
 /// Labels written by the API server or controllers; a trailing `*` matches a prefix.
@@ -200,8 +207,16 @@ fn strip_metadata(metadata: &mut Map<String, Value>, options: &CanonicalOptions)
         annotations.retain(|name, _| !name_matches(&options.ignored_annotations, name));
     }
     if let Some(Value::Object(labels)) = metadata.get_mut("labels") {
-        labels.retain(|name, _| !name_matches(&options.ignored_labels, name));
+        labels.retain(|name, value| {
+            !name_matches(&options.ignored_labels, name) && !is_helm_ownership(name, value)
+        });
     }
+}
+
+/// Helm 3 labels every object it installs `app.kubernetes.io/managed-by: Helm`, whether the
+/// chart's templates (and so Git's rendered manifests) say so or not.
+fn is_helm_ownership(name: &str, value: &Value) -> bool {
+    name == "app.kubernetes.io/managed-by" && value.as_str() == Some("Helm")
 }
 
 fn fold_string_data(map: &mut Map<String, Value>) {

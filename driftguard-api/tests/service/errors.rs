@@ -84,7 +84,7 @@ async fn hostile_input_gets_an_answer_not_a_crash() {
         "/api/v1/drift-records?%".to_owned(),
         "/api/v1/drift-records?&&&=&".to_owned(),
         "/api/v1/drift-records/%".to_owned(),
-        "/api/v1/drift-records/a%3Ab%3Ac%3Ad".to_owned(),
+        "/api/v1/drift-records/%3Ab%3Ac".to_owned(),
     ] {
         let answer = service.get(&path).await;
         assert!(

@@ -240,6 +240,15 @@ async fn one_record_by_id_plain_or_percent_encoded() {
         missing.json(),
         json!({"error": "no drift record for `Deployment:shop:nope`"})
     );
+    // RBAC names may hold colons: the name is everything after the second one.
+    let colons = service
+        .get("/api/v1/drift-records/ClusterRole::system:controller:x")
+        .await;
+    assert_eq!(colons.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        colons.json(),
+        json!({"error": "no drift record for `ClusterRole::system:controller:x`"})
+    );
     service.stop().await.unwrap();
 }
 

@@ -7,9 +7,16 @@
 //! dropped, and the defaults an object created by an imperative command (whose manager
 //! is not an applier) owns from its creation.
 //!
+//! The same knowledge works the other way: a field whose default the server fills in, with
+//! a value that is not that default, was set by somebody. When `managedFields` cannot say
+//! who (a dump written without them), such a field only live has is still drift; see
+//! [`differs_from_known_default`].
+//!
 //! Values are compared in canonical form (see [`crate::normalize`]).
 
 use serde_json::{Map, Value, json};
+
+use crate::model::{is_cluster_scoped_kind, is_namespaced_kind};
 
 /// Probe fields and their defaults.
 const PROBES: &[&str] = &["livenessProbe", "readinessProbe", "startupProbe"];
@@ -47,7 +54,33 @@ pub(crate) fn is_server_default(
                 .iter()
                 .all(|(k, v)| is_server_default(kind, k, Some(key), v, map));
     }
-    scalar_default(kind, key, parent, value, siblings)
+    scalar_default(kind, key, parent, value, siblings) == Some(true)
+}
+
+/// Whether `value` (a scalar or a list) at `key` is something the API server never fills
+/// in, for a field whose default it does fill in: somebody set it. Only built-in kinds
+/// count (a custom resource's schema may default anything); Pods are left out (admission
+/// plugins and webhooks rewrite them), and so are `replicas` (autoscalers own it) and
+/// `imagePullPolicy` (its default follows the image the container had when created).
+pub(crate) fn differs_from_known_default(
+    kind: &str,
+    key: &str,
+    parent: Option<&str>,
+    value: &Value,
+    siblings: &Map<String, Value>,
+) -> bool {
+    if value.is_object()
+        || kind == "Pod"
+        || !(is_namespaced_kind(kind) || is_cluster_scoped_kind(kind))
+        || USER_MAPS.contains(&key)
+    {
+        return false;
+    }
+    match key {
+        "replicas" => false,
+        "imagePullPolicy" => is_str(value, "Never"),
+        _ => scalar_default(kind, key, parent, value, siblings) == Some(false),
+    }
 }
 
 /// Defaults that are whole maps, compared as one value.
@@ -77,23 +110,105 @@ fn default_pull_policy(image: Option<&str>) -> &'static str {
     let Some(image) = image else {
         return "IfNotPresent";
     };
+    // As the API server reads it: `latest` when neither a tag nor a digest is given.
     let name = image.split('@').next().unwrap_or(image);
     let last = name.rsplit('/').next().unwrap_or(name);
     match last.split_once(':') {
-        Some((_, "latest")) | None if !image.contains('@') => "Always",
+        Some((_, "latest")) => "Always",
+        None if !image.contains('@') => "Always",
         _ => "IfNotPresent",
     }
 }
 
+/// Kinds whose pod template the API server defaults but never adds to: nothing but
+/// defaulting touches a workload's template (admission plugins and webhooks rewrite the
+/// Pods made from it, not the template).
+const POD_TEMPLATE_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+];
+
+/// Whether `key` (in the map found at `parent`) is a field of a workload's pod template
+/// that the API server never fills in: any value there, when Git has none, was put there
+/// by somebody (`kubectl edit` adding a command, a probe, resources, `hostNetwork`).
+pub(crate) fn never_filled_in(kind: &str, key: &str, parent: Option<&str>) -> bool {
+    if !POD_TEMPLATE_KINDS.contains(&kind) {
+        return false;
+    }
+    match parent {
+        Some("containers" | "initContainers") => matches!(
+            key,
+            "command"
+                | "args"
+                | "envFrom"
+                | "workingDir"
+                | "lifecycle"
+                | "livenessProbe"
+                | "readinessProbe"
+                | "startupProbe"
+                | "resources"
+                | "securityContext"
+                | "stdin"
+                | "stdinOnce"
+                | "tty"
+        ),
+        Some("spec") => matches!(
+            key,
+            "hostNetwork"
+                | "hostPID"
+                | "hostIPC"
+                | "shareProcessNamespace"
+                | "affinity"
+                | "tolerations"
+                | "priorityClassName"
+                | "runtimeClassName"
+                | "serviceAccountName"
+                | "automountServiceAccountToken"
+                | "nodeName"
+                | "hostname"
+                | "subdomain"
+                | "dnsConfig"
+                | "readinessGates"
+        ),
+        Some("ports") => matches!(key, "hostPort" | "hostIP"),
+        Some("securityContext") => matches!(
+            key,
+            "privileged"
+                | "allowPrivilegeEscalation"
+                | "runAsUser"
+                | "runAsGroup"
+                | "runAsNonRoot"
+                | "readOnlyRootFilesystem"
+                | "capabilities"
+                | "fsGroup"
+                | "supplementalGroups"
+                | "seccompProfile"
+                | "appArmorProfile"
+                | "seLinuxOptions"
+                | "procMount"
+        ),
+        _ => false,
+    }
+}
+
+/// `Some(true)` when `value` is what the server fills in at `key`, `Some(false)` when the
+/// server fills in something else there, `None` when it fills in nothing known.
 fn scalar_default(
     kind: &str,
     key: &str,
     parent: Option<&str>,
     value: &Value,
     siblings: &Map<String, Value>,
-) -> bool {
+) -> Option<bool> {
     let in_probe = parent.is_some_and(|p| PROBES.contains(&p));
-    match key {
+    let in_webhook = parent == Some("webhooks");
+    let is_default = match key {
         // Pod spec.
         "dnsPolicy" => is_str(value, "ClusterFirst"),
         "restartPolicy" => is_str(value, "Always"),
@@ -101,6 +216,9 @@ fn scalar_default(
         "terminationGracePeriodSeconds" => is_int(value, 30),
         "serviceAccount" => siblings.get("serviceAccountName") == Some(value),
         "enableServiceLinks" => value == &Value::Bool(true),
+        // The ServiceAccount admission plugin gives a Pod without pull secrets its
+        // account's.
+        "imagePullSecrets" if kind == "Pod" && parent == Some("spec") => true,
         // Containers.
         "imagePullPolicy" => is_str(
             value,
@@ -137,10 +255,17 @@ fn scalar_default(
         "podManagementPolicy" => is_str(value, "OrderedReady"),
         "whenDeleted" | "whenScaled" => is_str(value, "Retain"),
         // Jobs and CronJobs.
+        // With a per-index limit, the overall one defaults to the largest int32.
+        "backoffLimit" if siblings.contains_key("backoffLimitPerIndex") => {
+            is_int(value, i64::from(i32::MAX))
+        }
         "backoffLimit" => is_int(value, 6),
         "completionMode" => is_str(value, "NonIndexed"),
         "completions" | "parallelism" => is_int(value, 1),
         "suspend" | "manualSelector" => value == &Value::Bool(false),
+        "podReplacementPolicy" if siblings.contains_key("podFailurePolicy") => {
+            is_str(value, "Failed")
+        }
         "podReplacementPolicy" => is_str(value, "TerminatingOrFailed"),
         "concurrencyPolicy" => is_str(value, "Allow"),
         "successfulJobsHistoryLimit" => is_int(value, 3),
@@ -150,13 +275,27 @@ fn scalar_default(
         "sessionAffinity" => is_str(value, "None"),
         "internalTrafficPolicy" | "externalTrafficPolicy" => is_str(value, "Cluster"),
         "allocateLoadBalancerNodePorts" => value == &Value::Bool(true),
+        // A headless Service without a selector is dual-stack where the cluster is.
+        "ipFamilyPolicy"
+            if siblings.get("clusterIP").and_then(Value::as_str) == Some("None")
+                && !siblings.contains_key("selector") =>
+        {
+            is_str(value, "SingleStack") || is_str(value, "RequireDualStack")
+        }
         "ipFamilyPolicy" => is_str(value, "SingleStack"),
         "clusterIP" | "clusterIPs" if kind == "Service" => true,
         // Node ports are allocated like the cluster IP, and an update that leaves them out
         // keeps the allocated ones: applying Git changes nothing.
         "nodePort" if kind == "Service" && parent == Some("ports") => true,
         "healthCheckNodePort" if kind == "Service" => true,
-        "ipFamilies" if kind == "Service" => value.as_array().is_some_and(|a| a.len() == 1),
+        // The families follow the policy: one for single-stack, the cluster's for others.
+        "ipFamilies" if kind == "Service" => {
+            value.as_array().is_some_and(|a| a.len() == 1)
+                || siblings
+                    .get("ipFamilyPolicy")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p != "SingleStack")
+        }
         // Storage.
         "volumeMode" => is_str(value, "Filesystem"),
         "volumeName" | "storageClassName" if kind == "PersistentVolumeClaim" => true,
@@ -182,8 +321,44 @@ fn scalar_default(
         // A CA bundle that Git leaves out is injected by a controller (cert-manager's
         // cainjector, the service CA operator) into webhooks and conversion settings.
         "caBundle" => true,
-        _ => false,
-    }
+        // Admission webhooks, and the services that webhooks and API services call.
+        "failurePolicy" if in_webhook => is_str(value, "Fail"),
+        "matchPolicy" if in_webhook => is_str(value, "Equivalent"),
+        "reinvocationPolicy" if in_webhook => is_str(value, "Never"),
+        "timeoutSeconds" if in_webhook => is_int(value, 10),
+        "scope" if parent == Some("rules") && kind.ends_with("WebhookConfiguration") => {
+            is_str(value, "*")
+        }
+        "port" if parent == Some("service") => is_int(value, 443),
+        // An autoscaling/v2 HPA without metrics scales on 80 % CPU.
+        "metrics" if kind == "HorizontalPodAutoscaler" => {
+            *value
+                == json!([{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}])
+        }
+        // A PersistentVolume made by hand is kept when released.
+        "persistentVolumeReclaimPolicy" if kind == "PersistentVolume" => is_str(value, "Retain"),
+        // RBAC subjects: users and groups belong to the RBAC API group.
+        "apiGroup" if parent == Some("subjects") => match siblings.get("kind") {
+            Some(Value::String(k)) if k == "User" || k == "Group" => {
+                is_str(value, "rbac.authorization.k8s.io")
+            }
+            _ => return None,
+        },
+        // A CustomResourceDefinition's names derive from its kind.
+        "singular" | "listKind"
+            if kind == "CustomResourceDefinition" && parent == Some("names") =>
+        {
+            let crd_kind = siblings.get("kind").and_then(Value::as_str)?;
+            if key == "singular" {
+                value.as_str() == Some(crd_kind.to_lowercase().as_str())
+            } else {
+                value.as_str() == Some(format!("{crd_kind}List").as_str())
+            }
+        }
+        _ => return None,
+    };
+    Some(is_default)
 }
 
 #[cfg(test)]
@@ -346,6 +521,216 @@ mod tests {
             Some("metadata"),
             json!({"protocol": "TCP"}),
             json!({})
+        ));
+    }
+
+    fn differs(kind: &str, key: &str, parent: Option<&str>, value: Value, siblings: Value) -> bool {
+        let siblings = siblings.as_object().cloned().unwrap_or_default();
+        differs_from_known_default(kind, key, parent, &value, &siblings)
+    }
+
+    #[test]
+    fn values_the_server_never_fills_in_were_set_by_somebody() {
+        let port = json!({"port": 9080});
+        assert!(differs(
+            "Service",
+            "targetPort",
+            Some("ports"),
+            json!(9090),
+            port.clone()
+        ));
+        assert!(!differs(
+            "Service",
+            "targetPort",
+            Some("ports"),
+            json!(9080),
+            port
+        ));
+        assert!(differs(
+            "CronJob",
+            "suspend",
+            Some("spec"),
+            json!(true),
+            json!({})
+        ));
+        assert!(differs(
+            "Secret",
+            "type",
+            None,
+            json!("kubernetes.io/tls"),
+            json!({})
+        ));
+        // Autoscalers own replicas; admission rewrites Pods; custom resources have
+        // schema defaults of their own.
+        assert!(!differs(
+            "Deployment",
+            "replicas",
+            Some("spec"),
+            json!(7),
+            json!({})
+        ));
+        assert!(!differs(
+            "Pod",
+            "terminationGracePeriodSeconds",
+            Some("spec"),
+            json!(60),
+            json!({})
+        ));
+        assert!(!differs(
+            "Rollout",
+            "revisionHistoryLimit",
+            Some("spec"),
+            json!(3),
+            json!({})
+        ));
+        // The pull policy's default follows the image the container was created with.
+        let image = json!({"image": "nginx:1.27"});
+        assert!(!differs(
+            "Deployment",
+            "imagePullPolicy",
+            Some("containers"),
+            json!("Always"),
+            image.clone()
+        ));
+        assert!(differs(
+            "Deployment",
+            "imagePullPolicy",
+            Some("containers"),
+            json!("Never"),
+            image
+        ));
+        // A field without a known default says nothing.
+        assert!(!differs(
+            "Deployment",
+            "minReadySeconds",
+            Some("spec"),
+            json!(15),
+            json!({})
+        ));
+    }
+
+    #[test]
+    fn pod_template_fields_the_server_never_adds() {
+        assert!(never_filled_in("Deployment", "command", Some("containers")));
+        assert!(never_filled_in("CronJob", "envFrom", Some("containers")));
+        assert!(never_filled_in("DaemonSet", "hostNetwork", Some("spec")));
+        assert!(never_filled_in(
+            "StatefulSet",
+            "privileged",
+            Some("securityContext")
+        ));
+        assert!(never_filled_in("Deployment", "hostPort", Some("ports")));
+        assert!(!never_filled_in("Pod", "resources", Some("containers")));
+        assert!(!never_filled_in(
+            "Deployment",
+            "terminationMessagePath",
+            Some("containers")
+        ));
+        assert!(!never_filled_in("Service", "hostPort", Some("ports")));
+    }
+
+    #[test]
+    fn defaults_that_depend_on_their_neighbours() {
+        assert!(default_in(
+            "Job",
+            "backoffLimit",
+            Some("spec"),
+            json!(2_147_483_647),
+            json!({"backoffLimitPerIndex": 1})
+        ));
+        assert!(!default_in(
+            "Job",
+            "backoffLimit",
+            Some("spec"),
+            json!(6),
+            json!({"backoffLimitPerIndex": 1})
+        ));
+        assert!(default_in(
+            "Job",
+            "podReplacementPolicy",
+            Some("spec"),
+            json!("Failed"),
+            json!({"podFailurePolicy": {}})
+        ));
+        let headless = json!({"clusterIP": "None"});
+        assert!(default_in(
+            "Service",
+            "ipFamilyPolicy",
+            Some("spec"),
+            json!("RequireDualStack"),
+            headless
+        ));
+        assert!(!default_in(
+            "Service",
+            "ipFamilyPolicy",
+            Some("spec"),
+            json!("RequireDualStack"),
+            json!({"selector": {}})
+        ));
+        let dual = json!({"ipFamilyPolicy": "PreferDualStack"});
+        assert!(default_in(
+            "Service",
+            "ipFamilies",
+            Some("spec"),
+            json!(["IPv4", "IPv6"]),
+            dual
+        ));
+        assert!(default_in(
+            "RoleBinding",
+            "apiGroup",
+            Some("subjects"),
+            json!("rbac.authorization.k8s.io"),
+            json!({"kind": "Group"})
+        ));
+        assert!(!default_in(
+            "RoleBinding",
+            "apiGroup",
+            Some("subjects"),
+            json!("rbac.authorization.k8s.io"),
+            json!({"kind": "ServiceAccount"})
+        ));
+        let names = json!({"kind": "Backup"});
+        assert!(default_in(
+            "CustomResourceDefinition",
+            "singular",
+            Some("names"),
+            json!("backup"),
+            names.clone()
+        ));
+        assert!(default_in(
+            "CustomResourceDefinition",
+            "listKind",
+            Some("names"),
+            json!("BackupList"),
+            names
+        ));
+        assert!(default_in(
+            "MutatingWebhookConfiguration",
+            "failurePolicy",
+            Some("webhooks"),
+            json!("Fail"),
+            json!({})
+        ));
+        assert!(default_in(
+            "ValidatingWebhookConfiguration",
+            "scope",
+            Some("rules"),
+            json!("*"),
+            json!({})
+        ));
+        assert!(default_in(
+            "Deployment",
+            "imagePullPolicy",
+            Some("containers"),
+            json!("Always"),
+            json!({"image": "nginx:latest@sha256:abc"})
+        ));
+        assert!(default_in(
+            "Deployment",
+            "imagePullPolicy",
+            Some("containers"),
+            json!("IfNotPresent"),
+            json!({"image": "nginx@sha256:abc"})
         ));
     }
 }
