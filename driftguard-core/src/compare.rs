@@ -34,11 +34,20 @@ pub struct PreparedObject {
     pub hash: ContentHash,
     last_applied: Option<String>,
     managed_fields: Option<Value>,
+    resources_set_by_admission: bool,
 }
+
+/// The annotation GKE Autopilot writes when its admission fills in container resources.
+const AUTOPILOT_RESOURCE_ADJUSTMENT: &str = "autopilot.gke.io/resource-adjustment";
 
 impl PreparedObject {
     /// Takes `object` apart and canonicalises it, without copying.
     pub fn new(mut object: Value, options: &CanonicalOptions) -> Self {
+        let resources_set_by_admission = object
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(AUTOPILOT_RESOURCE_ADJUSTMENT))
+            .is_some();
         let (last_applied, managed_fields) = match object.get_mut("metadata") {
             Some(Value::Object(metadata)) => {
                 let last_applied = match metadata
@@ -60,6 +69,7 @@ impl PreparedObject {
             hash,
             last_applied,
             managed_fields,
+            resources_set_by_admission,
         }
     }
 
@@ -143,6 +153,7 @@ fn field_drifts(
         kind,
         last_applied: &last_applied,
         policy: &settings.managers,
+        resources_set_by_admission: live.resources_set_by_admission,
     };
     diff_objects(
         &desired.canonical,

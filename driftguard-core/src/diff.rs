@@ -141,6 +141,10 @@ pub struct WalkContext<'a> {
     pub last_applied: &'a LastApplied<'a>,
     /// Who is an applier or controller.
     pub policy: &'a ManagerPolicy,
+    /// Whether an admission webhook says it filled in the pod template's container
+    /// resources (GKE Autopilot's `autopilot.gke.io/resource-adjustment`): resources Git
+    /// leaves out are then the platform's, not somebody's edit.
+    pub resources_set_by_admission: bool,
 }
 
 /// Compares canonical `desired` against canonical `live`; `owners` is the
@@ -315,6 +319,17 @@ fn contains_all(live: &Value, desired: &Value) -> bool {
 }
 
 /// The zero value of a scalar, which the API server leaves out of its answer.
+/// Whether `field` only live has mirrors a field Git declares with the same value: the
+/// API server fills in `serviceAccountName` from a manifest's deprecated `serviceAccount`.
+fn mirrors_declared_field(field: &str, desired: &Map<String, Value>, live: &Value) -> bool {
+    let mirror = match field {
+        "serviceAccountName" => "serviceAccount",
+        "serviceAccount" => "serviceAccountName",
+        _ => return false,
+    };
+    desired.get(mirror) == Some(live)
+}
+
 fn is_zero_scalar(value: &Value) -> bool {
     match value {
         Value::Bool(b) => !b,
@@ -402,6 +417,10 @@ impl Walker<'_, '_> {
             if desired.contains_key(field) || is_finalizers(field, key) {
                 continue;
             }
+            if !user_map && mirrors_declared_field(field, desired, l) {
+                // The API server writes a deprecated field and its successor alike.
+                continue;
+            }
             if !user_map && is_server_default(kind, field, key, l, live) {
                 // Applying Git would leave it as it is, whoever wrote it.
                 continue;
@@ -409,7 +428,10 @@ impl Walker<'_, '_> {
             // A value the server never fills in there was set by somebody, as surely as a
             // key of a user map was.
             let set_by_somebody = user_map
-                || never_filled_in(kind, field, key)
+                // (`false` and `0` there behave as if unset: no drift in them.)
+                || (never_filled_in(kind, field, key)
+                    && !is_zero_scalar(l)
+                    && !(field == "resources" && self.context.resources_set_by_admission))
                 || differs_from_known_default(kind, field, key, l, live);
             self.path.push(Segment::Key(field.clone()));
             self.live_only(
@@ -729,6 +751,7 @@ mod tests {
             kind,
             last_applied: &LastApplied::none(),
             policy: &policy,
+            resources_set_by_admission: false,
         };
         diff_objects(&desired, &live, &Owners::none(), &context)
             .into_iter()
@@ -827,6 +850,7 @@ mod tests {
             kind: "Deployment",
             last_applied: &applied,
             policy: &policy,
+            resources_set_by_admission: false,
         };
         let found = diff_objects(
             &json!({"spec": {"replicas": 1}}),
@@ -850,6 +874,7 @@ mod tests {
             kind: "Pod",
             last_applied: &applied,
             policy: &policy,
+            resources_set_by_admission: false,
         };
         let found = diff_objects(
             &json!({"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}),
@@ -897,6 +922,7 @@ mod tests {
             kind: "Deployment",
             last_applied: &LastApplied::none(),
             policy: &policy,
+            resources_set_by_admission: false,
         };
         let found = diff_objects(
             &json!({"spec": {"replicas": 1}}),
@@ -916,6 +942,7 @@ mod tests {
             kind,
             last_applied: &LastApplied::none(),
             policy: &policy,
+            resources_set_by_admission: false,
         };
         diff_objects(&desired, &live, &managed.root(), &context)
     }

@@ -239,12 +239,19 @@ impl<'a> Owners<'a> {
         })
     }
 
+    /// The owners one step down. A leaf (`{}`) owns its whole value, so a manager that
+    /// owns an atomic list or map (`f:tolerations: {}`) owns every item and field in it.
     fn step(&self, find: impl Fn(&'a Map<String, Value>) -> Option<&'a Value>) -> Self {
         Self {
             nodes: self
                 .nodes
                 .iter()
-                .filter_map(|(entry, node)| Some((*entry, find(node)?.as_object()?)))
+                .filter_map(|(entry, node)| {
+                    if node.is_empty() {
+                        return Some((*entry, *node));
+                    }
+                    Some((*entry, find(node)?.as_object()?))
+                })
                 .collect(),
         }
     }

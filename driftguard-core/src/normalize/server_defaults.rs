@@ -46,9 +46,6 @@ pub(crate) fn is_server_default(
         return false;
     }
     if let Value::Object(map) = value {
-        if let Some(default) = map_default(kind, key) {
-            return *value == default;
-        }
         return !map.is_empty()
             && map
                 .iter()
@@ -80,20 +77,6 @@ pub(crate) fn differs_from_known_default(
         "replicas" => false,
         "imagePullPolicy" => is_str(value, "Never"),
         _ => scalar_default(kind, key, parent, value, siblings) == Some(false),
-    }
-}
-
-/// Defaults that are whole maps, compared as one value.
-fn map_default(kind: &str, key: &str) -> Option<Value> {
-    match (kind, key) {
-        ("HorizontalPodAutoscaler", "behavior") => Some(json!({
-            "scaleDown": {"policies": [{"periodSeconds": 15, "type": "Percent", "value": 100}],
-                "selectPolicy": "Max", "stabilizationWindowSeconds": 300},
-            "scaleUp": {"policies": [{"periodSeconds": 15, "type": "Pods", "value": 4},
-                {"periodSeconds": 15, "type": "Percent", "value": 100}],
-                "selectPolicy": "Max", "stabilizationWindowSeconds": 0}
-        })),
-        _ => None,
     }
 }
 
@@ -134,12 +117,25 @@ const POD_TEMPLATE_KINDS: &[&str] = &[
     "PodTemplate",
 ];
 
-/// Whether `key` (in the map found at `parent`) is a field of a workload's pod template
-/// that the API server never fills in: any value there, when Git has none, was put there
-/// by somebody (`kubectl edit` adding a command, a probe, resources, `hostNetwork`).
+/// Whether `key` (in the map found at `parent`) is a field of a workload's pod template,
+/// a Service or an Ingress that the API server never fills in: any value there, when Git
+/// has none, was put there by somebody (`kubectl edit` adding a command, a probe,
+/// resources, `hostNetwork`, a Service's `externalIPs`).
 pub(crate) fn never_filled_in(kind: &str, key: &str, parent: Option<&str>) -> bool {
-    if !POD_TEMPLATE_KINDS.contains(&kind) {
-        return false;
+    match kind {
+        "Service" => {
+            return match parent {
+                Some("spec") => matches!(
+                    key,
+                    "externalIPs" | "loadBalancerIP" | "loadBalancerSourceRanges" | "externalName"
+                ),
+                Some("ports") => key == "appProtocol",
+                _ => false,
+            };
+        }
+        "Ingress" => return parent == Some("spec") && key == "defaultBackend",
+        _ if !POD_TEMPLATE_KINDS.contains(&kind) => return false,
+        _ => {}
     }
     match parent {
         Some("containers" | "initContainers") => matches!(
@@ -175,8 +171,19 @@ pub(crate) fn never_filled_in(kind: &str, key: &str, parent: Option<&str>) -> bo
                 | "subdomain"
                 | "dnsConfig"
                 | "readinessGates"
+                // Jobs and CronJobs.
+                | "activeDeadlineSeconds"
+                | "ttlSecondsAfterFinished"
+                | "startingDeadlineSeconds"
+                | "timeZone"
         ),
         Some("ports") => matches!(key, "hostPort" | "hostIP"),
+        Some("volumeMounts") => matches!(
+            key,
+            "subPath" | "subPathExpr" | "readOnly" | "mountPropagation" | "recursiveReadOnly"
+        ),
+        Some("configMap" | "secret") => matches!(key, "items" | "optional"),
+        Some("emptyDir") => matches!(key, "medium" | "sizeLimit"),
         Some("securityContext") => matches!(
             key,
             "privileged"
@@ -243,11 +250,15 @@ fn scalar_default(
         "divisor" => is_str(value, "0"),
         // Workload controllers.
         "replicas" | "minReplicas" => is_int(value, 1),
-        "progressDeadlineSeconds" => is_int(value, 600),
-        "revisionHistoryLimit" => is_int(value, 10),
+        // Deployments created through extensions/v1beta1 (before 1.16) keep that
+        // version's defaults in storage: no deadline, unlimited history, 1/1 surge.
+        "progressDeadlineSeconds" => is_int(value, 600) || is_int(value, i64::from(i32::MAX)),
+        "revisionHistoryLimit" => is_int(value, 10) || is_int(value, i64::from(i32::MAX)),
         "maxSurge" if kind == "DaemonSet" => is_int(value, 0),
         "maxUnavailable" if kind == "DaemonSet" => is_int(value, 1),
-        "maxSurge" | "maxUnavailable" if kind == "Deployment" => is_str(value, "25%"),
+        "maxSurge" | "maxUnavailable" if kind == "Deployment" => {
+            is_str(value, "25%") || is_int(value, 1)
+        }
         "partition" => is_int(value, 0),
         "type" if matches!(parent, Some("strategy" | "updateStrategy")) => {
             is_str(value, "RollingUpdate")
@@ -263,6 +274,7 @@ fn scalar_default(
         "completionMode" => is_str(value, "NonIndexed"),
         "completions" | "parallelism" => is_int(value, 1),
         "suspend" | "manualSelector" => value == &Value::Bool(false),
+        "paused" if kind == "Deployment" => value == &Value::Bool(false),
         "podReplacementPolicy" if siblings.contains_key("podFailurePolicy") => {
             is_str(value, "Failed")
         }
@@ -322,6 +334,8 @@ fn scalar_default(
         // cainjector, the service CA operator) into webhooks and conversion settings.
         "caBundle" => true,
         // Admission webhooks, and the services that webhooks and API services call.
+        // A Job's pod failure rule matches a condition that is true.
+        "status" if parent == Some("onPodConditions") => is_str(value, "True"),
         "failurePolicy" if in_webhook => is_str(value, "Fail"),
         "matchPolicy" if in_webhook => is_str(value, "Equivalent"),
         "reinvocationPolicy" if in_webhook => is_str(value, "Never"),
@@ -330,6 +344,23 @@ fn scalar_default(
             is_str(value, "*")
         }
         "port" if parent == Some("service") => is_int(value, 443),
+        // An HPA's scaling behavior, filled in around what was set (a behavior nobody
+        // set stays absent). Older servers also wrote scale-down's 300 s window, which
+        // newer ones leave to the controller manager's flag.
+        "policies" if kind == "HorizontalPodAutoscaler" && parent == Some("scaleUp") => {
+            *value
+                == json!([{"periodSeconds": 15, "type": "Pods", "value": 4},
+                    {"periodSeconds": 15, "type": "Percent", "value": 100}])
+        }
+        "policies" if kind == "HorizontalPodAutoscaler" && parent == Some("scaleDown") => {
+            *value == json!([{"periodSeconds": 15, "type": "Percent", "value": 100}])
+        }
+        "selectPolicy" if kind == "HorizontalPodAutoscaler" => is_str(value, "Max"),
+        "stabilizationWindowSeconds" if kind == "HorizontalPodAutoscaler" => match parent {
+            Some("scaleUp") => is_int(value, 0),
+            Some("scaleDown") => is_int(value, 300),
+            _ => return None,
+        },
         // An autoscaling/v2 HPA without metrics scales on 80 % CPU.
         "metrics" if kind == "HorizontalPodAutoscaler" => {
             *value
