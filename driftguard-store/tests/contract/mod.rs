@@ -172,6 +172,13 @@ pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
     bare.live_hash = None;
     bare.last_known_good_hash = None;
     bare.git_revision = None;
+    // RBAC names may hold colons.
+    let rbac = record(
+        "ClusterRole::system:aggregate-to-view",
+        DriftStatus::None,
+        &[],
+        45_000,
+    );
     assert!(
         active
             .drifts
@@ -180,12 +187,12 @@ pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
     );
     save(
         store,
-        &[active.clone(), resolved.clone(), bare.clone()],
+        &[active.clone(), resolved.clone(), bare.clone(), rbac.clone()],
         &[],
     )
     .await;
 
-    for expected in [&active, &resolved, &bare] {
+    for expected in [&active, &resolved, &bare, &rbac] {
         let stored = store
             .get(&expected.resource_id)
             .await
@@ -193,7 +200,7 @@ pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
             .unwrap_or_else(|| panic!("{} was saved", expected.resource_id));
         assert_eq!(&stored, expected);
     }
-    assert_eq!(list(store, &RecordFilter::default()).await.len(), 3);
+    assert_eq!(list(store, &RecordFilter::default()).await.len(), 4);
     assert_eq!(
         store.get(&id("Deployment:shop:api")).await.expect("get"),
         None
