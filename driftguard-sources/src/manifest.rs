@@ -330,6 +330,9 @@ impl ManifestReader {
                 _ => return Err(invalid(format!("the {kind}'s `items` is not a list"))),
             };
             for (index, item) in items.into_iter().enumerate() {
+                if item.is_null() {
+                    continue;
+                }
                 if !item.is_object() {
                     return Err(invalid(format!(
                         "item {index} of the {kind} is not an object"
