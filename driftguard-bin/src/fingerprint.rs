@@ -25,6 +25,9 @@ pub fn key_from_env() -> anyhow::Result<FingerprintKey> {
     if let Ok(material) = std::env::var(KEY_ENV)
         && !material.is_empty()
     {
+        if material.trim().is_empty() {
+            bail!("{KEY_ENV} holds only whitespace; set a real key or unset it");
+        }
         return Ok(FingerprintKey::derive(&material));
     }
     Ok(FingerprintKey::from_bytes(random_bytes()?))
