@@ -2,6 +2,11 @@
 //! and checks what a user sees: exit code, one record per desired resource with the
 //! right drift types and severity (and, where a case lists them, the field managers named
 //! as hand editors), and no Secret plaintext anywhere in the output.
+//!
+//! A case is a folder `sync-*` (everything in sync), `drift-*` or `error-*` (exit code 2,
+//! one line on stderr) holding `desired/`, `live/` and `case.json`: a description, extra
+//! `args`, the `exit_code`, the expected `records` by resource id, and the
+//! `secret_plaintexts` that must never be printed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,6 +96,19 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
                 }
             }
         }
+    }
+
+    if expected_code == 2 {
+        // An error: nothing on stdout, one line on stderr that says why.
+        for (name, run) in [("json", &json_run), ("table", &table_run)] {
+            if !run.stdout.is_empty() {
+                problems.push(format!("{name} output: stdout on error: {}", run.stdout));
+            }
+            if run.stderr.trim_end().lines().count() != 1 || !run.stderr.contains("error") {
+                problems.push(format!("{name} output: not one error line: {}", run.stderr));
+            }
+        }
+        return problems;
     }
 
     let report: Value = match serde_json::from_str(&json_run.stdout) {
@@ -223,6 +241,11 @@ fn in_sync_cases_report_no_drift() {
 #[test]
 fn drift_cases_report_the_right_types_and_severities() {
     run_cases("drift-");
+}
+
+#[test]
+fn error_cases_exit_2_with_a_reason() {
+    run_cases("error-");
 }
 
 #[test]
