@@ -103,13 +103,15 @@ impl Scopes {
         if is_cluster_scoped_kind(kind) {
             return Some(true);
         }
+        // A CRD may declare a kind of the same name as a built-in one (Crossplane's
+        // cluster-scoped `Role`): its scope wins.
+        if let Some(declared) = self.declared.get(kind) {
+            return Some(*declared);
+        }
         if is_namespaced_kind(kind) {
             return Some(false);
         }
-        self.declared
-            .get(kind)
-            .or_else(|| self.observed.get(kind))
-            .copied()
+        self.observed.get(kind).copied()
     }
 }
 
@@ -173,7 +175,10 @@ pub fn analyze(
     let mut live_by_id: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(live.resources.len());
     for mut resource in live.resources {
-        if resource.id.namespace().is_none() && is_namespaced_kind(resource.id.kind()) {
+        if resource.id.namespace().is_none()
+            && is_namespaced_kind(resource.id.kind())
+            && !scopes.declared.contains_key(resource.id.kind())
+        {
             // A hand-written dump that leaves the namespace out means `default`, as for
             // a manifest.
             resource.id = resource.id.with_namespace(Some("default"));
@@ -312,6 +317,23 @@ mod tests {
                 "ConfigMap:a:cfg",
                 "ConfigMap:b:cfg",
                 "ConfigMap:default:cfg"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_crd_scope_wins_over_a_built_in_kind_of_the_same_name() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "roles.iam.example.com"},
+            "spec": {"group": "iam.example.com", "scope": "Cluster",
+                "names": {"kind": "Role", "plural": "roles"}}});
+        let role = json!({"apiVersion": "iam.example.com/v1", "kind": "Role",
+            "metadata": {"name": "app-role"}, "spec": {"policy": "read"}});
+        assert_eq!(
+            ids(vec![crd.clone(), role.clone()], vec![crd, role]),
+            [
+                "CustomResourceDefinition::roles.iam.example.com",
+                "Role::app-role"
             ]
         );
     }

@@ -330,6 +330,28 @@ fn mirrors_declared_field(field: &str, desired: &Map<String, Value>, live: &Valu
     desired.get(mirror) == Some(live)
 }
 
+/// Whether live item `live` is desired item `desired` as the server returns it: every
+/// field Git sets has the same value, and every other field is a server default. Strict
+/// where the walk is lenient (no ownership, no three-way): it only decides whether items
+/// of a resized list pair up, and stops at the first difference.
+fn same_item(kind: &str, desired: &Value, live: &Value, key: Option<&str>) -> bool {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => {
+            d.iter().all(|(field, dv)| match l.get(field) {
+                Some(lv) => same_item(kind, dv, lv, Some(field)),
+                None => is_omitted_zero(field, dv),
+            }) && l.iter().all(|(field, lv)| {
+                d.contains_key(field) || is_server_default(kind, field, key, lv, l)
+            })
+        }
+        (Value::Array(d), Value::Array(l)) => {
+            d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| same_item(kind, dv, lv, key))
+        }
+        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
+        _ => scalars_equal(desired, live),
+    }
+}
+
 fn is_zero_scalar(value: &Value) -> bool {
     match value {
         Value::Bool(b) => !b,
@@ -428,9 +450,9 @@ impl Walker<'_, '_> {
             // A value the server never fills in there was set by somebody, as surely as a
             // key of a user map was.
             let set_by_somebody = user_map
-                // (`false` and `0` there behave as if unset: no drift in them.)
+                // (`false` there behaves as if unset: no drift in it.)
                 || (never_filled_in(kind, field, key)
-                    && !is_zero_scalar(l)
+                    && *l != Value::Bool(false)
                     && !(field == "resources" && self.context.resources_set_by_admission))
                 || differs_from_known_default(kind, field, key, l, live);
             self.path.push(Segment::Key(field.clone()));
@@ -642,7 +664,7 @@ impl Walker<'_, '_> {
         depth: usize,
     ) {
         if desired.len() != live.len() {
-            self.resized_list(desired, live, owners);
+            self.resized_list(desired, live, owners, key);
             return;
         }
         for (i, (d, l)) in desired.iter().zip(live).enumerate() {
@@ -657,7 +679,13 @@ impl Walker<'_, '_> {
     /// removed), each added or removed item is a difference of its own, at its index in
     /// the longer side, so that an added `configMapRef` next to an untouched `secretRef`
     /// is a ConfigMap change. Otherwise (`args`, say) the whole list is one difference.
-    fn resized_list(&mut self, desired: &[Value], live: &[Value], owners: &Owners<'_>) {
+    fn resized_list(
+        &mut self,
+        desired: &[Value],
+        live: &[Value],
+        owners: &Owners<'_>,
+        key: Option<&str>,
+    ) {
         let whole = |this: &mut Self| {
             let d = Value::Array(desired.to_vec());
             let l = Value::Array(live.to_vec());
@@ -673,17 +701,14 @@ impl Walker<'_, '_> {
         } else {
             (live, desired)
         };
-        let context = WalkContext {
-            last_applied: &LastApplied::none(),
-            ..*self.context
-        };
+        let kind = self.context.kind;
         let same = |long: &Value, short: &Value| {
             let (d, l) = if desired_longer {
                 (long, short)
             } else {
                 (short, long)
             };
-            diff_objects(d, l, &Owners::none(), &context).is_empty()
+            same_item(kind, d, l, key)
         };
         let mut extra = Vec::with_capacity(longer.len() - shorter.len());
         let mut next = shorter.iter().peekable();
@@ -701,15 +726,11 @@ impl Walker<'_, '_> {
         }
         for i in extra {
             self.path.push(Segment::Index(i));
-            let item_owners = if desired_longer {
-                Owners::none()
-            } else {
-                owners.index(i)
-            };
             if desired_longer {
-                self.record(Some(&longer[i]), None, &item_owners);
+                // Whoever owns the list removed the item.
+                self.record(Some(&longer[i]), None, owners);
             } else {
-                self.record(None, Some(&longer[i]), &item_owners);
+                self.record(None, Some(&longer[i]), &owners.index(i));
             }
             self.path.pop();
         }
@@ -828,6 +849,13 @@ mod tests {
         let desired = json!({"envFrom": [secret.clone(), config.clone()]});
         let live = json!({"envFrom": [config.clone()]});
         assert_eq!(diffs("Pod", desired, live), ["envFrom[0]"]);
+        // An item that only live has a field in is not the same item.
+        let edited = json!({"envFrom": [{"secretRef": {"name": "creds", "optional": true},
+            "prefix": "HACKED_"}, config.clone()]});
+        assert_eq!(
+            diffs("Pod", json!({"envFrom": [secret.clone()]}), edited),
+            ["envFrom"]
+        );
         // Items changed as well as added: the whole list.
         let desired = json!({"envFrom": [secret]});
         let live = json!({"envFrom": [config, {"prefix": "X_", "configMapRef": {"name": "more"}}]});

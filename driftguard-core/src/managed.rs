@@ -151,7 +151,11 @@ impl<'a> ManagedFields<'a> {
                                 .get("operation")
                                 .and_then(Value::as_str)
                                 .unwrap_or("Update"),
-                            fields: item.get("fieldsV1")?.as_object()?,
+                            // An entry that owns nothing (`fieldsV1: {}`) says nothing.
+                            fields: item
+                                .get("fieldsV1")?
+                                .as_object()
+                                .filter(|fields| !fields.is_empty())?,
                         })
                     })
                     .collect()
@@ -389,6 +393,30 @@ mod tests {
             spec.key("strategy").hand_editor(&policy),
             Some("kubectl-edit")
         );
+    }
+
+    #[test]
+    fn an_atomic_leaf_owns_everything_inside_and_an_empty_entry_nothing() {
+        let policy = ManagerPolicy::default();
+        let fields = json!([
+            {"manager": "kubectl-edit", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:tolerations": {}}}}}},
+            {"manager": "some-dashboard", "operation": "Update", "fieldsV1": {}}
+        ]);
+        let m = ManagedFields::from_value(&fields);
+        let pod = m.root().key("spec").key("template").key("spec");
+        assert_eq!(
+            pod.key("tolerations")
+                .index(1)
+                .key("key")
+                .hand_editor(&policy),
+            Some("kubectl-edit")
+        );
+        assert_eq!(
+            m.root().key("metadata").key("labels").hand_editor(&policy),
+            None
+        );
+        assert_eq!(m.entries().len(), 1);
     }
 
     #[test]

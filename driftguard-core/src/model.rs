@@ -78,8 +78,17 @@ impl Resource {
                 )));
             }
         };
+        if kind.contains(':') {
+            return Err(invalid(format!("the kind `{kind}` holds a colon")));
+        }
         let namespace = match metadata.and_then(|m| m.get("namespace")) {
             None | Some(Value::Null) => None,
+            // Namespaces are DNS labels; a colon would make the resource id ambiguous.
+            Some(Value::String(ns)) if ns.contains(':') => {
+                return Err(invalid(format!(
+                    "the {kind} {name} has a `metadata.namespace` that is not a namespace name"
+                )));
+            }
             Some(Value::String(ns)) => Some(ns.clone()),
             Some(_) => {
                 return Err(invalid(format!(
@@ -338,4 +347,29 @@ pub fn is_namespaced_kind(kind: &str) -> bool {
 /// [`KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS`]); a guess for when nothing else tells.
 pub fn is_known_cluster_scoped_custom_kind(kind: &str) -> bool {
     KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS.contains(&kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn colons_in_a_kind_or_namespace_are_refused() {
+        for object in [
+            json!({"apiVersion": "v1", "kind": "Config:Map", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": "shop:eu"}}),
+        ] {
+            assert!(Resource::from_object(object, None).is_err());
+        }
+        let rbac = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:aggregate-to-view"}});
+        let resource = Resource::from_object(rbac, None).expect("names may hold colons");
+        assert_eq!(
+            resource.id.to_string().parse::<ResourceId>().ok(),
+            Some(resource.id)
+        );
+    }
 }

@@ -50,8 +50,10 @@ impl Default for ManifestLimits {
 /// Stack for the parser thread; deep documents are refused long before it runs out.
 const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
-/// What aliases may add to a YAML file beyond twice its own size (nodes, events, bytes).
-const EXPANSION_ALLOWANCE: usize = 64 * 1024;
+/// What anchors and aliases may add to a YAML file beyond what its own size allows:
+/// 256 Ki nodes (and 4 MiB of scalars), plenty for manifests that share a container spec
+/// through merge keys, and a bound on what a few kilobytes of aliases expand to.
+const EXPANSION_ALLOWANCE: usize = 256 * 1024;
 
 /// Reads manifest files into resources, fingerprinting Secrets with its key.
 #[derive(Debug, Clone)]
@@ -217,18 +219,16 @@ impl ManifestReader {
         let mut budget = Budget::default();
         budget.max_depth = self.limits.max_depth;
         budget.max_documents = usize::MAX;
+        // Text without aliases holds at most about one node per two bytes.
         budget.max_events = text
             .len()
-            .saturating_mul(4)
-            .saturating_add(EXPANSION_ALLOWANCE);
-        budget.max_nodes = text
-            .len()
             .saturating_mul(2)
-            .saturating_add(EXPANSION_ALLOWANCE);
+            .saturating_add(2 * EXPANSION_ALLOWANCE);
+        budget.max_nodes = text.len().saturating_add(EXPANSION_ALLOWANCE);
         budget.max_total_scalar_bytes = text
             .len()
             .saturating_mul(2)
-            .saturating_add(EXPANSION_ALLOWANCE);
+            .saturating_add(16 * EXPANSION_ALLOWANCE);
         budget.max_recorded_anchor_bytes = budget.max_total_scalar_bytes;
         // kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml): `0644` is octal 420 and
         // `yes`/`on` are booleans. Read them the same way, or a mode written in octal
@@ -540,14 +540,11 @@ pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
             };
             Error::Io { path, source }
         })?;
-        if !ManifestReader::is_manifest_file(entry.path()) {
-            continue;
-        }
-        if entry.file_type().is_file() {
-            files.push(entry.into_path());
-        } else if entry.file_type().is_symlink() {
+        if entry.file_type().is_symlink() {
             // As in a Git repository, where a link's target may lie outside it.
-            tracing::warn!(file = %entry.path().display(), "skipped a symbolic link; links are not followed");
+            tracing::warn!(path = %entry.path().display(), "skipped a symbolic link; links are not followed");
+        } else if entry.file_type().is_file() && ManifestReader::is_manifest_file(entry.path()) {
+            files.push(entry.into_path());
         }
     }
     Ok(files)

@@ -73,7 +73,8 @@ fn host_network_ports(object: &mut Map<String, Value>) {
                 for port in ports.iter_mut().filter_map(Value::as_object_mut) {
                     let copied = matches!(
                         (port.get("hostPort"), port.get("containerPort")),
-                        (Some(host), Some(container)) if host.as_f64() == container.as_f64()
+                        (Some(host), Some(container))
+                            if host.as_f64().is_some() && host.as_f64() == container.as_f64()
                     );
                     if copied {
                         port.remove("hostPort");
