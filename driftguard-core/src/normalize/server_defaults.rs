@@ -9,8 +9,8 @@
 //!
 //! The same knowledge works the other way: a field whose default the server fills in, with
 //! a value that is not that default, was set by somebody. When `managedFields` cannot say
-//! who (a dump written without them), such a field only live has is still drift; see
-//! [`differs_from_known_default`].
+//! who (a dump written without them), such a field only live has is still drift, and so
+//! is a field of a workload's pod template that the server never fills in at all.
 //!
 //! Values are compared in canonical form (see [`crate::normalize`]).
 
