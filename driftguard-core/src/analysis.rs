@@ -150,6 +150,24 @@ fn resolve_id(
     scoped
 }
 
+/// Annotations that make an object a deploy tool's hook (a Helm pre-install Job, a chart
+/// test Pod, an Argo CD sync hook): run at deploy time and deleted by the tool, not state
+/// the cluster is meant to keep. `helm template` renders them with the rest of a chart.
+const HOOK_ANNOTATIONS: &[&str] = &["helm.sh/hook", "argocd.argoproj.io/hook"];
+
+fn is_deploy_hook(resource: &Resource) -> bool {
+    resource
+        .object
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|annotations| {
+            HOOK_ANNOTATIONS
+                .iter()
+                .any(|a| annotations.contains_key(*a))
+        })
+}
+
 fn in_scope(id: &ResourceId, namespaces: &[String]) -> bool {
     namespaces.is_empty()
         || id
@@ -190,6 +208,9 @@ pub fn analyze(
         HashMap::with_capacity(desired.resources.len());
     let mut unobserved: HashMap<ResourceId, Resource> = HashMap::new();
     for resource in desired.resources {
+        if is_deploy_hook(&resource) {
+            continue;
+        }
         let id = resolve_id(&resource.id, &live_by_id, &scopes);
         if !in_scope(&id, &settings.namespaces) {
             continue;
@@ -319,6 +340,18 @@ mod tests {
                 "ConfigMap:default:cfg"
             ]
         );
+    }
+
+    #[test]
+    fn deploy_hooks_are_not_tracked() {
+        let hook = json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "migrate", "namespace": "shop",
+                "annotations": {"helm.sh/hook": "pre-install",
+                    "helm.sh/hook-delete-policy": "hook-succeeded"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "m", "image": "m:1"}]}}}});
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"}});
+        assert_eq!(ids(vec![hook, cm], vec![]), ["ConfigMap:shop:settings"]);
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub const DEFAULT_CONTROLLERS: &[&str] = &[
     "kube-apiserver",
     "kubelet",
     "cloud-controller-manager",
+    "digitalocean-cloud-controller-manager",
     "clusterrole-aggregation-controller",
     // k3s and RKE2 run the controller manager inside their own binary, under its name.
     "k3s",

@@ -61,6 +61,15 @@ pub const DEFAULT_IGNORED_ANNOTATIONS: &[&str] = &[
     "cloud.google.com/neg",
     "cloud.google.com/neg-status",
     "metallb.universe.tf/ip-allocated-from-pool",
+    "metallb.io/ip-allocated-from-pool",
+    // Cloud load balancer controllers record what they built on the Service.
+    "kubernetes.digitalocean.com/load-balancer-id",
+    "loadbalancer.openstack.org/load-balancer-id",
+    "service.kubernetes.io/backend-service",
+    "service.kubernetes.io/firewall-rule*",
+    "service.kubernetes.io/healthcheck",
+    "service.kubernetes.io/tcp-forwarding-rule*",
+    "service.kubernetes.io/udp-forwarding-rule*",
     "field.cattle.io/publicEndpoints",
     // The GCE ingress controller records the load balancer it built.
     "ingress.kubernetes.io/backends",
