@@ -25,25 +25,10 @@ cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
 echo "==> generating 10,000 desired/live pairs (1% drifted)"
 python3 "$root/scripts/load/generate.py" "$work/data" 10000 100
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/config.yaml" <<YAML
-server:
-  host: 127.0.0.1
-  port: $port
-logging:
-  level: warn
-database:
-  path: $work/drift.db
-sources:
-  desired: folder
-  folder: $work/data/desired
-  live: dump
-  dump: $work/data/live
-detection:
-  interval: 5s
-  watch: false
-  fingerprint_key: load test
-YAML
+# shellcheck source=scripts/load/lib.sh
+source "$root/scripts/load/lib.sh"
+port=$(free_port)
+write_config "$port" 5s
 
 "$root/target/release/driftguard" serve --config "$work/config.yaml" > "$work/driftguard.log" 2>&1 &
 server=$!
@@ -59,11 +44,11 @@ echo "    $count records stored; driftguard resident memory: $(awk '/VmRSS/ {pri
 
 failed=0
 for path in "/api/v1/drift-records" "/api/v1/drift-records?limit=1000" "/api/v1/drift-records?namespace=team-7&drift_detected=true" "/api/v1/drift-records/active"; do
-    before=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '/^driftguard_analyses_total\{mode="full",outcome="success"\}/ {print $2}')
+    before=$(full_analyses "$port")
     echo "==> wrk -t2 -c$connections -d$duration --latency '$path'"
     wrk -t2 -c"$connections" -d"$duration" --latency "http://127.0.0.1:$port$path" | tee "$work/wrk.txt"
-    after=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '/^driftguard_analyses_total\{mode="full",outcome="success"\}/ {print $2}')
-    echo "    full analyses completed during the run: $((${after%.*} - ${before%.*}))"
+    after=$(full_analyses "$port")
+    echo "    full analyses completed during the run: $((after - before))"
     if grep -qE "Non-2xx|Socket errors" "$work/wrk.txt"; then
         echo "!! errors during the run"
         failed=1

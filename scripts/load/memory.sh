@@ -18,45 +18,26 @@ trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
 python3 "$root/scripts/load/generate.py" "$work/data" "$count" 100
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/config.yaml" <<YAML
-server:
-  host: 127.0.0.1
-  port: $port
-logging:
-  level: warn
-database:
-  path: $work/drift.db
-sources:
-  desired: folder
-  folder: $work/data/desired
-  live: dump
-  dump: $work/data/live
-detection:
-  interval: 1h
-  watch: false
-  fingerprint_key: memory test
-YAML
+# shellcheck source=scripts/load/lib.sh
+source "$root/scripts/load/lib.sh"
+port=$(free_port)
+write_config "$port" 1h
 
-full_analyses() {
-    curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null |
-        awk '/^driftguard_analyses_total\{mode="full",outcome="success"\}/ {print int($2)}'
-}
 rss() { awk '/VmRSS/ {print $2, $3}' "/proc/$server/status"; }
 
 MIMALLOC_PURGE_DELAY=0 "$root/target/release/driftguard" serve --config "$work/config.yaml" \
     > "$work/driftguard.log" 2>&1 &
 server=$!
 for _ in $(seq 1 1200); do
-    [[ "$(full_analyses)" -ge 1 ]] && break
+    [[ "$(full_analyses "$port")" -ge 1 ]] && break
     kill -0 "$server" || { cat "$work/driftguard.log"; exit 1; }
     sleep 0.25
 done
 echo "$count resources, after the first analysis: $(rss)"
 for _ in $(seq 1 "$analyses"); do
-    target=$(($(full_analyses) + 1))
+    target=$(($(full_analyses "$port") + 1))
     curl -fsS -X POST "http://127.0.0.1:$port/api/v1/analyze" >/dev/null
-    while [[ "$(full_analyses)" -lt "$target" ]]; do
+    while [[ "$(full_analyses "$port")" -lt "$target" ]]; do
         kill -0 "$server" || { cat "$work/driftguard.log"; exit 1; }
         sleep 0.25
     done
