@@ -128,12 +128,10 @@ fn token_secret_data(object: &mut Map<String, Value>) {
     }
 }
 
-/// Whether `name` is `<account>-<infix>-` followed by the five lowercase letters or digits
-/// that the API server's name generator appends.
-fn is_generated_name(name: &str, account: &str, infix: &str) -> bool {
-    name.strip_prefix(account)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .and_then(|rest| rest.strip_prefix(infix))
+/// Whether `name` is `<prefix>-` followed by the five lowercase letters or digits that the
+/// API server's name generator appends.
+fn is_generated_from(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('-'))
         .is_some_and(|suffix| {
             suffix.len() == 5
@@ -141,6 +139,13 @@ fn is_generated_name(name: &str, account: &str, infix: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
+}
+
+/// Whether `name` is `<account>-<infix>-xxxxx`, a name generated for `account`.
+fn is_generated_name(name: &str, account: &str, infix: &str) -> bool {
+    name.strip_prefix(account)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|rest| is_generated_from(rest, infix))
 }
 
 fn generated_secret_refs(object: &mut Map<String, Value>) {
@@ -188,14 +193,7 @@ fn is_default_toleration(item: &Value) -> bool {
 }
 
 fn is_token_volume_name(name: &str) -> bool {
-    name.strip_prefix(TOKEN_VOLUME_PREFIX)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|suffix| {
-            suffix.len() == 5
-                && suffix
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+    is_generated_from(name, TOKEN_VOLUME_PREFIX)
 }
 
 fn pod_admission(object: &mut Map<String, Value>) {
