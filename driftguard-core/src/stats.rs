@@ -42,20 +42,26 @@ pub struct DriftStatistics {
 /// How many resources `most_drifted` lists.
 pub const MOST_DRIFTED_LIMIT: usize = 10;
 
+/// A count of zero for every status: statistics list each status, also one no record has.
+pub fn zero_status_counts() -> BTreeMap<String, u64> {
+    [
+        DriftStatus::None,
+        DriftStatus::Active,
+        DriftStatus::Resolved,
+    ]
+    .iter()
+    .map(|status| (status.as_str().to_owned(), 0))
+    .collect()
+}
+
 /// Computes statistics from all records and events.
 pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistics {
     let mut stats = DriftStatistics {
         total_resources: records.len() as u64,
         total_events: events.len() as u64,
+        by_status: zero_status_counts(),
         ..DriftStatistics::default()
     };
-    for status in [
-        DriftStatus::None,
-        DriftStatus::Active,
-        DriftStatus::Resolved,
-    ] {
-        stats.by_status.insert(status.as_str().to_owned(), 0);
-    }
     for record in records {
         *stats
             .by_status

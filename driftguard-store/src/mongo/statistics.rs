@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 
 use bson::{Bson, Document, doc};
-use driftguard_core::DriftStatus;
-use driftguard_core::stats::{DriftCount, MOST_DRIFTED_LIMIT};
+use driftguard_core::stats::{DriftCount, MOST_DRIFTED_LIMIT, zero_status_counts};
 
 use crate::error::{Error, Result};
 
@@ -79,14 +78,7 @@ impl RecordBreakdowns {
             }
             Ok(counts)
         };
-        let mut by_status: BTreeMap<String, u64> = [
-            DriftStatus::None,
-            DriftStatus::Active,
-            DriftStatus::Resolved,
-        ]
-        .iter()
-        .map(|s| (s.as_str().to_owned(), 0))
-        .collect();
+        let mut by_status = zero_status_counts();
         by_status.extend(facet("by_status")?);
         Ok(Self {
             by_status,

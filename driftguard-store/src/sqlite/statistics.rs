@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use driftguard_core::DriftStatus;
-use driftguard_core::stats::{DriftCount, DriftStatistics, MOST_DRIFTED_LIMIT};
+use driftguard_core::stats::{DriftCount, DriftStatistics, MOST_DRIFTED_LIMIT, zero_status_counts};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
@@ -68,14 +67,7 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
             .map_err(failed)
     };
 
-    let mut by_status: BTreeMap<String, u64> = [
-        DriftStatus::None,
-        DriftStatus::Active,
-        DriftStatus::Resolved,
-    ]
-    .iter()
-    .map(|s| (s.as_str().to_owned(), 0))
-    .collect();
+    let mut by_status = zero_status_counts();
     by_status.extend(counts(
         "SELECT drift_status, COUNT(*) FROM drift_records GROUP BY drift_status",
     )?);
