@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use http::{GitHttpServer, HttpRequest};
 
-use crate::process::{ChildGuard, free_port};
+use crate::process::{ChildGuard, free_port, stop_accept_loop};
 
 /// A `git` command isolated from the machine's and the user's configuration, with a fixed
 /// identity, so tests behave the same everywhere.
@@ -340,14 +340,7 @@ impl SilentServer {
 
 impl Drop for SilentServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], self.port)),
-            Duration::from_secs(1),
-        );
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        stop_accept_loop(&self.stop, self.port, self.thread.take());
     }
 }
 

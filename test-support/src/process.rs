@@ -2,6 +2,8 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A child process that is killed when dropped, so a failing test leaves no server behind.
@@ -51,6 +53,19 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+}
+
+/// Stops a thread that accepts connections on `127.0.0.1:port` in a loop until `stop` is
+/// set: sets it, wakes the loop with a connection of its own and waits for the thread.
+pub fn stop_accept_loop(stop: &AtomicBool, port: u16, thread: Option<JoinHandle<()>>) {
+    stop.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(1),
+    );
+    if let Some(thread) = thread {
+        let _ = thread.join();
+    }
 }
 
 /// Waits until something accepts connections on `127.0.0.1:port`, checking that `child`

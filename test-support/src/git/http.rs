@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +17,7 @@ use std::time::Duration;
 use base64::Engine;
 
 use super::git_command;
+use crate::process::stop_accept_loop;
 
 /// The largest request body accepted; Git's fetch negotiation is far smaller.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -124,14 +125,7 @@ impl GitHttpServer {
 
 impl Drop for GitHttpServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], self.port)),
-            Duration::from_secs(1),
-        );
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        stop_accept_loop(&self.stop, self.port, self.thread.take());
     }
 }
 

@@ -4,13 +4,15 @@
 //! One thread accepts; each connection gets a thread, serves one request and closes it.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use crate::process::stop_accept_loop;
 
 /// One request as the server received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,15 +167,7 @@ impl ScriptedApiServer {
 
 impl Drop for ScriptedApiServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], self.port)),
-            Duration::from_secs(1),
-        );
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        stop_accept_loop(&self.stop, self.port, self.thread.take());
     }
 }
 
