@@ -172,7 +172,7 @@ impl ManifestReader {
             return Err(too_large("the document", document.bytes));
         };
         for (index, item) in items.iter().enumerate() {
-            let bytes = serde_json::to_vec(item).map_or(usize::MAX, |json| json.len());
+            let bytes = json_len(item);
             if bytes > limit {
                 return Err(too_large(&format!("item {index} of the List"), bytes));
             }
@@ -363,6 +363,25 @@ impl ManifestReader {
         })?;
         out.push(resource);
         Ok(())
+    }
+}
+
+/// The length of `value` as compact JSON, counted without writing it anywhere.
+fn json_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
     }
 }
 
