@@ -74,10 +74,23 @@ def live(i, drifted):
     return obj
 
 
+USAGE = "usage: generate.py OUT_DIR [N] [DRIFT_EVERY]"
+
+
 def main():
-    out = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
-    drift_every = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    args = sys.argv[1:]
+    # An option-like argument (`--help`, `-n`) is never an output folder: writing one
+    # would create a folder named after it.
+    if not args or len(args) > 3 or any(a.startswith("-") for a in args):
+        sys.exit(USAGE)
+    out = args[0]
+    try:
+        count = int(args[1]) if len(args) > 1 else 10000
+        drift_every = int(args[2]) if len(args) > 2 else 100
+    except ValueError:
+        sys.exit(USAGE)
+    if count < 1 or drift_every < 1:
+        sys.exit(USAGE)
     os.makedirs(os.path.join(out, "desired"), exist_ok=True)
     os.makedirs(os.path.join(out, "live"), exist_ok=True)
     for start in range(0, count, 50):
