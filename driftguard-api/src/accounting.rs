@@ -48,6 +48,7 @@ pub(crate) fn count_events(
                     .or(event.severity),
             ),
             namespace: namespace.to_owned(),
+            application: event.application.clone(),
         };
         match event.kind {
             EventKind::DriftDetected => counts
@@ -83,6 +84,7 @@ mod tests {
     fn event(record: &DriftRecord, kind: EventKind, types: &[DriftType]) -> DriftEvent {
         DriftEvent {
             resource_id: record.resource_id.clone(),
+            application: record.application.clone(),
             kind,
             at: Utc::now(),
             drift_types: types.to_vec(),
@@ -97,6 +99,7 @@ mod tests {
             drift_type,
             severity,
             namespace: namespace.to_owned(),
+            application: "default".to_owned(),
         }
     }
 

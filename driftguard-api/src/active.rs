@@ -165,6 +165,7 @@ pub(crate) mod tests {
             kind: id.kind().to_owned(),
             namespace: id.namespace().map(str::to_owned),
             name: id.name().to_owned(),
+            application: "default".to_owned(),
             drift_detected: !drifts.is_empty(),
             drift_status: status,
             severity: drifts.iter().map(|d| d.severity).max(),

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use driftguard_core::analysis::AnalysisOutcome;
 use driftguard_core::ports::RecordFilter;
-use driftguard_core::{DriftRecord, DriftStatus, Error as CoreError, LiveChangeStream, ResourceId};
+use driftguard_core::{
+    DriftRecord, DriftStatus, Error as CoreError, LiveChangeStream, ReadStatus, ResourceId,
+};
 use futures_util::{FutureExt, StreamExt};
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -190,6 +192,10 @@ impl Runner {
                 for component in Component::ALL {
                     readiness.succeeded(component);
                 }
+                self.note_applications(now, true);
+                for warning in &outcome.warnings {
+                    report::analysis_warning(warning);
+                }
                 self.service
                     .metrics()
                     .full_analysis_succeeded(outcome.summary.resources, now);
@@ -197,8 +203,46 @@ impl Runner {
             }
             Err(error) => {
                 let component = self.mark_failure(mode, &error);
+                self.note_applications(now, false);
                 self.finish_failed(mode, component, &error, started);
             }
+        }
+    }
+
+    /// Metrics, logs and readiness from how reading each application went in the full
+    /// analysis at `now`. An application that could not be read keeps the desired source
+    /// not ready, naming it, while the others were analysed (`analysed`); when the whole
+    /// analysis failed its error already says so.
+    fn note_applications(&self, now: chrono::DateTime<Utc>, analysed: bool) {
+        let metrics = self.service.metrics();
+        let mut failed = Vec::new();
+        for status in self.service.detector().application_statuses() {
+            if status.checked_at != Some(now) {
+                continue;
+            }
+            match status.status {
+                ReadStatus::Failed => {
+                    let error = status.error.as_deref().unwrap_or_default();
+                    metrics.render_failed(&status.name);
+                    if analysed {
+                        report::application_failed(&status.name, error);
+                    }
+                    failed.push(format!("application {}: {error}", status.name));
+                }
+                ReadStatus::Ok => {
+                    if let Some(render) = status.render.filter(|r| r.rendered > 0) {
+                        metrics.rendered(&status.name, render.seconds);
+                    }
+                }
+                ReadStatus::Pending => {}
+            }
+        }
+        if analysed && !failed.is_empty() {
+            self.service.readiness().failed(
+                Component::DesiredSource,
+                format!("desired state unavailable: {}", failed.join("; ")),
+                now,
+            );
         }
     }
 

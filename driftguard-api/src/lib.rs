@@ -35,6 +35,7 @@
 mod accounting;
 mod active;
 mod analysis_loop;
+mod config;
 mod connection;
 mod error;
 mod http;
@@ -46,6 +47,7 @@ mod service;
 mod settings;
 mod trigger;
 
+pub use config::ServerConfig;
 pub use connection::ServerTimeouts;
 pub use error::{Error, Result};
 pub use http::routes;

@@ -22,6 +22,12 @@ const SYNC_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
+/// Bucket bounds (seconds) of the render duration histogram: from a small kustomization
+/// to a chart near the 90 s render timeout.
+const RENDER_BUCKETS: [f64; 12] = [
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 90.0,
+];
+
 /// Bucket bounds (seconds) of the API request duration histogram.
 const REQUEST_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -59,6 +65,8 @@ pub(crate) struct Metrics {
     analyses: Counter<u64>,
     last_success: Gauge<f64>,
     request_duration: Histogram<f64>,
+    render_duration: Histogram<f64>,
+    render_failures: Counter<u64>,
     component_ready: Gauge<u64>,
     active_drifts: Gauge<u64>,
     active_drift_types: Gauge<u64>,
@@ -126,6 +134,21 @@ impl Metrics {
                 .f64_histogram("driftguard_api_request_duration_seconds")
                 .with_description("Duration of API requests in seconds, by route template and status")
                 .with_boundaries(REQUEST_BUCKETS.to_vec())
+                .build(),
+            render_duration: meter
+                .f64_histogram("driftguard_render_duration_seconds")
+                .with_description(
+                    "Time spent rendering an application's folders (Kustomize, Helm) in \
+                     seconds; an unchanged revision is not rendered again and adds nothing",
+                )
+                .with_boundaries(RENDER_BUCKETS.to_vec())
+                .build(),
+            render_failures: meter
+                .u64_counter("driftguard_render_failures")
+                .with_description(
+                    "Analyses in which an application's desired state could not be produced \
+                     (Git, a renderer, or its manifests); its records were left as they were",
+                )
                 .build(),
             component_ready: meter
                 .u64_gauge("driftguard_component_ready")
@@ -238,6 +261,20 @@ impl Metrics {
         }
     }
 
+    /// Records the renders of one application's read.
+    pub(crate) fn rendered(&self, application: &str, seconds: f64) {
+        self.render_duration.record(
+            seconds,
+            &[KeyValue::new("application", application.to_owned())],
+        );
+    }
+
+    /// Counts one failed read of an application's desired state.
+    pub(crate) fn render_failed(&self, application: &str) {
+        self.render_failures
+            .add(1, &[KeyValue::new("application", application.to_owned())]);
+    }
+
     /// Records one answered API request under its route template.
     pub(crate) fn request(&self, route: &'static str, status: u16, seconds: f64) {
         self.request_duration.record(
@@ -264,14 +301,17 @@ pub(crate) struct CountedDrift {
     pub(crate) severity: &'static str,
     /// The namespace, `""` for cluster-scoped resources.
     pub(crate) namespace: String,
+    /// The application whose resource drifted: one of the configured few.
+    pub(crate) application: String,
 }
 
 impl CountedDrift {
-    fn labels(&self) -> [KeyValue; 3] {
+    fn labels(&self) -> [KeyValue; 4] {
         [
             KeyValue::new("type", self.drift_type),
             KeyValue::new("severity", self.severity),
             KeyValue::new("namespace", self.namespace.clone()),
+            KeyValue::new("application", self.application.clone()),
         ]
     }
 }

@@ -45,6 +45,7 @@ pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
             tracing::warn!(
                 event = event.kind.as_str(),
                 resource_id,
+                application = event.application,
                 drift_types,
                 severity,
                 git_revision,
@@ -59,6 +60,7 @@ pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
             tracing::info!(
                 event = event.kind.as_str(),
                 resource_id,
+                application = event.application,
                 drift_types,
                 severity,
                 git_revision,
@@ -127,6 +129,21 @@ pub(crate) fn analysis_failed(mode: AnalysisMode, component: &str, error: &dyn s
         "❌ {} analysis failed: {error}",
         mode.as_str()
     );
+}
+
+/// The line of an application whose desired state could not be produced while others'
+/// could: its records were left as they were.
+pub(crate) fn application_failed(application: &str, error: &str) {
+    tracing::error!(
+        application,
+        error,
+        "❌ application {application}: desired state unavailable, its records are left as they were: {error}"
+    );
+}
+
+/// The line of something an analysis noticed that did not stop it.
+pub(crate) fn analysis_warning(warning: &str) {
+    tracing::warn!(warning, "{warning}");
 }
 
 /// The line of an analysis abandoned at shutdown after the grace period.

@@ -1,22 +1,26 @@
 //! `driftguard check`: one comparison, a report, and an exit code for CI.
+//!
+//! The flags are an overlay on the configuration types `serve` reads: they build the same
+//! [`Settings`], checked by the same rules and wired by the same code.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
-use driftguard_core::analysis::{AnalysisOutcome, DetectionSettings, analyze};
-use driftguard_core::secret::FingerprintKey;
-use driftguard_core::{DesiredSnapshot, DesiredSource as _, LiveSnapshot, LiveSource as _};
+use anyhow::{Context as _, anyhow, bail};
+use driftguard_core::DesiredSnapshot;
+use driftguard_core::analysis::{
+    AnalysisOutcome, ApplicationDesired, analyze_applications, is_deploy_hook,
+};
 use driftguard_sources::{
-    DumpLiveSource, FolderDesiredSource, GitAuth, GitDesiredSource, GitSourceConfig,
-    KubeLiveSource, KubeSourceConfig, TokenSource,
+    ApplicationConfig, ApplicationGitConfig, GitAuth, KubeLiveSource, LiveKind, RenderMode,
+    TokenSource,
 };
 
-use crate::cli::{CheckArgs, OutputFormat};
+use crate::cli::{CheckArgs, OutputFormat, RenderArg};
+use crate::config::{self, Settings};
 use crate::fingerprint::key_from_env;
 use crate::report;
-use crate::wiring::is_git_location;
+use crate::wiring::{self, is_git_location};
 
 /// Exit code when every desired resource is in sync.
 pub const EXIT_IN_SYNC: u8 = 0;
@@ -55,55 +59,165 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     }
 }
 
-async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
-    let key = key_from_env()?;
-    // The live state is read first: a cluster that cannot be reached fails fast, before
-    // a clone that may take a while.
-    let live = read_live(args, &key).await?;
-    let desired = read_desired(args, &key).await?;
-    if desired.resources.is_empty() {
-        tracing::warn!(desired = %args.desired, "no Kubernetes objects found in the desired state; nothing to compare");
-    }
-    let settings = DetectionSettings {
-        namespaces: args.namespaces.clone(),
-        ..DetectionSettings::default()
-    };
-    Ok(analyze(
-        desired,
-        live,
-        &HashMap::new(),
-        &settings,
-        chrono::Utc::now(),
-    )?)
-}
-
-async fn read_desired(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<DesiredSnapshot> {
+/// The settings the flags describe, and the temporary Git cache they use (removed when
+/// dropped) when `--git-cache` is not given.
+fn settings(args: &CheckArgs) -> anyhow::Result<(Settings, Option<tempfile::TempDir>)> {
+    let mut settings = Settings::default();
     let git_given = args.branch.is_some()
         || args.path.is_some()
         || args.git_token_env.is_some()
         || args.git_token_file.is_some()
         || args.ssh_key.is_some()
         || args.ssh_agent;
-    if !is_git_location(&args.desired, git_given) {
-        return Ok(FolderDesiredSource::new(&args.desired, key.clone()).read()?);
+    let mut temporary = None;
+    let mut application = if is_git_location(&args.desired, git_given) {
+        let git = &mut settings.git;
+        git.url = args.desired.clone();
+        if let Some(branch) = &args.branch {
+            git.branch = branch.clone();
+        }
+        git.auth = git_auth(args);
+        git.cache_dir = match &args.git_cache {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir =
+                    tempfile::tempdir().context("cannot create a folder for the Git clone")?;
+                let path = dir.path().to_owned();
+                temporary = Some(dir);
+                path
+            }
+        };
+        ApplicationConfig {
+            git: Some(ApplicationGitConfig {
+                path: args.path.clone(),
+                ..ApplicationGitConfig::default()
+            }),
+            ..ApplicationConfig::git(None)
+        }
+    } else {
+        ApplicationConfig::folder(&args.desired)
+    };
+    application.render = match args.render {
+        RenderArg::Auto => RenderMode::Auto,
+        RenderArg::Plain => RenderMode::Plain,
+        RenderArg::Kustomize => RenderMode::Kustomize,
+        RenderArg::Helm => RenderMode::Helm,
+    };
+    let helm_flags =
+        args.helm_release.is_some() || !args.helm_values.is_empty() || !args.helm_set.is_empty();
+    if helm_flags
+        && matches!(
+            application.render,
+            RenderMode::Plain | RenderMode::Kustomize
+        )
+    {
+        bail!(
+            "--helm-release, --helm-values and --helm-set render a chart; they need --render helm or auto, not {}",
+            application.render.as_str()
+        );
     }
-    // Without --git-cache the clone lives in a temporary folder removed after the check.
-    let temporary;
-    let cache_dir: PathBuf = match &args.git_cache {
-        Some(dir) => dir.clone(),
+    application.namespace = args.target_namespace.clone();
+    application.helm.release = args.helm_release.clone();
+    for values in &args.helm_values {
+        // Relative to the working directory, as for `helm --values`.
+        let path = std::path::absolute(values)
+            .with_context(|| format!("--helm-values {}", values.display()))?;
+        if !path.is_file() {
+            bail!("--helm-values {}: no such file", values.display());
+        }
+        application.helm.local_values.push(path);
+    }
+    application.helm.set_expressions = args.helm_set.clone();
+    settings.applications = vec![application];
+    settings.kubernetes.namespaces = args.namespaces.clone();
+    match &args.live_dir {
+        Some(dir) => {
+            settings.sources.live = LiveKind::Dump;
+            settings.sources.dump = Some(dir.clone());
+        }
         None => {
-            temporary = tempfile::tempdir().context("cannot create a folder for the Git clone")?;
-            temporary.path().to_owned()
+            settings.kubernetes.kubeconfig = args.kubeconfig.clone();
+            settings.kubernetes.context = args.context.clone();
+            if !args.resource_types.is_empty() {
+                settings.kubernetes.resource_types = args.resource_types.clone();
+            }
+        }
+    }
+    Ok((settings, temporary))
+}
+
+async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
+    let key = key_from_env()?;
+    let (settings, _git_cache) = settings(args)?;
+    config::validate(&settings)?;
+    let detection = wiring::detection_settings(&settings)?;
+    // The live state is read first: a cluster that cannot be reached fails fast, before
+    // a clone that may take a while.
+    let (live, capabilities) = match settings.sources.live {
+        LiveKind::Kubernetes => {
+            let source = std::sync::Arc::new(
+                KubeLiveSource::connect(settings.kubernetes.clone(), key.clone()).await?,
+            );
+            let snapshot = source.read().await?;
+            for warning in source.warnings() {
+                eprintln!("driftguard: warning: {warning}");
+            }
+            let capabilities: std::sync::Arc<dyn driftguard_sources::CapabilitiesSource> = source;
+            (snapshot, Some(capabilities))
+        }
+        LiveKind::Dump => {
+            let (source, _) = wiring::live_source(&settings, &key, false).await?;
+            (source.snapshot().await.map_err(|e| anyhow!("{e}"))?, None)
         }
     };
-    let mut config = GitSourceConfig::new(args.desired.clone(), cache_dir);
-    if let Some(branch) = &args.branch {
-        config.branch = branch.clone();
+    let applications = wiring::applications(&settings, &key, capabilities)?;
+    let mut desired = Vec::with_capacity(applications.len());
+    for application in &applications {
+        let snapshot = application
+            .source
+            .snapshot()
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        if !args.allow_empty {
+            refuse_empty(&snapshot, &application.description, args.render)?;
+        }
+        desired.push(ApplicationDesired {
+            name: application.name.clone(),
+            namespace: application.namespace.clone(),
+            snapshot,
+        });
     }
-    config.path = args.path.clone();
-    config.auth = git_auth(args);
-    let source = GitDesiredSource::new(config, key.clone())?;
-    source.snapshot().await.map_err(|e| anyhow!("{e}"))
+    let outcome = analyze_applications(
+        desired,
+        &[],
+        live,
+        &HashMap::new(),
+        &detection,
+        chrono::Utc::now(),
+    );
+    if let Some(error) = outcome.applications.iter().find_map(|a| a.error.as_ref()) {
+        bail!("{error}");
+    }
+    for warning in &outcome.warnings {
+        eprintln!("driftguard: warning: {warning}");
+    }
+    Ok(outcome)
+}
+
+/// An empty desired state is an error: a gate that compared nothing must not pass.
+fn refuse_empty(snapshot: &DesiredSnapshot, folder: &str, render: RenderArg) -> anyhow::Result<()> {
+    if snapshot.resources.iter().any(|r| !is_deploy_hook(r)) {
+        return Ok(());
+    }
+    let how = match render {
+        RenderArg::Plain => "read as plain manifests (--render plain)",
+        RenderArg::Kustomize => "built with Kustomize (--render kustomize)",
+        RenderArg::Helm => "rendered with Helm (--render helm)",
+        RenderArg::Auto => "read by what it holds (--render auto)",
+    };
+    bail!(
+        "no Kubernetes objects found in {folder} (application default): it was {how} and holds nothing to compare (deploy hooks are not tracked); check --desired and --path, choose --render kustomize or --render helm for a folder that needs rendering, or pass --allow-empty to accept an empty desired state"
+    )
 }
 
 /// The Git credentials the flags name.
@@ -131,25 +245,4 @@ fn git_auth(args: &CheckArgs) -> GitAuth {
     } else {
         GitAuth::None
     }
-}
-
-async fn read_live(args: &CheckArgs, key: &FingerprintKey) -> anyhow::Result<LiveSnapshot> {
-    if let Some(dir) = &args.live_dir {
-        return Ok(DumpLiveSource::new(dir, key.clone()).read()?);
-    }
-    let mut config = KubeSourceConfig {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        namespaces: args.namespaces.clone(),
-        ..KubeSourceConfig::default()
-    };
-    if !args.resource_types.is_empty() {
-        config.resource_types = args.resource_types.clone();
-    }
-    let source = KubeLiveSource::connect(config, key.clone()).await?;
-    let snapshot = source.snapshot().await.map_err(|e| anyhow!("{e}"))?;
-    for warning in source.warnings() {
-        eprintln!("driftguard: warning: {warning}");
-    }
-    Ok(snapshot)
 }

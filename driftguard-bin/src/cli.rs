@@ -89,9 +89,45 @@ pub struct CheckArgs {
     /// left out when any namespace is given.
     #[arg(long = "namespace", short = 'n', value_name = "NS")]
     pub namespaces: Vec<String>,
+    /// How the desired folder becomes manifests: `auto` renders a folder holding a
+    /// kustomization with Kustomize and one holding a Chart.yaml with Helm, and reads
+    /// anything else as plain manifests.
+    #[arg(long, value_enum, default_value_t = RenderArg::Auto)]
+    pub render: RenderArg,
+    /// The destination namespace: namespaced objects without a namespace live there (as
+    /// with `kubectl apply -n`, Argo CD's destination or Flux's target namespace); also
+    /// Helm's release namespace. Default: `default`.
+    #[arg(long, value_name = "NS")]
+    pub target_namespace: Option<String>,
+    /// The Helm release name (default: the chart folder's name).
+    #[arg(long, value_name = "NAME")]
+    pub helm_release: Option<String>,
+    /// A Helm values file, relative to the working directory as for `helm` (repeatable;
+    /// later files win).
+    #[arg(long = "helm-values", value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+    /// A Helm value, `KEY=VALUE`, passed to `helm template --set` as written (repeatable).
+    #[arg(long = "helm-set", value_name = "KEY=VALUE")]
+    pub helm_set: Vec<String>,
+    /// Exit 0 when the desired state holds no Kubernetes objects, instead of 2.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+/// `--render`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderArg {
+    /// By what the folder holds.
+    Auto,
+    /// Manifests as written.
+    Plain,
+    /// `kustomize build`.
+    Kustomize,
+    /// `helm template`.
+    Helm,
 }
 
 /// How `check` prints its result.

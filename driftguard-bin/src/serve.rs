@@ -1,10 +1,9 @@
 //! `driftguard serve`: configuration, wiring and the signal that stops the service.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
-use driftguard_api::{ServerTimeouts, Service, ServiceSettings};
+use driftguard_api::{Service, ServiceSettings};
 use driftguard_core::Detector;
 
 use crate::cli::ServeArgs;
@@ -59,29 +58,27 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let detection = wiring::detection_settings(settings)?;
     let key = fingerprint::key_for_service(settings)?;
     let store = wiring::store(settings).await?;
-    let desired = wiring::desired_source(settings, &key)?;
-    let live = wiring::live_source(settings, &key).await?;
-    let detector = Detector::new(desired, live, store, detection);
+    let (live, capabilities) =
+        wiring::live_source(settings, &key, settings.detection.watch).await?;
+    let applications = wiring::applications(settings, &key, capabilities)?;
+    for application in &applications {
+        tracing::info!(
+            application = %application.name,
+            source = %application.description,
+            namespace = application.namespace.as_deref().unwrap_or("default"),
+            "application configured"
+        );
+    }
+    let detector = Detector::with_applications(applications, live, store, detection);
     let service_settings = ServiceSettings {
         interval: settings.detection.interval,
         periodic: settings.detection.periodic,
         watch: settings.detection.watch,
-        timeouts: ServerTimeouts {
-            read: settings.server.read_timeout,
-            write: settings.server.write_timeout,
-            idle: settings.server.idle_timeout,
-        },
+        timeouts: settings.server.timeouts(),
         ..ServiceSettings::default()
     };
     let service = Service::new(detector, service_settings).map_err(|e| anyhow!("{e}"))?;
-    let address: SocketAddr = format!("{}:{}", settings.server.host, settings.server.port)
-        .parse()
-        .with_context(|| {
-            format!(
-                "server.host `{}` is not an IP address to listen on",
-                settings.server.host
-            )
-        })?;
+    let address = settings.server.address().map_err(|e| anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;

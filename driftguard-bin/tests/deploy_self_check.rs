@@ -86,7 +86,7 @@ fn driftguard_finds_its_own_deployment_in_sync() {
 fn the_live_dump_is_what_the_cluster_returns_after_kubectl_apply() {
     let key = FingerprintKey::derive("deploy live dump");
     let desired = FolderDesiredSource::new(deploy_dir(), key.clone())
-        .read()
+        .and_then(|source| source.read())
         .expect("read deploy/");
     let live = DumpLiveSource::new(live_dir(), key)
         .read()

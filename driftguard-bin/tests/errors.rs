@@ -107,11 +107,29 @@ fn unknown_option_exits_2() {
 }
 
 #[test]
-fn empty_desired_folder_is_in_sync() {
+fn an_empty_desired_folder_exits_2_unless_allowed() {
     let (_root, desired, live) = folders();
-    let (code, stdout, _) = check(&desired, &live);
-    assert_eq!(code, 0);
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    // Files that are not Kubernetes objects do not count.
+    std::fs::write(desired.join("values.yaml"), "replicaCount: 2\n").expect("write");
+    let (code, stdout, stderr) = check(&desired, &live);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    let error = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(error.starts_with("driftguard: error: "), "{stderr}");
+    assert!(stderr.contains(&desired.display().to_string()), "{stderr}");
+    assert!(stderr.contains("no Kubernetes objects found"), "{stderr}");
+    assert!(stderr.contains("--render"), "{stderr}");
+    assert!(stderr.contains("--allow-empty"), "{stderr}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+        .args(["check", "--output", "json", "--allow-empty", "--desired"])
+        .arg(&desired)
+        .arg("--live-dir")
+        .arg(&live)
+        .output()
+        .expect("driftguard runs");
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(report["summary"]["resources"], 0);
 }
 

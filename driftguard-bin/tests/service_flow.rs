@@ -254,7 +254,7 @@ fn user_flow(database: &str, dir: &Path) {
     assert!(
         metric_value(
             &metrics,
-            r#"driftguard_drift_events_total{namespace="shop",severity="Medium",type="Scaling"}"#
+            r#"driftguard_drift_events_total{application="default",namespace="shop",severity="Medium",type="Scaling"}"#
         )
         .is_some_and(|v| v >= 1.0),
         "{metrics}"

@@ -183,6 +183,7 @@ fn run_analysis(desired: Vec<Resource>, live: Vec<Resource>) -> usize {
         DesiredSnapshot {
             resources: desired,
             revision: Some("0123456789abcdef".to_owned()),
+            render: None,
         },
         LiveSnapshot::complete(live),
         &HashMap::new(),

@@ -1,17 +1,17 @@
 //! One analysis pass, without I/O: pair desired with live, compare, advance the lifecycle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{CompareSettings, PreparedObject, compare};
 use crate::model::{
-    DesiredSnapshot, LiveSnapshot, Resource, is_cluster_scoped_kind,
+    DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource, is_cluster_scoped_kind,
     is_known_cluster_scoped_custom_kind, is_namespaced_kind,
 };
 use crate::normalize::versions::align_to;
-use crate::record::{DriftEvent, DriftRecord, advance, retire};
+use crate::record::{DEFAULT_APPLICATION, DriftEvent, DriftRecord, advance, retire};
 use crate::{Error, ResourceId};
 
 /// Comparison settings plus the scope of an analysis.
@@ -45,6 +45,51 @@ impl Summary {
     pub fn has_drift(&self) -> bool {
         self.drifted + self.missing > 0
     }
+
+    fn add(&mut self, other: &Summary) {
+        self.resources += other.resources;
+        self.in_sync += other.in_sync;
+        self.drifted += other.drifted;
+        self.missing += other.missing;
+        self.not_observed += other.not_observed;
+    }
+}
+
+/// One application's desired state, as its source delivered it for an analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationDesired {
+    /// The application's name (records carry it).
+    pub name: String,
+    /// The destination namespace: namespaced objects declared without a namespace live
+    /// there (`default` when `None`, as `kubectl apply` would put them).
+    pub namespace: Option<String>,
+    /// The declared objects.
+    pub snapshot: DesiredSnapshot,
+}
+
+impl ApplicationDesired {
+    /// The single application of an installation with one desired source.
+    pub fn single(snapshot: DesiredSnapshot) -> Self {
+        Self {
+            name: DEFAULT_APPLICATION.to_owned(),
+            namespace: None,
+            snapshot,
+        }
+    }
+}
+
+/// What one analysis found for one application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationResult {
+    /// The application's name.
+    pub name: String,
+    /// The desired revision analysed.
+    pub revision: Option<String>,
+    /// Counts over the application's desired resources.
+    pub summary: Summary,
+    /// Why the application's desired state was not analysed (a resource declared twice);
+    /// its records were left as they were. `None` when it was analysed.
+    pub error: Option<String>,
 }
 
 /// What one analysis produced: records to store, events to append, and counts.
@@ -57,13 +102,18 @@ pub struct AnalysisOutcome {
     pub events: Vec<DriftEvent>,
     /// Counts over the desired resources.
     pub summary: Summary,
-    /// The desired revision analysed.
+    /// The desired revision analysed (the first application's, when there are several).
     pub revision: Option<String>,
+    /// One result per application, in the order they were given.
+    pub applications: Vec<ApplicationResult>,
+    /// Things the user should know that did not stop the analysis, such as a resource
+    /// that two applications declare.
+    pub warnings: Vec<String>,
 }
 
 /// Which kinds are cluster-scoped, as far as the two snapshots tell: the built-in list,
-/// then the `scope` of CustomResourceDefinitions on either side, then how live objects of
-/// the kind are stored.
+/// then the `scope` of CustomResourceDefinitions on either side, then the API server's
+/// discovery, then how live objects of the kind are stored.
 #[derive(Debug, Default)]
 struct Scopes {
     /// Kind → cluster-scoped, from CustomResourceDefinitions.
@@ -99,7 +149,7 @@ impl Scopes {
 
     /// `Some(true)` for a cluster-scoped kind, `Some(false)` for a namespaced one, `None`
     /// when nothing says.
-    fn cluster_scoped(&self, kind: &str) -> Option<bool> {
+    fn cluster_scoped(&self, kind: &str, coverage: Option<&LiveCoverage>) -> Option<bool> {
         if is_cluster_scoped_kind(kind) {
             return Some(true);
         }
@@ -111,26 +161,30 @@ impl Scopes {
         if is_namespaced_kind(kind) {
             return Some(false);
         }
-        self.observed.get(kind).copied()
+        coverage
+            .and_then(|c| c.cluster_scoped(kind))
+            .or_else(|| self.observed.get(kind).copied())
     }
 }
 
-/// The id a desired object is tracked under: its own, with the `default` namespace filled
-/// in for namespaced kinds (as `kubectl apply` does) and a namespace dropped for
+/// The id a desired object is tracked under: its own, with the destination namespace
+/// filled in for namespaced kinds (as `kubectl apply -n` does) and a namespace dropped for
 /// cluster-scoped ones (as the API server does). When the scope of a kind is unknown, the
 /// live side decides.
 fn resolve_id(
     desired: &ResourceId,
     live: &HashMap<ResourceId, Resource>,
     scopes: &Scopes,
+    coverage: Option<&LiveCoverage>,
+    destination: &str,
 ) -> ResourceId {
     if live.contains_key(desired) {
         return desired.clone();
     }
-    let scope = scopes.cluster_scoped(desired.kind());
+    let scope = scopes.cluster_scoped(desired.kind(), coverage);
     let scoped = match (scope, desired.namespace()) {
         (Some(true), Some(_)) => desired.with_namespace(None),
-        (Some(false) | None, None) => desired.with_namespace(Some("default")),
+        (Some(false) | None, None) => desired.with_namespace(Some(destination)),
         _ => desired.clone(),
     };
     if scope.is_some() || live.contains_key(&scoped) {
@@ -155,7 +209,8 @@ fn resolve_id(
 /// the cluster is meant to keep. `helm template` renders them with the rest of a chart.
 const HOOK_ANNOTATIONS: &[&str] = &["helm.sh/hook", "argocd.argoproj.io/hook"];
 
-fn is_deploy_hook(resource: &Resource) -> bool {
+/// Whether `resource` is a deploy tool's hook, which DriftGuard does not track.
+pub fn is_deploy_hook(resource: &Resource) -> bool {
     resource
         .object
         .get("metadata")
@@ -175,7 +230,7 @@ fn in_scope(id: &ResourceId, namespaces: &[String]) -> bool {
             .is_some_and(|ns| namespaces.iter().any(|n| n == ns))
 }
 
-/// Runs one analysis over complete snapshots.
+/// Runs one analysis over complete snapshots of a single desired source.
 ///
 /// `previous` holds the stored records by id. Fails only when the desired side declares
 /// the same resource twice.
@@ -186,8 +241,101 @@ pub fn analyze(
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> Result<AnalysisOutcome, Error> {
+    let (outcome, mut failures) = run_analysis(
+        vec![ApplicationDesired::single(desired)],
+        &[],
+        live,
+        previous,
+        settings,
+        now,
+    );
+    match failures.pop() {
+        Some((_, error)) => Err(error),
+        None => Ok(outcome),
+    }
+}
+
+/// Runs one analysis of several applications against one live snapshot.
+///
+/// Each application's objects are tracked under its name. An application that declares
+/// one resource twice is not analysed: its result carries the error and its records stay
+/// as they are, as do the records of the applications named in `held` (those whose
+/// desired state could not be read). A resource that two applications declare is
+/// analysed under the first, with a warning.
+pub fn analyze_applications(
+    applications: Vec<ApplicationDesired>,
+    held: &[String],
+    live: LiveSnapshot,
+    previous: &HashMap<ResourceId, DriftRecord>,
+    settings: &DetectionSettings,
+    now: DateTime<Utc>,
+) -> AnalysisOutcome {
+    run_analysis(applications, held, live, previous, settings, now).0
+}
+
+/// The objects of one application, by the id they are tracked under.
+struct Declared {
+    /// Objects the live side covers.
+    observed: HashMap<ResourceId, Resource>,
+    /// Objects of kinds or namespaces the live side did not read.
+    unobserved: HashMap<ResourceId, Resource>,
+}
+
+/// Resolves the ids of one application's objects; fails when one id is declared twice.
+fn declare(
+    application: &ApplicationDesired,
+    resources: Vec<Resource>,
+    live: &HashMap<ResourceId, Resource>,
+    scopes: &Scopes,
+    coverage: Option<&LiveCoverage>,
+    settings: &DetectionSettings,
+) -> Result<Declared, Error> {
+    let destination = application.namespace.as_deref().unwrap_or("default");
+    let mut declared = Declared {
+        observed: HashMap::with_capacity(resources.len()),
+        unobserved: HashMap::new(),
+    };
+    for resource in resources {
+        if is_deploy_hook(&resource) {
+            continue;
+        }
+        let id = resolve_id(&resource.id, live, scopes, coverage, destination);
+        if !in_scope(&id, &settings.namespaces) {
+            continue;
+        }
+        if let Some(first) = declared
+            .observed
+            .get(&id)
+            .or_else(|| declared.unobserved.get(&id))
+        {
+            return Err(Error::DuplicateResource {
+                id: id.to_string(),
+                first: first.origin.as_ref().map(ToString::to_string),
+                second: resource.origin.as_ref().map(ToString::to_string),
+            });
+        }
+        if coverage.is_none_or(|c| c.covers(&id)) {
+            declared.observed.insert(id, resource);
+        } else {
+            declared.unobserved.insert(id, resource);
+        }
+    }
+    Ok(declared)
+}
+
+/// The analysis, with the applications that failed it and why.
+pub(crate) fn run_analysis(
+    applications: Vec<ApplicationDesired>,
+    held: &[String],
+    live: LiveSnapshot,
+    previous: &HashMap<ResourceId, DriftRecord>,
+    settings: &DetectionSettings,
+    now: DateTime<Utc>,
+) -> (AnalysisOutcome, Vec<(String, Error)>) {
     let mut scopes = Scopes::default();
-    scopes.learn(&desired.resources, false);
+    for application in &applications {
+        scopes.learn(&application.snapshot.resources, false);
+    }
     scopes.learn(&live.resources, true);
     let coverage = live.coverage;
     let mut live_by_id: HashMap<ResourceId, Resource> =
@@ -204,42 +352,79 @@ pub fn analyze(
         live_by_id.insert(resource.id.clone(), resource);
     }
 
-    let mut declared: HashMap<ResourceId, Resource> =
-        HashMap::with_capacity(desired.resources.len());
-    let mut unobserved: HashMap<ResourceId, Resource> = HashMap::new();
-    for resource in desired.resources {
-        if is_deploy_hook(&resource) {
-            continue;
-        }
-        let id = resolve_id(&resource.id, &live_by_id, &scopes);
-        if !in_scope(&id, &settings.namespaces) {
-            continue;
-        }
-        if let Some(first) = declared.get(&id).or_else(|| unobserved.get(&id)) {
-            return Err(Error::DuplicateResource {
-                id: id.to_string(),
-                first: first.origin.as_ref().map(ToString::to_string),
-                second: resource.origin.as_ref().map(ToString::to_string),
-            });
-        }
-        if coverage.as_ref().is_none_or(|c| c.covers(&id)) {
-            declared.insert(id, resource);
-        } else {
-            unobserved.insert(id, resource);
-        }
-    }
-
-    let revision = desired.revision;
-    let mut ids: Vec<ResourceId> = declared.keys().cloned().collect();
-    ids.sort();
     let mut outcome = AnalysisOutcome {
-        revision: revision.clone(),
+        revision: applications
+            .first()
+            .and_then(|a| a.snapshot.revision.clone()),
         ..AnalysisOutcome::default()
     };
-    outcome.summary.not_observed = unobserved.len();
+    let mut failures: Vec<(String, Error)> = Vec::new();
+    let mut held: HashSet<String> = held.iter().cloned().collect();
+    // Every declared id with the index of the application that claims it.
+    let mut claimed: HashMap<ResourceId, usize> = HashMap::new();
+    let mut declared: HashMap<ResourceId, (usize, Resource)> = HashMap::new();
+    let mut unobserved: HashSet<ResourceId> = HashSet::new();
+    let mut revisions: Vec<Option<String>> = Vec::with_capacity(applications.len());
+    for (index, mut application) in applications.into_iter().enumerate() {
+        let resources = std::mem::take(&mut application.snapshot.resources);
+        revisions.push(application.snapshot.revision.clone());
+        let mut result = ApplicationResult {
+            name: application.name.clone(),
+            revision: application.snapshot.revision.clone(),
+            summary: Summary::default(),
+            error: None,
+        };
+        match declare(
+            &application,
+            resources,
+            &live_by_id,
+            &scopes,
+            coverage.as_ref(),
+            settings,
+        ) {
+            Err(error) => {
+                result.error = Some(error.to_string());
+                held.insert(application.name.clone());
+                failures.push((application.name.clone(), error));
+            }
+            Ok(own) => {
+                let mut claim = |id: ResourceId| -> bool {
+                    match claimed.get(&id) {
+                        Some(&first) => {
+                            let first = &outcome.applications[first].name;
+                            outcome.warnings.push(format!(
+                                "{id} is declared by the applications {first} and {}; it is tracked under {first}",
+                                application.name
+                            ));
+                            false
+                        }
+                        None => {
+                            claimed.insert(id, index);
+                            true
+                        }
+                    }
+                };
+                for (id, resource) in own.observed {
+                    if claim(id.clone()) {
+                        declared.insert(id, (index, resource));
+                    }
+                }
+                for id in own.unobserved.into_keys() {
+                    if claim(id.clone()) {
+                        result.summary.not_observed += 1;
+                        unobserved.insert(id);
+                    }
+                }
+            }
+        }
+        outcome.applications.push(result);
+    }
+
+    let mut ids: Vec<ResourceId> = declared.keys().cloned().collect();
+    ids.sort();
     let options = &settings.compare.canonical;
     for id in ids {
-        let Some(resource) = declared.remove(&id) else {
+        let Some((index, resource)) = declared.remove(&id) else {
             continue;
         };
         let live = live_by_id.remove(&id);
@@ -256,7 +441,8 @@ pub fn analyze(
             prepared_live.as_ref(),
             &settings.compare,
         );
-        let summary = &mut outcome.summary;
+        let application = &mut outcome.applications[index];
+        let summary = &mut application.summary;
         summary.resources += 1;
         if comparison.is_missing() {
             summary.missing += 1;
@@ -265,18 +451,31 @@ pub fn analyze(
         } else {
             summary.drifted += 1;
         }
-        let transition = advance(previous.get(&id), &comparison, revision.as_deref(), now);
+        let transition = advance(
+            previous.get(&id),
+            &comparison,
+            &application.name,
+            revisions[index].as_deref(),
+            now,
+        );
         outcome.records.push(transition.record);
         outcome.events.extend(transition.events);
     }
+    let mut summary = Summary::default();
+    for application in &outcome.applications {
+        summary.add(&application.summary);
+    }
+    outcome.summary = summary;
 
-    let analysed: std::collections::HashSet<&ResourceId> =
-        outcome.records.iter().map(|r| &r.resource_id).collect();
+    let analysed: HashSet<&ResourceId> = outcome.records.iter().map(|r| &r.resource_id).collect();
+    let revision = outcome.revision.clone();
     let mut retired: Vec<_> = previous
         .values()
         .filter(|p| {
             !analysed.contains(&p.resource_id)
-                && !unobserved.contains_key(&p.resource_id)
+                && !unobserved.contains(&p.resource_id)
+                && !claimed.contains_key(&p.resource_id)
+                && !held.contains(&p.application)
                 && in_scope(&p.resource_id, &settings.namespaces)
         })
         .filter_map(|p| retire(p, revision.as_deref(), now))
@@ -286,7 +485,7 @@ pub fn analyze(
         outcome.records.push(transition.record);
         outcome.events.extend(transition.events);
     }
-    Ok(outcome)
+    (outcome, failures)
 }
 
 #[cfg(test)]
@@ -303,6 +502,7 @@ mod tests {
             DesiredSnapshot {
                 resources: desired.into_iter().map(resource).collect(),
                 revision: None,
+                render: None,
             },
             LiveSnapshot::complete(live.into_iter().map(resource).collect()),
             &HashMap::new(),
@@ -459,7 +659,7 @@ mod tests {
                 None,
                 &Default::default(),
             );
-            advance(None, &comparison, None, chrono::Utc::now()).record
+            advance(None, &comparison, "default", None, chrono::Utc::now()).record
         };
         previous.insert(ingress_id.clone(), stored(&ingress_id));
         let outcome = analyze(
@@ -470,6 +670,7 @@ mod tests {
                     resource(secret),
                 ],
                 revision: None,
+                render: None,
             },
             LiveSnapshot {
                 resources: vec![resource(deployment)],

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::analysis::ApplicationDesired;
 use crate::model::{DesiredSnapshot, Origin, Resource};
 use crate::{Error, ResourceId};
 
@@ -20,10 +21,12 @@ struct KeptResource {
     api_version: Box<str>,
     object: Box<str>,
     origin: Option<Origin>,
+    /// Index of its application in [`DesiredIndex::applications`].
+    application: usize,
 }
 
 impl KeptResource {
-    fn keep(resource: &Resource) -> Self {
+    fn keep(resource: &Resource, application: usize) -> Self {
         Self {
             id: resource.id.clone(),
             api_version: resource.api_version.as_str().into(),
@@ -32,6 +35,7 @@ impl KeptResource {
                 .unwrap_or_default()
                 .into_boxed_str(),
             origin: resource.origin.clone(),
+            application,
         }
     }
 
@@ -50,28 +54,42 @@ impl KeptResource {
     }
 }
 
-/// A desired snapshot as compact JSON text, indexed by resource id.
+/// What is kept of an application besides its objects.
+#[derive(Debug)]
+struct KeptApplication {
+    name: String,
+    namespace: Option<String>,
+    revision: Option<String>,
+}
+
+/// The desired state of several applications as compact JSON text, indexed by resource id.
 #[derive(Debug, Default)]
 pub struct DesiredIndex {
-    revision: Option<String>,
+    applications: Vec<KeptApplication>,
     by_id: HashMap<ResourceId, Vec<KeptResource>>,
 }
 
 impl DesiredIndex {
-    /// Keeps `snapshot` compactly.
-    pub fn keep(snapshot: &DesiredSnapshot) -> Self {
-        let mut by_id: HashMap<ResourceId, Vec<KeptResource>> =
-            HashMap::with_capacity(snapshot.resources.len());
-        for resource in &snapshot.resources {
-            by_id
-                .entry(resource.id.clone())
-                .or_default()
-                .push(KeptResource::keep(resource));
+    /// Keeps the desired state of `applications` compactly, in their order.
+    pub fn keep<'a>(applications: impl IntoIterator<Item = &'a ApplicationDesired>) -> Self {
+        let mut index = Self::default();
+        for application in applications {
+            let position = index.applications.len();
+            index.applications.push(KeptApplication {
+                name: application.name.clone(),
+                namespace: application.namespace.clone(),
+                revision: application.snapshot.revision.clone(),
+            });
+            index.by_id.reserve(application.snapshot.resources.len());
+            for resource in &application.snapshot.resources {
+                index
+                    .by_id
+                    .entry(resource.id.clone())
+                    .or_default()
+                    .push(KeptResource::keep(resource, position));
+            }
         }
-        Self {
-            revision: snapshot.revision.clone(),
-            by_id,
-        }
+        index
     }
 
     /// How many desired objects are kept.
@@ -84,22 +102,36 @@ impl DesiredIndex {
         self.by_id.is_empty()
     }
 
-    /// The desired objects that can pair with the live object `id`, as a snapshot at the
-    /// kept revision: those declared with `id` itself and, for a namespaced `id`, those
-    /// declared without a namespace (whose namespace the analysis defaults).
-    pub fn candidates(&self, id: &ResourceId) -> Result<DesiredSnapshot, Error> {
+    /// The desired objects that can pair with the live object `id`, per application (in
+    /// the kept order, applications without a candidate left out): those declared with
+    /// `id` itself and, for a namespaced `id`, those declared without a namespace (whose
+    /// namespace the analysis fills in).
+    pub fn candidates(&self, id: &ResourceId) -> Result<Vec<ApplicationDesired>, Error> {
         let without_namespace = id.namespace().is_some().then(|| id.with_namespace(None));
-        let resources = [Some(id), without_namespace.as_ref()]
+        let mut found: Vec<Vec<Resource>> = self.applications.iter().map(|_| Vec::new()).collect();
+        for kept in [Some(id), without_namespace.as_ref()]
             .into_iter()
             .flatten()
             .filter_map(|key| self.by_id.get(key))
             .flatten()
-            .map(KeptResource::restore)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(DesiredSnapshot {
-            resources,
-            revision: self.revision.clone(),
-        })
+        {
+            found[kept.application].push(kept.restore()?);
+        }
+        Ok(self
+            .applications
+            .iter()
+            .zip(found)
+            .filter(|(_, resources)| !resources.is_empty())
+            .map(|(application, resources)| ApplicationDesired {
+                name: application.name.clone(),
+                namespace: application.namespace.clone(),
+                snapshot: DesiredSnapshot {
+                    resources,
+                    revision: application.revision.clone(),
+                    render: None,
+                },
+            })
+            .collect())
     }
 }
 
@@ -133,45 +165,55 @@ mod tests {
                     "metadata": {"name": "settings", "namespace": "shop"}, "data": {"mode": "slow"}})),
             ],
             revision: Some("0123abcd".to_owned()),
+            render: None,
         }
+    }
+
+    fn resources_of(found: Vec<ApplicationDesired>) -> (Option<String>, Vec<Resource>) {
+        let revision = found.first().and_then(|a| a.snapshot.revision.clone());
+        let resources = found
+            .into_iter()
+            .flat_map(|a| a.snapshot.resources)
+            .collect();
+        (revision, resources)
     }
 
     #[test]
     fn a_kept_object_comes_back_equal() {
         let snapshot = snapshot();
-        let index = DesiredIndex::keep(&snapshot);
+        let index = DesiredIndex::keep(&[ApplicationDesired::single(snapshot.clone())]);
         assert_eq!(index.len(), 3);
         let id: ResourceId = "Deployment:shop:web".parse().expect("an id");
-        let found = index.candidates(&id).expect("parses");
-        assert_eq!(found.revision.as_deref(), Some("0123abcd"));
-        assert_eq!(found.resources, vec![snapshot.resources[0].clone()]);
+        let (revision, resources) = resources_of(index.candidates(&id).expect("parses"));
+        assert_eq!(revision.as_deref(), Some("0123abcd"));
+        assert_eq!(resources, vec![snapshot.resources[0].clone()]);
     }
 
     #[test]
     fn objects_without_a_namespace_are_candidates_for_every_namespace() {
         let snapshot = snapshot();
-        let index = DesiredIndex::keep(&snapshot);
+        let index = DesiredIndex::keep(&[ApplicationDesired::single(snapshot.clone())]);
         let in_shop: ResourceId = "ConfigMap:shop:settings".parse().expect("an id");
-        let found = index.candidates(&in_shop).expect("parses");
+        let (_, resources) = resources_of(index.candidates(&in_shop).expect("parses"));
         assert_eq!(
-            found.resources,
+            resources,
             vec![snapshot.resources[2].clone(), snapshot.resources[1].clone()]
         );
         let elsewhere: ResourceId = "ConfigMap:billing:settings".parse().expect("an id");
-        let found = index.candidates(&elsewhere).expect("parses");
-        assert_eq!(found.resources, vec![snapshot.resources[1].clone()]);
+        let (_, resources) = resources_of(index.candidates(&elsewhere).expect("parses"));
+        assert_eq!(resources, vec![snapshot.resources[1].clone()]);
     }
 
     #[test]
     fn an_undeclared_resource_has_no_candidates() {
-        let index = DesiredIndex::keep(&snapshot());
+        let index = DesiredIndex::keep(&[ApplicationDesired::single(snapshot())]);
         for id in [
             "Deployment:shop:api",
             "Deployment:billing:web",
             "Service:shop:web",
         ] {
             let id: ResourceId = id.parse().expect("an id");
-            assert!(index.candidates(&id).expect("parses").resources.is_empty());
+            assert!(index.candidates(&id).expect("parses").is_empty());
         }
         assert!(DesiredIndex::default().is_empty());
     }

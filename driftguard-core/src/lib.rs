@@ -36,7 +36,7 @@
 //! }), None)?;
 //!
 //! let outcome = analyze(
-//!     DesiredSnapshot { resources: vec![desired], revision: None },
+//!     DesiredSnapshot { resources: vec![desired], revision: None, render: None },
 //!     LiveSnapshot::complete(vec![live]),
 //!     &HashMap::new(),
 //!     &DetectionSettings::default(),
@@ -51,8 +51,10 @@
 //! ```
 
 pub mod analysis;
+pub mod application;
 pub mod classify;
 pub mod compare;
+pub mod config;
 pub mod desired_index;
 pub mod detector;
 pub mod diff;
@@ -73,16 +75,17 @@ pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use application::{Application, ApplicationStatus, ReadStatus};
 pub use detector::Detector;
 pub use drift::{DriftDetail, DriftType, Severity};
 pub use error::Error;
 pub use id::ResourceId;
-pub use model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, Resource};
+pub use model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, RenderSummary, Resource};
 pub use ports::{
     DesiredSource, DriftStore, LiveChange, LiveChangeKind, LiveChangeStream, LiveSource, PortError,
     PortErrorKind,
 };
-pub use record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
+pub use record::{DEFAULT_APPLICATION, DriftEvent, DriftRecord, DriftStatus, EventKind};
 
 /// Results with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

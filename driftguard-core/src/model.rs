@@ -1,6 +1,6 @@
 //! Resources and the snapshots that sources hand to the detector.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -112,6 +112,22 @@ pub struct DesiredSnapshot {
     pub resources: Vec<Resource>,
     /// The commit the objects were read at; `None` for a plain folder.
     pub revision: Option<String>,
+    /// How renderers (Kustomize, Helm) produced the objects; `None` when every object was
+    /// read from a manifest file as written.
+    pub render: Option<RenderSummary>,
+}
+
+/// What the renderers did to produce one desired snapshot, for status pages and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RenderSummary {
+    /// Folders rendered by a tool for this snapshot.
+    pub rendered: usize,
+    /// Folders whose output came from the cache: the same revision, folder and render
+    /// settings were rendered before.
+    pub cached: usize,
+    /// Seconds the renders of this snapshot took; when everything came from the cache,
+    /// the seconds of the renders that filled it.
+    pub seconds: f64,
 }
 
 /// Everything the live side (a cluster, a dump) holds for the watched types.
@@ -148,6 +164,8 @@ pub struct LiveCoverage {
     namespaces: Option<BTreeSet<String>>,
     excluded_namespaces: BTreeSet<String>,
     gaps: BTreeSet<(String, String)>,
+    /// Kind → cluster-scoped, as the API server's discovery says.
+    scopes: BTreeMap<String, bool>,
 }
 
 impl LiveCoverage {
@@ -169,6 +187,18 @@ impl LiveCoverage {
     pub fn excluding_namespaces(mut self, namespaces: impl IntoIterator<Item = String>) -> Self {
         self.excluded_namespaces.extend(namespaces);
         self
+    }
+
+    /// The API server serves `kind` cluster-scoped (`true`) or namespaced (`false`), as
+    /// its discovery documents say. The analysis uses it to tell which desired objects
+    /// without a namespace take the destination namespace.
+    pub fn set_scope(&mut self, kind: impl Into<String>, cluster_scoped: bool) {
+        self.scopes.insert(kind.into(), cluster_scoped);
+    }
+
+    /// Whether discovery says `kind` is cluster-scoped; `None` when it did not say.
+    pub fn cluster_scoped(&self, kind: &str) -> Option<bool> {
+        self.scopes.get(kind).copied()
     }
 
     /// Objects of `kind` in `namespace` could not be read (RBAC refused that namespace).

@@ -1,5 +1,6 @@
 //! The ports: what the detector needs from sources and stores, implemented by adapters.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use futures_core::Stream;
 use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot, Resource};
 use crate::record::{DriftEvent, DriftRecord, DriftStatus};
-use crate::stats::DriftStatistics;
+use crate::stats::{DriftStatistics, StatusCounts};
 
 /// Why a port call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +126,8 @@ pub trait DesiredSource: Send + Sync {
 pub struct RecordFilter {
     /// Only this namespace.
     pub namespace: Option<String>,
+    /// Only records of this application.
+    pub application: Option<String>,
     /// Only records with (or without) drift now.
     pub drift_detected: Option<bool>,
     /// Only records in this lifecycle state.
@@ -141,6 +144,10 @@ impl RecordFilter {
         self.namespace
             .as_deref()
             .is_none_or(|ns| record.namespace.as_deref() == Some(ns))
+            && self
+                .application
+                .as_deref()
+                .is_none_or(|app| record.application == app)
             && self
                 .drift_detected
                 .is_none_or(|d| record.drift_detected == d)
@@ -189,6 +196,16 @@ pub trait DriftStore: Send + Sync {
 
     /// Totals and breakdowns over all records and events.
     async fn statistics(&self) -> Result<DriftStatistics, PortError>;
+
+    /// Record counts per application: by status, and how many active ones are Missing.
+    ///
+    /// The default counts a full listing; stores with a query language count in place.
+    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        let records = self.list(&RecordFilter::default()).await?;
+        Ok(crate::stats::status_counts_by(&records, |r| {
+            r.application.as_str()
+        }))
+    }
 
     /// Whether the store can serve reads and writes now; for readiness probes.
     /// The default assumes an embedded store that is always there.

@@ -10,6 +10,14 @@ use crate::ResourceId;
 use crate::compare::Comparison;
 use crate::drift::{DriftDetail, DriftType, Severity};
 
+/// The application of a single-source installation, and of records stored before
+/// applications existed.
+pub const DEFAULT_APPLICATION: &str = "default";
+
+fn default_application() -> String {
+    DEFAULT_APPLICATION.to_owned()
+}
+
 /// Where a resource is in the drift lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +69,10 @@ pub struct DriftRecord {
     pub namespace: Option<String>,
     /// The object's name.
     pub name: String,
+    /// The application whose desired state declares the resource
+    /// ([`DEFAULT_APPLICATION`] for a single-source installation).
+    #[serde(default = "default_application")]
+    pub application: String,
     /// Whether the last analysis found drift.
     pub drift_detected: bool,
     /// Lifecycle state.
@@ -121,6 +133,9 @@ impl EventKind {
 pub struct DriftEvent {
     /// The resource.
     pub resource_id: ResourceId,
+    /// The application whose desired state declares the resource.
+    #[serde(default = "default_application")]
+    pub application: String,
     /// What happened.
     pub kind: EventKind,
     /// When.
@@ -173,6 +188,7 @@ fn resolution_message(previous: &DriftRecord, comparison: &Comparison) -> String
 pub fn advance(
     previous: Option<&DriftRecord>,
     comparison: &Comparison,
+    application: &str,
     revision: Option<&str>,
     now: DateTime<Utc>,
 ) -> Transition {
@@ -186,6 +202,7 @@ pub fn advance(
         kind: id.kind().to_owned(),
         namespace: id.namespace().map(str::to_owned),
         name: id.name().to_owned(),
+        application: application.to_owned(),
         drift_detected: drifted,
         drift_status: DriftStatus::None,
         severity,
@@ -204,6 +221,7 @@ pub fn advance(
     };
     let event = |kind: EventKind, types: Vec<DriftType>, severity, message: String| DriftEvent {
         resource_id: id.clone(),
+        application: application.to_owned(),
         kind,
         at: now,
         drift_types: types,
@@ -284,6 +302,7 @@ pub fn retire(
     record.git_revision = revision.map(str::to_owned);
     let event = DriftEvent {
         resource_id: previous.resource_id.clone(),
+        application: previous.application.clone(),
         kind: EventKind::DriftResolved,
         at: now,
         drift_types: previous.drift_types.clone(),

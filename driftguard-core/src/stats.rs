@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::drift::DriftType;
 use crate::record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
 
 /// How often one resource drifted.
@@ -31,12 +32,59 @@ pub struct DriftStatistics {
     pub by_type: BTreeMap<String, u64>,
     /// Drifted records by namespace (`""` for cluster-scoped).
     pub by_namespace: BTreeMap<String, u64>,
+    /// Drifted records by application.
+    pub by_application: BTreeMap<String, u64>,
     /// Events stored.
     pub total_events: u64,
     /// Mean seconds from a drift being detected to its resolution, over resolved episodes.
     pub mean_time_to_resolve_seconds: Option<f64>,
     /// The resources with the most drift episodes, most first.
     pub most_drifted: Vec<DriftCount>,
+}
+
+/// Record counts of one group (an application, a cluster): by lifecycle state, and how
+/// many of the active ones are Missing from the cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Records that never drifted.
+    pub none: u64,
+    /// Records with drift now (Missing ones included).
+    pub active: u64,
+    /// Records whose drift was resolved.
+    pub resolved: u64,
+    /// Active records whose resource is missing from the cluster.
+    pub missing: u64,
+}
+
+impl StatusCounts {
+    /// Counts one record.
+    pub fn add(&mut self, record: &DriftRecord) {
+        match record.drift_status {
+            DriftStatus::None => self.none += 1,
+            DriftStatus::Active => {
+                self.active += 1;
+                if record.drift_types.contains(&DriftType::Missing) {
+                    self.missing += 1;
+                }
+            }
+            DriftStatus::Resolved => self.resolved += 1,
+        }
+    }
+}
+
+/// Status counts of `records`, grouped by the key `group` gives each record.
+pub fn status_counts_by<'a>(
+    records: &'a [DriftRecord],
+    group: impl Fn(&'a DriftRecord) -> &'a str,
+) -> BTreeMap<String, StatusCounts> {
+    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    for record in records {
+        counts
+            .entry(group(record).to_owned())
+            .or_default()
+            .add(record);
+    }
+    counts
 }
 
 /// How many resources `most_drifted` lists.
@@ -86,6 +134,10 @@ pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistic
         *stats
             .by_namespace
             .entry(record.namespace.clone().unwrap_or_default())
+            .or_default() += 1;
+        *stats
+            .by_application
+            .entry(record.application.clone())
             .or_default() += 1;
     }
     stats.mean_time_to_resolve_seconds = mean_time_to_resolve(events);

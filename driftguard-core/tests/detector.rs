@@ -58,6 +58,7 @@ fn world() -> World {
     let desired = Arc::new(InMemoryDesired::new(DesiredSnapshot {
         resources: vec![resource(deployment(3, "nginx:1.25.3"))],
         revision: Some("a1".to_owned()),
+        render: None,
     }));
     let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![resource(
         as_live(deployment(3, "nginx:1.25.3")),
@@ -165,6 +166,7 @@ fn lifecycle_none_active_active_resolved_active() {
     w.desired.set(DesiredSnapshot {
         resources: vec![resource(deployment(4, "nginx:1.25.3"))],
         revision: Some("b2".to_owned()),
+        render: None,
     });
     block_on(w.detector.run(at(5))).expect("analysis runs");
     let r = record(&w);
@@ -206,6 +208,7 @@ fn git_catching_up_with_live_is_reported_as_such() {
     w.desired.set(DesiredSnapshot {
         resources: vec![resource(deployment(5, "nginx:1.25.3"))],
         revision: Some("c3".to_owned()),
+        render: None,
     });
     block_on(w.detector.run(at(1))).expect("analysis runs");
     let r = record(&w);
@@ -265,6 +268,7 @@ fn resource_removed_from_git_while_drifted_is_resolved() {
     w.desired.set(DesiredSnapshot {
         resources: Vec::new(),
         revision: Some("d4".to_owned()),
+        render: None,
     });
     block_on(w.detector.run(at(1))).expect("analysis runs");
     let r = record(&w);
@@ -291,6 +295,7 @@ fn duplicate_desired_resources_are_an_error() {
             resource(deployment(4, "nginx:1.25.3")),
         ],
         revision: None,
+        render: None,
     });
     let error = block_on(w.detector.run(at(0))).expect_err("duplicates are rejected");
     assert!(error.to_string().contains("declared twice"), "{error}");

@@ -137,7 +137,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             small_no_change.push(t.elapsed());
         }
 
-        let folder = FolderDesiredSource::new(repo.work_dir(), key.clone());
+        let folder = FolderDesiredSource::new(repo.work_dir(), key.clone())?;
         let t = Instant::now();
         let parsed = folder.read()?;
         parses.push(t.elapsed());

@@ -151,6 +151,49 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// Another application's read of the same repository and branch failed just now; the
+    /// reads share one fetch, so they share its failure.
+    #[error("{message}")]
+    GitShared {
+        /// The kind of the original failure.
+        kind: PortErrorKind,
+        /// The original failure's message.
+        message: String,
+    },
+    /// The sources or applications of the configuration are unusable.
+    #[error("{reason}")]
+    ApplicationConfig {
+        /// What is wrong, naming the key.
+        reason: String,
+    },
+    /// The render settings are unusable.
+    #[error("{reason}")]
+    RenderConfig {
+        /// What is wrong, naming the key.
+        reason: String,
+    },
+    /// A folder asks a renderer for something DriftGuard refuses: a remote base that the
+    /// application does not allow, a path that leaves the repository, a missing chart or
+    /// kustomization.
+    #[error("{}: {reason}", path.display())]
+    RenderRefused {
+        /// The file or folder that asks for it.
+        path: PathBuf,
+        /// What is refused, and how to allow it when it can be allowed.
+        reason: String,
+    },
+    /// A renderer could not start, failed, ran out of time or printed too much.
+    #[error("{tool} failed on {}: {reason}{}", folder.display(), stderr_lines(stderr))]
+    Render {
+        /// `kustomize build`, `kubectl kustomize` or `helm template`.
+        tool: &'static str,
+        /// The folder rendered.
+        folder: PathBuf,
+        /// What happened (`exited with status 1`, `did not finish within 90 s`).
+        reason: String,
+        /// What the renderer printed on stderr.
+        stderr: String,
+    },
     /// A setting of the Kubernetes source is invalid.
     #[error("kubernetes.{setting}: {reason}")]
     KubeSetting {
@@ -226,6 +269,10 @@ impl Error {
             Self::GitForcePush { .. } => PortErrorKind::Conflict,
             Self::GitRepository { .. } => PortErrorKind::InvalidData,
             Self::GitConfig { .. } | Self::GitAuth { .. } => PortErrorKind::Other,
+            Self::GitShared { kind, .. } => *kind,
+            Self::ApplicationConfig { .. } => PortErrorKind::Other,
+            Self::RenderConfig { .. } | Self::RenderRefused { .. } => PortErrorKind::InvalidData,
+            Self::Render { .. } => PortErrorKind::Unavailable,
             Self::KubeUnreachable { .. } | Self::KubeTimeout { .. } => PortErrorKind::Unavailable,
             Self::KubeStatus { code, .. } => match code {
                 404 => PortErrorKind::NotFound,
@@ -236,6 +283,39 @@ impl Error {
             Self::KubeInvalidResponse { .. } => PortErrorKind::InvalidData,
             Self::KubeSetting { .. } | Self::KubeConfig { .. } => PortErrorKind::Other,
         }
+    }
+}
+
+/// How many lines of a renderer's stderr an error shows: the first ones hold the cause.
+const STDERR_LINES_SHOWN: usize = 5;
+/// The longest stderr line an error shows.
+const STDERR_LINE_CHARS: usize = 400;
+
+/// The first lines of a renderer's stderr, on one line: `: line | line`.
+fn stderr_lines(stderr: &str) -> String {
+    let lines: Vec<String> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .take(STDERR_LINES_SHOWN)
+        .map(|line| {
+            let clean: String = line
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            if clean.chars().count() > STDERR_LINE_CHARS {
+                let mut cut: String = clean.chars().take(STDERR_LINE_CHARS).collect();
+                cut.push('…');
+                cut
+            } else {
+                clean
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", lines.join(" | "))
     }
 }
 

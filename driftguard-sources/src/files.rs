@@ -3,15 +3,18 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{
-    DesiredSnapshot, DesiredSource, LiveSnapshot, LiveSource, PortError, Resource, ResourceId,
+    DesiredSnapshot, DesiredSource, LiveSnapshot, LiveSource, PortError, PortErrorKind, Resource,
+    ResourceId,
 };
 
 use crate::Error;
 use crate::manifest::{ManifestLimits, ManifestReader, manifest_files};
+use crate::render::{ApplicationRender, Capabilities, DesiredReader, RenderConfig, Renderer};
 
 fn read_tree(reader: &ManifestReader, root: &Path) -> Result<Vec<Resource>, Error> {
     let mut resources = Vec::new();
@@ -21,35 +24,87 @@ fn read_tree(reader: &ManifestReader, root: &Path) -> Result<Vec<Resource>, Erro
     Ok(resources)
 }
 
-/// Desired state from a folder of manifests (`*.yaml`, `*.yml`, `*.json`, recursively).
+/// Desired state from a folder: manifests as written, or rendered when the folder holds
+/// a kustomization or a chart (see [`crate::render`]).
 #[derive(Debug, Clone)]
 pub struct FolderDesiredSource {
     root: PathBuf,
-    reader: ManifestReader,
+    reader: Arc<DesiredReader>,
 }
 
 impl FolderDesiredSource {
-    /// A source over `root` (a folder or a single file).
-    pub fn new(root: impl Into<PathBuf>, key: FingerprintKey) -> Self {
+    /// A source over `root` (a folder or a single file), read by what it holds, with the
+    /// default render settings.
+    pub fn new(root: impl Into<PathBuf>, key: FingerprintKey) -> Result<Self, Error> {
+        let renderer = Arc::new(Renderer::new(RenderConfig::default())?);
+        Ok(Self::with_reader(
+            root,
+            DesiredReader::new(renderer, ApplicationRender::default(), key),
+        ))
+    }
+
+    /// A source over `root` read by `reader` (an application's render settings).
+    pub fn with_reader(root: impl Into<PathBuf>, reader: DesiredReader) -> Self {
         Self {
             root: root.into(),
-            reader: ManifestReader::new(key, ManifestLimits::DESIRED),
+            reader: Arc::new(reader),
         }
     }
 
-    /// Reads the folder now.
+    /// The folder (or file) read.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Reads the folder now, blocking; renders without cluster capabilities.
     pub fn read(&self) -> Result<DesiredSnapshot, Error> {
+        self.read_with(None)
+    }
+
+    fn read_with(&self, capabilities: Option<&Capabilities>) -> Result<DesiredSnapshot, Error> {
+        let boundary = repository_root(&self.root);
+        let (resources, render) =
+            self.reader
+                .read(&boundary, &self.root, None, None, capabilities)?;
         Ok(DesiredSnapshot {
-            resources: read_tree(&self.reader, &self.root)?,
+            resources,
             revision: None,
+            render,
         })
     }
+}
+
+/// What renderers reading `folder` may not leave: the top of the Git working copy that
+/// holds it, or the whole file system for a folder outside any (the folder is the user's
+/// own, not a fetched repository).
+fn repository_root(folder: &Path) -> PathBuf {
+    let absolute = std::path::absolute(folder).unwrap_or_else(|_| folder.to_owned());
+    absolute
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map_or_else(|| PathBuf::from("/"), Path::to_owned)
 }
 
 #[async_trait]
 impl DesiredSource for FolderDesiredSource {
     async fn snapshot(&self) -> Result<DesiredSnapshot, PortError> {
-        Ok(self.read()?)
+        let capabilities = self.reader.renderer().capabilities().await;
+        let source = self.clone();
+        tokio::task::spawn_blocking(move || {
+            source
+                .read_with(capabilities.as_ref())
+                .map_err(PortError::from)
+        })
+        .await
+        .map_err(|join_error| {
+            PortError::new(
+                PortErrorKind::Other,
+                format!(
+                    "{}: reading the folder failed unexpectedly: {join_error}",
+                    self.root.display()
+                ),
+            )
+        })?
     }
 }
 

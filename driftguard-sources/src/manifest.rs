@@ -88,14 +88,20 @@ impl ManifestReader {
 
     /// Reads one file.
     pub fn read_file(&self, path: &Path) -> Result<Vec<Resource>, Error> {
+        self.read_file_as(path, path)
+    }
+
+    /// Reads the file at `path`, naming it `shown` in errors and origins (a path relative
+    /// to the repository root, say).
+    pub fn read_file_as(&self, path: &Path, shown: &Path) -> Result<Vec<Resource>, Error> {
         let io_error = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::NotFound {
-                    path: path.to_owned(),
+                    path: shown.to_owned(),
                 }
             } else {
                 Error::Io {
-                    path: path.to_owned(),
+                    path: shown.to_owned(),
                     source,
                 }
             }
@@ -103,13 +109,13 @@ impl ManifestReader {
         let size = std::fs::metadata(path).map_err(io_error)?.len();
         if size > self.limits.max_file_bytes {
             return Err(Error::TooLarge {
-                path: path.to_owned(),
+                path: shown.to_owned(),
                 size,
                 limit: self.limits.max_file_bytes,
             });
         }
         let bytes = std::fs::read(path).map_err(io_error)?;
-        self.read_bytes(path, &bytes)
+        self.read_bytes(shown, &bytes)
     }
 
     /// Reads manifest content; `path` names it in errors and origins.
@@ -240,17 +246,7 @@ impl ManifestReader {
             strict_booleans: false,
         };
         let parsed: Vec<Spanned<Value>> = serde_saphyr::from_multiple_with_options(text, options)
-            .map_err(|error| {
-            let location = error.location();
-            let message = yaml_message(&error, location.is_some());
-            Error::Syntax {
-                path: path.to_owned(),
-                format: "YAML",
-                line: location.map_or(1, |l| l.line()),
-                column: location.map_or(1, |l| l.column()),
-                message,
-            }
-        })?;
+            .map_err(|error| yaml_error(path, &error))?;
         let offsets: Vec<usize> = parsed
             .iter()
             .map(|d| d.referenced.span().offset() as usize)
@@ -382,6 +378,18 @@ fn json_len(value: &Value) -> usize {
     match serde_json::to_writer(&mut counter, value) {
         Ok(()) => counter.0,
         Err(_) => usize::MAX,
+    }
+}
+
+/// The error for unreadable YAML in `path`, with the line and column the parser names.
+pub(crate) fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> Error {
+    let location = error.location();
+    Error::Syntax {
+        path: path.to_owned(),
+        format: "YAML",
+        line: location.map_or(1, |l| l.line()),
+        column: location.map_or(1, |l| l.column()),
+        message: yaml_message(error, location.is_some()),
     }
 }
 

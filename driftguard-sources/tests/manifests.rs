@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use driftguard_core::secret::FingerprintKey;
-use driftguard_sources::{DumpLiveSource, Error, FolderDesiredSource};
+use driftguard_sources::{
+    ApplicationRender, DesiredReader, DumpLiveSource, Error, FolderDesiredSource, RenderConfig,
+    RenderMode, Renderer,
+};
 
 fn key() -> FingerprintKey {
     FingerprintKey::derive("manifest tests")
@@ -18,7 +21,7 @@ fn write(dir: &Path, name: &str, content: &[u8]) {
 }
 
 fn read_desired(dir: &Path) -> Result<Vec<String>, Error> {
-    Ok(FolderDesiredSource::new(dir, key())
+    Ok(FolderDesiredSource::new(dir, key())?
         .read()?
         .resources
         .into_iter()
@@ -84,6 +87,23 @@ fn expands_lists_including_typed_lists_without_item_kinds() {
     assert_eq!(live.resources[0].api_version, "apps/v1");
 }
 
+/// Reads `dir` as plain manifests, without rendering what it holds.
+fn read_plain(dir: &Path) -> Result<Vec<String>, Error> {
+    let renderer = std::sync::Arc::new(Renderer::new(RenderConfig::default())?);
+    let settings = ApplicationRender {
+        mode: RenderMode::Plain,
+        ..ApplicationRender::default()
+    };
+    let source =
+        FolderDesiredSource::with_reader(dir, DesiredReader::new(renderer, settings, key()));
+    Ok(source
+        .read()?
+        .resources
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect())
+}
+
 #[test]
 fn non_kubernetes_yaml_is_skipped() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -104,7 +124,7 @@ fn non_kubernetes_yaml_is_skipped() {
     );
     write(dir.path(), "list-doc.yaml", b"- a\n- b\n");
     assert_eq!(
-        read_desired(dir.path()).expect("folder reads"),
+        read_plain(dir.path()).expect("folder reads"),
         Vec::<String>::new()
     );
 }
@@ -249,7 +269,7 @@ fn secrets_are_fingerprinted_when_read() {
         b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\nstringData:\n  password: correct-horse-battery\n",
     );
     let snapshot = FolderDesiredSource::new(dir.path(), key())
-        .read()
+        .and_then(|source| source.read())
         .expect("reads");
     let text = snapshot.resources[0].object.to_string();
     assert!(!text.contains("correct-horse-battery"), "{text}");
@@ -265,7 +285,7 @@ fn yaml_1_1_scalars_read_as_kubectl_reads_them() {
         b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: w\n  namespace: shop\n  labels:\n    zip: \"0644\"\n    build: \"08\"\nspec:\n  enableServiceLinks: no\n  containers:\n  - name: w\n    image: w:1\n    stdin: on\n    tty: off\n    volumeMounts:\n    - {name: k, mountPath: /k, readOnly: yes}\n  volumes:\n  - name: k\n    secret:\n      secretName: k\n      defaultMode: 0644\n      items:\n      - {key: a, path: a, mode: 0400}\n      - {key: b, path: b, mode: 420}\n",
     );
     let snapshot = FolderDesiredSource::new(dir.path(), key())
-        .read()
+        .and_then(|source| source.read())
         .expect("reads");
     let pod = &snapshot.resources[0].object;
     let spec = &pod["spec"];

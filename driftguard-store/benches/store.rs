@@ -32,6 +32,8 @@ const UPSERT_RECORDS: usize = 10_000;
 const LIST_RECORDS: usize = 100_000;
 /// Namespaces the records spread over; the listing asks for one of them.
 const NAMESPACES: usize = 100;
+/// Applications the records spread over (across namespaces).
+const APPLICATIONS: usize = 7;
 /// Records saved per call while filling the listing benchmark's store.
 const FILL_BATCH: usize = 10_000;
 
@@ -81,6 +83,7 @@ fn record(i: usize, revision: u32) -> DriftRecord {
         kind: "Deployment".to_owned(),
         namespace: Some(namespace),
         name,
+        application: format!("application-{:02}", i % APPLICATIONS),
         drift_detected: drifted,
         drift_status: status,
         severity: drifted.then_some(Severity::High),
@@ -114,6 +117,7 @@ fn analysis(count: usize, offset: usize, revision: u32) -> (Vec<DriftRecord>, Ve
         .step_by(100)
         .map(|r| DriftEvent {
             resource_id: r.resource_id.clone(),
+            application: r.application.clone(),
             kind: EventKind::DriftDetected,
             at: r.last_checked,
             drift_types: r.drift_types.clone(),

@@ -3,7 +3,7 @@
 //! ```yaml
 //! database:
 //!   type: sqlite            # sqlite (default) | mongodb
-//!   path: /var/lib/driftguard/drift.db
+//!   path: /var/lib/driftguard/drift.db   # default: driftguard-data/driftguard.db
 //!   connect_timeout: 10s    # seconds as a number, or 500ms / 10s / 2m
 //! ```
 //! ```yaml
@@ -17,13 +17,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::redact::redact_uri;
 
-/// Where the SQLite store keeps its file when `database.path` is not set.
-pub const DEFAULT_SQLITE_PATH: &str = "driftguard.db";
+/// Where the SQLite store keeps its file when `database.path` is not set, relative to the
+/// working directory.
+pub const DEFAULT_SQLITE_PATH: &str = "driftguard-data/driftguard.db";
 /// The MongoDB database used when `database.name` is not set.
 pub const DEFAULT_DATABASE_NAME: &str = "driftguard";
 /// How long to wait for a database server when `database.connect_timeout` is not set.
@@ -48,9 +49,12 @@ pub enum DatabaseKind {
 
 /// The store configuration: the `database` section, validated.
 ///
-/// Its `Debug` form hides the credentials of a MongoDB URI, so it can be logged.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "RawDatabaseConfig")]
+/// It reads and writes the section's flat keys (`type`, `path`, `uri`, `name`,
+/// `connect_timeout`), so the binary's settings embed it as it is and print it back.
+/// Its `Debug` form hides the credentials of a MongoDB URI, so it can be logged; its
+/// serialised form keeps the URI as given, for a configuration that reads back the same.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawDatabaseConfig", into = "RawDatabaseConfig")]
 pub struct StoreConfig {
     /// The database and where it is.
     pub kind: DatabaseKind,
@@ -110,7 +114,7 @@ impl StoreConfig {
 }
 
 impl Default for StoreConfig {
-    /// SQLite in `driftguard.db` in the working directory.
+    /// SQLite in [`DEFAULT_SQLITE_PATH`] under the working directory.
     fn default() -> Self {
         Self::sqlite(DEFAULT_SQLITE_PATH)
     }
@@ -158,35 +162,36 @@ fn validate_database_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The `database` keys as written in the configuration file.
-#[derive(Deserialize)]
+/// The `database` keys as written in the configuration file, and as [`StoreConfig`] is
+/// written back: the keys of the chosen type only, the timeout as text (`10s`).
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabaseConfig {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    connect_timeout: Option<TimeoutValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect_timeout: Option<Timeout>,
 }
 
-/// A timeout as a number of seconds or as text with a unit.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TimeoutValue {
-    Seconds(f64),
-    Text(String),
-}
+/// A timeout in the duration format the whole configuration shares: a number of seconds
+/// or text such as `500ms`, `10s` or `2m`.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+struct Timeout(#[serde(with = "driftguard_core::config::duration")] Duration);
 
 impl TryFrom<RawDatabaseConfig> for StoreConfig {
     type Error = Error;
 
     fn try_from(raw: RawDatabaseConfig) -> Result<Self, Error> {
-        let connect_timeout = match raw.connect_timeout {
-            None => DEFAULT_CONNECT_TIMEOUT,
-            Some(TimeoutValue::Seconds(seconds)) => seconds_to_duration(seconds)?,
-            Some(TimeoutValue::Text(text)) => parse_duration(&text)?,
-        };
+        let connect_timeout = raw
+            .connect_timeout
+            .map_or(DEFAULT_CONNECT_TIMEOUT, |Timeout(timeout)| timeout);
         let kind = match raw.kind.as_deref().map(str::trim) {
             None if raw.uri.is_some() => {
                 return Err(Error::Config(
@@ -223,34 +228,28 @@ impl TryFrom<RawDatabaseConfig> for StoreConfig {
     }
 }
 
-fn seconds_to_duration(seconds: f64) -> Result<Duration, Error> {
-    Duration::try_from_secs_f64(seconds).map_err(|_| {
-        Error::Config(format!(
-            "database.connect_timeout {seconds} is not a usable number of seconds"
-        ))
-    })
-}
-
-/// `250ms`, `10s`, `2m`, or a plain number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, Error> {
-    let text = text.trim();
-    let invalid = || {
-        Error::Config(format!(
-            "database.connect_timeout `{text}` is not a duration; write e.g. 10s, 500ms or 2m"
-        ))
-    };
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| invalid())?;
-    let seconds = match unit.trim() {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        _ => return Err(invalid()),
-    };
-    seconds_to_duration(seconds)
+impl From<StoreConfig> for RawDatabaseConfig {
+    /// The keys that read back as `config`. A MongoDB URI is written as given, credentials
+    /// included: whoever prints the result redacts it.
+    fn from(config: StoreConfig) -> Self {
+        let connect_timeout = Some(Timeout(config.connect_timeout));
+        match config.kind {
+            DatabaseKind::Sqlite { path } => Self {
+                kind: Some("sqlite".to_owned()),
+                path: Some(path),
+                uri: None,
+                name: None,
+                connect_timeout,
+            },
+            DatabaseKind::Mongodb { uri, name } => Self {
+                kind: Some("mongodb".to_owned()),
+                path: None,
+                uri: Some(uri),
+                name: Some(name),
+                connect_timeout,
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +264,12 @@ mod tests {
     fn defaults_to_sqlite_in_the_working_directory() {
         let config = parse(serde_json::json!({})).expect("valid");
         assert_eq!(config, StoreConfig::default());
+        assert_eq!(
+            config.kind,
+            DatabaseKind::Sqlite {
+                path: "driftguard-data/driftguard.db".into()
+            }
+        );
         assert_eq!(config.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
     }
 
@@ -293,10 +298,79 @@ mod tests {
             }
         );
         assert_eq!(sqlite.connect_timeout, Duration::from_secs(3));
+        for (written, expected) in [
+            (serde_json::json!("10s"), Duration::from_secs(10)),
+            (serde_json::json!("2m"), Duration::from_secs(120)),
+            (serde_json::json!("1m 30s"), Duration::from_secs(90)),
+            (serde_json::json!("45"), Duration::from_secs(45)),
+            (serde_json::json!(0.25), Duration::from_millis(250)),
+        ] {
+            let config = parse(serde_json::json!({ "connect_timeout": written.clone() }))
+                .unwrap_or_else(|e| panic!("{written}: {e}"));
+            assert_eq!(config.connect_timeout, expected, "{written}");
+        }
     }
 
     #[test]
-    fn rejects_bad_settings_with_the_key_in_the_message() {
+    fn writes_the_keys_it_reads() {
+        assert_eq!(
+            serde_json::to_value(StoreConfig::default()).expect("serialisable"),
+            serde_json::json!({
+                "type": "sqlite", "path": "driftguard-data/driftguard.db", "connect_timeout": "10s"
+            })
+        );
+        let mongodb = StoreConfig::mongodb("mongodb://admin:hunter2@db:27017/?w=majority", "drift")
+            .with_connect_timeout(Duration::from_millis(2500));
+        assert_eq!(
+            serde_json::to_value(&mongodb).expect("serialisable"),
+            serde_json::json!({
+                "type": "mongodb", "uri": "mongodb://admin:hunter2@db:27017/?w=majority",
+                "name": "drift", "connect_timeout": "2s 500ms"
+            })
+        );
+    }
+
+    #[test]
+    fn round_trips_through_json_and_yaml() {
+        for config in [
+            StoreConfig::default(),
+            StoreConfig::sqlite("/var/lib/driftguard/drift db.sqlite")
+                .with_connect_timeout(Duration::from_millis(500)),
+            StoreConfig::mongodb(
+                "mongodb://driftguard:s3cr3t@mongo-0:27017,mongo-1:27017/?replicaSet=rs0&w=1",
+                "driftguard_prod",
+            )
+            .with_connect_timeout(Duration::from_secs(150)),
+            StoreConfig::mongodb("mongodb+srv://cluster0.example.net/", "drift")
+                .with_connect_timeout(Duration::from_nanos(1_500_000_001)),
+        ] {
+            let json = serde_json::to_value(&config).expect("serialisable");
+            assert_eq!(parse(json.clone()).as_ref(), Ok(&config), "{json}");
+
+            let yaml = serde_saphyr::to_string(&config).expect("serialisable");
+            let read: StoreConfig =
+                serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            assert_eq!(read, config, "{yaml}");
+        }
+    }
+
+    #[test]
+    fn reads_yaml_as_written_by_hand() {
+        let config: StoreConfig =
+            serde_saphyr::from_str("type: mongodb\nuri: mongodb://db:27017/\nconnect_timeout: 5\n")
+                .expect("valid");
+        assert_eq!(
+            config,
+            StoreConfig::mongodb("mongodb://db:27017/", DEFAULT_DATABASE_NAME)
+                .with_connect_timeout(Duration::from_secs(5))
+        );
+        let error = serde_saphyr::from_str::<StoreConfig>("path: a.db\ncolour: blue\n")
+            .expect_err("unknown key");
+        assert!(error.to_string().contains("colour"), "{error}");
+    }
+
+    #[test]
+    fn rejects_bad_settings_with_a_clear_message() {
         for (json, expected) in [
             (
                 serde_json::json!({"type": "postgres"}),
@@ -320,7 +394,11 @@ mod tests {
             ),
             (
                 serde_json::json!({"connect_timeout": "soon"}),
-                "database.connect_timeout `soon`",
+                "`soon` is not a duration",
+            ),
+            (
+                serde_json::json!({"connect_timeout": -3}),
+                "cannot be negative",
             ),
             (
                 serde_json::json!({"connect_timeout": 0}),

@@ -25,6 +25,16 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// The folder of the SQLite file cannot be created.
+    #[error("cannot create the folder {} for the SQLite database: {source}", path.display())]
+    CreateFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The SQLite file was written by a newer DriftGuard, with a schema this one does not know.
     #[error(
         "the SQLite database {} has schema version {found}, but this DriftGuard knows versions \
@@ -102,7 +112,7 @@ impl Error {
     /// How the detector and the API should treat this failure.
     pub fn kind(&self) -> PortErrorKind {
         match self {
-            Self::SqliteOpen { .. } => PortErrorKind::Unavailable,
+            Self::SqliteOpen { .. } | Self::CreateFolder { .. } => PortErrorKind::Unavailable,
             Self::Sqlite { source, .. } => sqlite_kind(source),
             Self::Mongo { kind, .. } => *kind,
             Self::Malformed { .. } | Self::Unstorable { .. } => PortErrorKind::InvalidData,

@@ -9,11 +9,13 @@
 //! Both keep one current record per `resource_id` (upserted after each analysis) and an
 //! append-only log of lifecycle events, answer the same queries (get, filtered and paged
 //! listings in `ResourceId` order, events by resource and time range, statistics with the
-//! meaning of `driftguard_core::stats::compute`), and save one analysis as one batch. One
+//! meaning of `driftguard_core::stats::compute`, record counts per application), and save
+//! one analysis as one batch. Records and events carry the application that declares the
+//! resource; those stored before applications existed read back in the default one. One
 //! contract test suite (`tests/contract`) holds them, and the in-memory store of
 //! `driftguard-core`, to the same behaviour.
 //!
-//! [`open`] builds the store the `database` configuration section ([`StoreConfig`])
+//! [`open()`] builds the store the `database` configuration section ([`StoreConfig`])
 //! names.
 //!
 //! ```no_run

@@ -1,5 +1,6 @@
 //! One call from configuration to a store, for the service and the CLI.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use driftguard_core::DriftStore;
@@ -11,7 +12,8 @@ use crate::sqlite::SqliteStore;
 
 /// The store `config` describes, ready to hand to the detector and the API.
 ///
-/// - SQLite: opens (creating and migrating) the file; fails when it cannot.
+/// - SQLite: opens (creating and migrating) the file, creating its folder when missing
+///   (the default path, `driftguard-data/driftguard.db`, names one); fails when it cannot.
 /// - MongoDB: fails only on an unusable URI or database name. It then tries once, within
 ///   `connect_timeout`, to reach the server and create the indexes; when the server is
 ///   down it logs a warning and returns the store all the same. Until the server answers,
@@ -22,9 +24,12 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn DriftStore>> {
     match &config.kind {
         DatabaseKind::Sqlite { path } => {
             let path = path.clone();
-            let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
-                .await
-                .map_err(Error::Worker)??;
+            let store = tokio::task::spawn_blocking(move || {
+                create_parent(&path)?;
+                SqliteStore::open(path)
+            })
+            .await
+            .map_err(Error::Worker)??;
             tracing::info!(path = %store.path().display(), "using the SQLite drift store");
             Ok(Arc::new(store))
         }
@@ -45,5 +50,16 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn DriftStore>> {
             }
             Ok(Arc::new(store))
         }
+    }
+}
+
+/// Creates the folder the database file goes in, when the path names one.
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) => std::fs::create_dir_all(folder).map_err(|source| Error::CreateFolder {
+            path: folder.to_owned(),
+            source,
+        }),
+        None => Ok(()),
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use driftguard_core::ports::{DriftStore, RecordFilter};
-use driftguard_core::{DriftRecord, DriftStatus, PortErrorKind, ResourceId};
+use driftguard_core::{DEFAULT_APPLICATION, DriftRecord, DriftStatus, PortErrorKind, ResourceId};
 use driftguard_store::{DatabaseKind, MongoStore, StoreConfig, open};
 use driftguard_test_support::mongo::{MongoServer, unique_database_name};
 use driftguard_test_support::process::free_port;
@@ -28,6 +28,7 @@ fn record(name: &str) -> DriftRecord {
         kind: "ConfigMap".to_owned(),
         namespace: Some("shop".to_owned()),
         name: name.to_owned(),
+        application: DEFAULT_APPLICATION.to_owned(),
         resource_id,
         drift_detected: false,
         drift_status: DriftStatus::None,

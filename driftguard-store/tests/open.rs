@@ -32,6 +32,31 @@ async fn opens_the_sqlite_store_from_its_configuration() {
 }
 
 #[tokio::test]
+async fn creates_the_folder_of_the_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir
+        .path()
+        .join("driftguard-data")
+        .join("nested")
+        .join("drift.db");
+    let store = open(&StoreConfig::sqlite(&path)).await.expect("open");
+    store.ping().await.expect("ready");
+    assert!(path.exists(), "the file and its folders are created");
+
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "not a folder").expect("write");
+    let error = open(&StoreConfig::sqlite(blocked.join("drift.db")))
+        .await
+        .err()
+        .expect("a file where the folder should be");
+    assert!(
+        error.to_string().contains("cannot create the folder"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("a-file"), "{error}");
+}
+
+#[tokio::test]
 async fn refuses_an_invalid_configuration_with_the_key_named() {
     let config = StoreConfig::sqlite("drift.db").with_connect_timeout(Duration::ZERO);
     let error = open(&config).await.err().expect("invalid");

@@ -84,6 +84,7 @@ async fn analyse_secret_drift(store: Arc<dyn DriftStore>) -> String {
     let desired = Arc::new(InMemoryDesired::new(DesiredSnapshot {
         resources: vec![read(desired_secret(), &key)],
         revision: Some("5ec12e7".to_owned()),
+        render: None,
     }));
     let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![read(
         live_secret(),

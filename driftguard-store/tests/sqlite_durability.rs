@@ -42,6 +42,7 @@ fn analysis(batch: usize) -> (Vec<DriftRecord>, Vec<DriftEvent>) {
             kind: "Deployment".to_owned(),
             namespace: Some(format!("batch-{batch}")),
             name: format!("app-{i}"),
+            application: format!("application-{}", i % 3),
             drift_detected: true,
             drift_status: DriftStatus::Active,
             severity: Some(driftguard_core::Severity::Medium),
@@ -67,6 +68,7 @@ fn analysis(batch: usize) -> (Vec<DriftRecord>, Vec<DriftEvent>) {
         });
         events.push(DriftEvent {
             resource_id: id,
+            application: format!("application-{}", i % 3),
             kind: EventKind::DriftDetected,
             at: now,
             drift_types: vec![DriftType::Scaling],

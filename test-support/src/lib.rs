@@ -3,6 +3,8 @@
 //!
 //! - [`git`]: `git daemon` (git://) and `git http-backend` (smart HTTP) over a repository
 //!   built by the test;
+//! - [`helm`]: a `helm` command (`helm template` on Helm v4's engine, from PyPI's
+//!   helm-python-sdk) for tests that render charts;
 //! - [`kube`]: kmock, a Kubernetes API emulator (PyPI), behind DriftGuard's wrapper;
 //! - [`mongo`]: nx-27017, a MongoDB wire-protocol server (PyPI), or the server named by
 //!   `DRIFTGUARD_TEST_MONGODB_URI`.
@@ -14,6 +16,7 @@
 //! a test that needs one and cannot find it fails with a message saying how to get it.
 
 pub mod git;
+pub mod helm;
 pub mod http;
 pub mod kube;
 pub mod mongo;

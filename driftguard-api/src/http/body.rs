@@ -1,8 +1,8 @@
 //! The shapes of successful answers.
 
 use chrono::{DateTime, Utc};
-use driftguard_core::stats::DriftStatistics;
-use driftguard_core::{DriftEvent, DriftRecord};
+use driftguard_core::stats::{DriftStatistics, StatusCounts};
+use driftguard_core::{ApplicationStatus, DriftEvent, DriftRecord};
 use serde::Serialize;
 
 use crate::readiness::NotReady;
@@ -59,4 +59,52 @@ pub(crate) struct EventList {
 #[derive(Debug, Serialize)]
 pub(crate) struct StatisticsBody {
     pub(crate) statistics: DriftStatistics,
+}
+
+/// `{"applications": […], "count": N}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ApplicationList {
+    pub(crate) applications: Vec<ApplicationBody>,
+    pub(crate) count: usize,
+}
+
+/// One application: its source, the revision last read, how its rendering went, and its
+/// record counts.
+#[derive(Debug, Serialize)]
+pub(crate) struct ApplicationBody {
+    pub(crate) name: String,
+    pub(crate) source: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) revision: Option<String>,
+    pub(crate) render: RenderBody,
+    pub(crate) counts: StatusCounts,
+    pub(crate) last_checked: Option<DateTime<Utc>>,
+}
+
+/// How producing an application's desired state went at the last analysis.
+#[derive(Debug, Serialize)]
+pub(crate) struct RenderBody {
+    /// `ok`, `failed` or `pending`.
+    pub(crate) status: &'static str,
+    pub(crate) error: Option<String>,
+    /// Seconds its renderers took; `null` for plain manifests or before the first read.
+    pub(crate) duration_seconds: Option<f64>,
+}
+
+impl ApplicationBody {
+    pub(crate) fn new(status: ApplicationStatus, counts: StatusCounts) -> Self {
+        Self {
+            render: RenderBody {
+                status: status.status.as_str(),
+                error: status.error,
+                duration_seconds: status.render.map(|r| r.seconds),
+            },
+            name: status.name,
+            source: status.source,
+            namespace: status.namespace,
+            revision: status.revision,
+            counts,
+            last_checked: status.checked_at,
+        }
+    }
 }

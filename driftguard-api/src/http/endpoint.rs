@@ -25,6 +25,8 @@ pub(crate) enum Endpoint {
     RecordEvents(String),
     /// `GET /api/v1/statistics`
     Statistics,
+    /// `GET /api/v1/applications`
+    Applications,
     /// `POST /api/v1/analyze`
     Analyze,
 }
@@ -43,6 +45,7 @@ impl Endpoint {
             Self::Record(_) => "/api/v1/drift-records/{resource_id}",
             Self::RecordEvents(_) => "/api/v1/drift-records/{resource_id}/events",
             Self::Statistics => "/api/v1/statistics",
+            Self::Applications => "/api/v1/applications",
             Self::Analyze => "/api/v1/analyze",
         }
     }
@@ -62,6 +65,7 @@ impl Endpoint {
             Self::Record(String::new()),
             Self::RecordEvents(String::new()),
             Self::Statistics,
+            Self::Applications,
             Self::Analyze,
         ]
     }
@@ -124,6 +128,9 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
     let statistics = path!("api" / "v1" / "statistics")
         .and(get())
         .map(|| Endpoint::Statistics);
+    let applications = path!("api" / "v1" / "applications")
+        .and(get())
+        .map(|| Endpoint::Applications);
     let analyze = path!("api" / "v1" / "analyze")
         .and(post())
         .map(|| Endpoint::Analyze);
@@ -144,6 +151,8 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
         .or(events)
         .unify()
         .or(statistics)
+        .unify()
+        .or(applications)
         .unify()
         .or(analyze)
         .unify()

@@ -8,7 +8,10 @@ use warp::http::StatusCode;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
-use super::body::{EventList, NotReadyBody, RecordList, StatisticsBody, StatusBody};
+use super::body::{
+    ApplicationBody, ApplicationList, EventList, NotReadyBody, RecordList, StatisticsBody,
+    StatusBody,
+};
 use super::endpoint::Endpoint;
 use super::params::{EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id};
 use super::reply::{ApiError, json};
@@ -46,6 +49,7 @@ pub(crate) async fn answer(endpoint: Endpoint, query: &str, service: &Service) -
         Endpoint::Record(segment) => record(service, query, &segment).await,
         Endpoint::RecordEvents(segment) => events(service, query, &segment).await,
         Endpoint::Statistics => statistics(service, query).await,
+        Endpoint::Applications => applications(service, query).await,
         Endpoint::Analyze => analyze(service, query),
     };
     result.unwrap_or_else(ApiError::into_response)
@@ -179,6 +183,27 @@ async fn statistics(service: &Service, query: &str) -> Result<Response, ApiError
     Params::parse(query, &[])?;
     let statistics = from_store(service, service.store().statistics().await)?;
     Ok(json(StatusCode::OK, &StatisticsBody { statistics }))
+}
+
+async fn applications(service: &Service, query: &str) -> Result<Response, ApiError> {
+    Params::parse(query, &[])?;
+    let counts = from_store(service, service.store().application_counts().await)?;
+    let applications: Vec<ApplicationBody> = service
+        .detector()
+        .application_statuses()
+        .into_iter()
+        .map(|status| {
+            let counts = counts.get(&status.name).copied().unwrap_or_default();
+            ApplicationBody::new(status, counts)
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &ApplicationList {
+            count: applications.len(),
+            applications,
+        },
+    ))
 }
 
 fn analyze(service: &Service, query: &str) -> Result<Response, ApiError> {

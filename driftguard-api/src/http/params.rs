@@ -23,13 +23,14 @@ const MAX_NAMESPACE_LEN: usize = 63;
 /// Parameters of the record lists.
 pub(crate) const LIST_PARAMS: &[&str] = &[
     "namespace",
+    "application",
     "drift_detected",
     "drift_status",
     "limit",
     "offset",
 ];
 /// Parameters of the active and resolved lists, whose status is fixed.
-pub(crate) const STATUS_LIST_PARAMS: &[&str] = &["namespace", "limit", "offset"];
+pub(crate) const STATUS_LIST_PARAMS: &[&str] = &["namespace", "application", "limit", "offset"];
 /// Parameters of a resource's event history.
 pub(crate) const EVENT_PARAMS: &[&str] = &["since", "until", "limit"];
 
@@ -110,6 +111,25 @@ impl Params {
         }
     }
 
+    fn application(&self) -> Result<Option<String>, ApiError> {
+        let Some(name) = self.get("application") else {
+            return Ok(None);
+        };
+        let valid = name.len() <= MAX_NAMESPACE_LEN
+            && name.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+            });
+        if valid {
+            Ok(Some(name.to_owned()))
+        } else {
+            Err(ApiError::bad_parameter(
+                "application",
+                "an application name (lowercase letters, digits, '-', '_' and '.', at most 63)",
+                name,
+            ))
+        }
+    }
+
     fn drift_detected(&self) -> Result<Option<bool>, ApiError> {
         match self.get("drift_detected") {
             None => Ok(None),
@@ -173,6 +193,7 @@ impl Params {
     ) -> Result<RecordFilter, ApiError> {
         Ok(RecordFilter {
             namespace: self.namespace()?,
+            application: self.application()?,
             drift_detected: self.drift_detected()?,
             drift_status: match status {
                 Some(status) => Some(status),
@@ -270,6 +291,8 @@ mod tests {
             ("drift_status=gone", "drift_status"),
             ("namespace=Shop", "namespace"),
             ("namespace=-shop", "namespace"),
+            ("application=Shop", "application"),
+            ("application=a%20b", "application"),
         ] {
             let params = Params::parse(query, LIST_PARAMS).unwrap();
             let message = error(params.record_filter(None));
@@ -284,7 +307,10 @@ mod tests {
     fn unknown_and_repeated_parameters_are_refused() {
         let message = error(Params::parse("namespce=shop", LIST_PARAMS));
         assert!(message.contains("`namespce`"), "{message}");
-        assert!(message.contains("namespace, drift_detected"), "{message}");
+        assert!(
+            message.contains("namespace, application, drift_detected"),
+            "{message}"
+        );
         let message = error(Params::parse("drift_status=active", STATUS_LIST_PARAMS));
         assert!(message.contains("`drift_status`"), "{message}");
         let message = error(Params::parse("limit=1&limit=2", LIST_PARAMS));

@@ -43,6 +43,7 @@ pub fn desired() -> DesiredSnapshot {
             config_map("fast"),
         ],
         revision: Some(REVISION.to_owned()),
+        render: None,
     }
 }
 

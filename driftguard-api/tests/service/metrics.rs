@@ -28,6 +28,7 @@ fn drift_events(
             ("type", drift_type),
             ("severity", severity),
             ("namespace", namespace),
+            ("application", "default"),
         ],
     )
 }
@@ -67,6 +68,7 @@ fn resolutions(
             ("type", drift_type),
             ("severity", severity),
             ("namespace", namespace),
+            ("application", "default"),
         ],
     )
 }

@@ -88,6 +88,7 @@ async fn drift_records_have_the_documented_shape() {
         "kind",
         "namespace",
         "name",
+        "application",
         "drift_detected",
         "drift_status",
         "severity",
@@ -112,6 +113,7 @@ async fn drift_records_have_the_documented_shape() {
     assert_eq!(web["namespace"], "shop");
     assert_eq!(web["name"], "web");
     assert_eq!(web["api_version"], "apps/v1");
+    assert_eq!(web["application"], "default");
     assert_eq!(web["drift_detected"], true);
     assert_eq!(web["drift_status"], "active");
     assert_eq!(web["severity"], "High");

@@ -1,7 +1,6 @@
 //! Configuration: a YAML file (optional) overlaid with `DRIFTGUARD__SECTION__KEY`
 //! environment variables, checked as a whole before anything starts.
 
-pub mod duration;
 mod settings;
 mod show;
 mod validate;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, Repository, RepositoryInitOptions};
 
+use super::checkout::{ExportFailure, export};
 use crate::Error;
 
 /// The reference that remembers the last commit read successfully, so force pushes are
@@ -137,6 +138,57 @@ impl Cache {
                 format!("cannot open the new clone: {}", e.message()),
             )
         })
+    }
+
+    /// Where the files of `revision` are written out for reading and rendering.
+    pub(crate) fn checkout_dir(&self, revision: git2::Oid) -> PathBuf {
+        self.checkouts_dir().join(revision.to_string())
+    }
+
+    fn checkouts_dir(&self) -> PathBuf {
+        self.root.join(format!("{}.checkouts", self.name))
+    }
+
+    /// Writes the files of `revision` out once (a completed checkout is reused) and
+    /// returns their folder. Checkouts of other revisions than `revision` and `keep` are
+    /// removed.
+    pub(crate) fn checkout(
+        &self,
+        repo: &Repository,
+        revision: git2::Oid,
+        keep: Option<git2::Oid>,
+    ) -> Result<PathBuf, ExportFailure> {
+        let target = self.checkout_dir(revision);
+        if !target.is_dir() {
+            let partial = self.checkouts_dir().join(format!("{revision}.partial"));
+            remove_dir(&partial).map_err(|e| {
+                ExportFailure::Io(
+                    self.error(&partial, format!("cannot remove a partial checkout: {e}")),
+                )
+            })?;
+            export(repo, revision, &partial)?;
+            std::fs::rename(&partial, &target).map_err(|e| {
+                ExportFailure::Io(
+                    self.error(&target, format!("cannot move the checkout into place: {e}")),
+                )
+            })?;
+        }
+        let wanted: Vec<String> = [Some(revision), keep]
+            .into_iter()
+            .flatten()
+            .map(|oid| oid.to_string())
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(self.checkouts_dir()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !wanted.contains(&name)
+                    && let Err(error) = remove_dir(&entry.path())
+                {
+                    tracing::warn!(path = %entry.path().display(), %error, "cannot remove an old checkout");
+                }
+            }
+        }
+        Ok(target)
     }
 
     /// Removes the partial folder of a clone that failed.

@@ -8,13 +8,15 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::Error;
 
 /// Where a secret (an HTTPS token, an SSH key passphrase) is read from.
 ///
 /// The value is read again for every clone or fetch, so a rotated token (a re-mounted
 /// Kubernetes Secret) is picked up without a restart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TokenSource {
     /// The value of this environment variable.
     Env(String),
@@ -33,7 +35,12 @@ impl TokenSource {
 }
 
 /// How DriftGuard authenticates to the Git remote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// In the configuration file it is the flat `auth` mapping (`type`, `username`,
+/// `token_env`, `token_file`, `ssh_key`, `ssh_public_key`, `ssh_passphrase_env`,
+/// `ssh_passphrase_file`); see [`GitAuthFields`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "GitAuthFields", into = "GitAuthFields")]
 pub enum GitAuth {
     /// No credentials: public repositories, `git://`, `file://` and local paths.
     #[default]
@@ -80,12 +87,205 @@ impl GitAuth {
     }
 }
 
-/// Everything the Git desired source needs to know.
+/// `git.auth.type`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitAuthKind {
+    /// Anonymous access.
+    #[default]
+    None,
+    /// An HTTPS token.
+    Token,
+    /// An SSH key file.
+    Ssh,
+    /// Keys from ssh-agent.
+    SshAgent,
+}
+
+/// [`GitAuth`] as the configuration file writes it: one flat mapping.
+///
+/// Without `type`, the type follows from what is set: `token_env` or `token_file` mean
+/// `token`, `ssh_key` means `ssh`, nothing means `none`. Settings that contradict the
+/// type (a token for `type: ssh`) are refused rather than silently ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitAuthFields {
+    /// `none`, `token` (HTTPS), `ssh` (a key file) or `ssh-agent`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<GitAuthKind>,
+    /// User name for HTTPS tokens (default `x-access-token`) or SSH (default `git`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Environment variable holding the HTTPS token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// File holding the HTTPS token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// SSH private key file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<PathBuf>,
+    /// SSH public key file, when not next to the private key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_public_key: Option<PathBuf>,
+    /// Environment variable holding the SSH key's passphrase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_passphrase_env: Option<String>,
+    /// File holding the SSH key's passphrase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_passphrase_file: Option<PathBuf>,
+}
+
+impl TryFrom<GitAuthFields> for GitAuth {
+    type Error = String;
+
+    fn try_from(fields: GitAuthFields) -> Result<Self, String> {
+        let token = match (fields.token_env, fields.token_file) {
+            (Some(_), Some(_)) => {
+                return Err("set only one of auth.token_env and auth.token_file".to_owned());
+            }
+            (Some(name), None) => Some(TokenSource::Env(name)),
+            (None, Some(path)) => Some(TokenSource::File(path)),
+            (None, None) => None,
+        };
+        let passphrase = match (fields.ssh_passphrase_env, fields.ssh_passphrase_file) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "set only one of auth.ssh_passphrase_env and auth.ssh_passphrase_file"
+                        .to_owned(),
+                );
+            }
+            (Some(name), None) => Some(TokenSource::Env(name)),
+            (None, Some(path)) => Some(TokenSource::File(path)),
+            (None, None) => None,
+        };
+        let has_ssh =
+            fields.ssh_key.is_some() || fields.ssh_public_key.is_some() || passphrase.is_some();
+        let kind = match fields.kind {
+            Some(kind) => kind,
+            None if token.is_some() && has_ssh => {
+                return Err(
+                    "auth holds both a token and an SSH key; set auth.type to token or ssh and remove the other"
+                        .to_owned(),
+                );
+            }
+            None if token.is_some() => GitAuthKind::Token,
+            None if has_ssh => GitAuthKind::Ssh,
+            None => GitAuthKind::None,
+        };
+        let username = fields.username;
+        match kind {
+            GitAuthKind::None | GitAuthKind::SshAgent => {
+                let what = if kind == GitAuthKind::None {
+                    "none"
+                } else {
+                    "ssh-agent"
+                };
+                if token.is_some() {
+                    return Err(format!(
+                        "auth.type is {what} but a token (auth.token_env or auth.token_file) is set; set auth.type: token, or remove the token"
+                    ));
+                }
+                if has_ssh {
+                    return Err(format!(
+                        "auth.type is {what} but an SSH key setting is set; set auth.type: ssh, or remove it"
+                    ));
+                }
+                if kind == GitAuthKind::None {
+                    if username.is_some() {
+                        return Err("auth.username is set but auth.type is none".to_owned());
+                    }
+                    Ok(Self::None)
+                } else {
+                    Ok(Self::SshAgent { username })
+                }
+            }
+            GitAuthKind::Token => {
+                if has_ssh {
+                    return Err(
+                        "auth.type is token but an SSH key setting is set; remove it".to_owned(),
+                    );
+                }
+                let token = token.ok_or_else(|| {
+                    "auth.token_env or auth.token_file is required when auth.type is token"
+                        .to_owned()
+                })?;
+                Ok(Self::HttpsToken { username, token })
+            }
+            GitAuthKind::Ssh => {
+                if token.is_some() {
+                    return Err(
+                        "auth.type is ssh but a token (auth.token_env or auth.token_file) is set; remove it"
+                            .to_owned(),
+                    );
+                }
+                let private_key = fields
+                    .ssh_key
+                    .ok_or_else(|| "auth.ssh_key is required when auth.type is ssh".to_owned())?;
+                Ok(Self::SshKey {
+                    username,
+                    private_key,
+                    public_key: fields.ssh_public_key,
+                    passphrase,
+                })
+            }
+        }
+    }
+}
+
+impl From<GitAuth> for GitAuthFields {
+    fn from(auth: GitAuth) -> Self {
+        let split = |source: Option<TokenSource>| match source {
+            Some(TokenSource::Env(name)) => (Some(name), None),
+            Some(TokenSource::File(path)) => (None, Some(path)),
+            None => (None, None),
+        };
+        match auth {
+            GitAuth::None => Self::default(),
+            GitAuth::HttpsToken { username, token } => {
+                let (token_env, token_file) = split(Some(token));
+                Self {
+                    kind: Some(GitAuthKind::Token),
+                    username,
+                    token_env,
+                    token_file,
+                    ..Self::default()
+                }
+            }
+            GitAuth::SshKey {
+                username,
+                private_key,
+                public_key,
+                passphrase,
+            } => {
+                let (ssh_passphrase_env, ssh_passphrase_file) = split(passphrase);
+                Self {
+                    kind: Some(GitAuthKind::Ssh),
+                    username,
+                    ssh_key: Some(private_key),
+                    ssh_public_key: public_key,
+                    ssh_passphrase_env,
+                    ssh_passphrase_file,
+                    ..Self::default()
+                }
+            }
+            GitAuth::SshAgent { username } => Self {
+                kind: Some(GitAuthKind::SshAgent),
+                username,
+                ..Self::default()
+            },
+        }
+    }
+}
+
+/// Everything the Git desired source needs to know: the `git` section of the
+/// configuration file, with its defaults.
 ///
 /// Build it with [`GitSourceConfig::new`] and set the public fields that differ from the
 /// defaults (branch `main`, whole repository, clone timeout 120 s, pull timeout 30 s, no
 /// credentials, force pushes refused).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GitSourceConfig {
     /// The repository: `https://…`, `http://…`, `ssh://…`, `user@host:path` (scp-like),
     /// `git://…`, `file://…` or a local path. Credentials in the URL are never logged.
@@ -98,18 +298,29 @@ pub struct GitSourceConfig {
     /// Where clones are kept between analyses, one subfolder per URL and branch.
     pub cache_dir: PathBuf,
     /// The longest a first clone (or a re-clone of a broken cache) may take.
+    #[serde(with = "driftguard_core::config::duration")]
     pub clone_timeout: Duration,
     /// The longest a fetch of new commits may take.
+    #[serde(with = "driftguard_core::config::duration")]
     pub pull_timeout: Duration,
-    /// Credentials for the remote.
-    pub auth: GitAuth,
     /// Follow a branch whose history was rewritten (force-pushed) instead of refusing it.
     pub allow_force_push: bool,
+    /// Credentials for the remote.
+    pub auth: GitAuth,
+}
+
+impl Default for GitSourceConfig {
+    /// No repository yet (`url` empty), the cache in `driftguard-data/git-cache`.
+    fn default() -> Self {
+        Self::new("", Self::DEFAULT_CACHE_DIR)
+    }
 }
 
 impl GitSourceConfig {
     /// The branch read when none is configured.
     pub const DEFAULT_BRANCH: &'static str = "main";
+    /// Where clones are kept when none is configured.
+    pub const DEFAULT_CACHE_DIR: &'static str = "driftguard-data/git-cache";
     /// The default limit for a first clone.
     pub const DEFAULT_CLONE_TIMEOUT: Duration = Duration::from_secs(120);
     /// The default limit for a fetch.

@@ -44,14 +44,16 @@
 
 mod auth;
 mod cache;
+mod checkout;
 mod config;
 mod fetch;
 mod refresh;
+mod repository;
 mod source;
 mod timeouts;
-mod tree;
 mod url;
 
-pub use config::{GitAuth, GitSourceConfig, TokenSource};
+pub use config::{GitAuth, GitAuthFields, GitAuthKind, GitSourceConfig, TokenSource};
+pub use repository::{GitRepositories, GitRepository};
 pub use source::GitDesiredSource;
 pub use url::redact_url;

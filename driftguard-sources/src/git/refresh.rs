@@ -1,31 +1,37 @@
-//! One read of the desired state from Git, start to end: lock the cache, clone or fetch,
-//! recover from a damaged cache by cloning again, refuse (or follow) a rewritten branch,
-//! read the manifests of the tip, and remember the tip as the last good commit.
+//! One sync of a repository, start to end: lock the cache, clone or fetch, recover from a
+//! damaged cache by cloning again, refuse (or follow) a rewritten branch, write the files
+//! of the tip out as a checkout, and remember the tip as the last good commit.
 //!
-//! Every failure is an error for the caller, never a short or empty snapshot.
+//! Every failure is an error for the caller, never a short or empty checkout.
 
 use std::sync::{Mutex, PoisonError};
 
-use driftguard_core::DesiredSnapshot;
-use driftguard_core::secret::FingerprintKey;
+use std::path::PathBuf;
+
 use git2::{Oid, Repository};
 
 use super::cache::{Cache, LAST_GOOD_REF};
+use super::checkout::ExportFailure;
 use super::config::{GitAuth, GitSourceConfig};
 use super::fetch::{FetchFailure, Operation, fetch_branch};
-use super::tree::{ReadFailure, read_manifests};
 use super::url::{cache_folder_name, redact_url};
 use crate::Error;
-use crate::manifest::{ManifestLimits, ManifestReader};
+
+/// The files of one commit, written out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checkout {
+    /// The commit.
+    pub(crate) revision: Oid,
+    /// The folder holding its files (the repository root).
+    pub(crate) root: PathBuf,
+}
 
 /// The blocking half of the Git source.
 #[derive(Debug)]
 pub(crate) struct Refresher {
     config: GitSourceConfig,
     display_url: String,
-    sub_path: Vec<String>,
     cache: Cache,
-    reader: ManifestReader,
     last_good: Mutex<Option<Oid>>,
 }
 
@@ -41,11 +47,19 @@ impl From<Error> for Failure {
     }
 }
 
+impl From<ExportFailure> for Failure {
+    fn from(failure: ExportFailure) -> Self {
+        match failure {
+            ExportFailure::Io(error) => Self::Error(error),
+            ExportFailure::Corrupt(reason) => Self::Corrupt(reason),
+        }
+    }
+}
+
 impl Refresher {
     /// Checks `config` and prepares; touches neither the disk nor the network.
-    pub(crate) fn new(config: GitSourceConfig, key: FingerprintKey) -> Result<Self, Error> {
+    pub(crate) fn new(config: GitSourceConfig) -> Result<Self, Error> {
         config.validate()?;
-        let sub_path = config.sub_path()?;
         if matches!(config.auth, GitAuth::HttpsToken { .. })
             && config.url.to_ascii_lowercase().starts_with("http://")
         {
@@ -60,9 +74,7 @@ impl Refresher {
         );
         Ok(Self {
             display_url: redact_url(&config.url),
-            sub_path,
             cache,
-            reader: ManifestReader::new(key, ManifestLimits::DESIRED),
             last_good: Mutex::new(None),
             config,
         })
@@ -88,8 +100,8 @@ impl Refresher {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Clones or fetches, then reads the branch tip's manifests.
-    pub(crate) fn read(&self) -> Result<DesiredSnapshot, Error> {
+    /// Clones or fetches, then writes out the files of the branch tip.
+    pub(crate) fn sync(&self) -> Result<Checkout, Error> {
         let _lock = self.cache.lock()?;
         let (repo, tip, fresh) = match self.cache.open(&self.config.branch)? {
             None => {
@@ -106,14 +118,14 @@ impl Refresher {
                 }
             },
         };
-        match self.read_tip(&repo, tip) {
-            Ok(snapshot) => Ok(snapshot),
+        match self.check_out(&repo, tip) {
+            Ok(checkout) => Ok(checkout),
             Err(Failure::Error(error)) => Err(error),
             Err(Failure::Corrupt(reason)) if !fresh => {
                 drop(repo);
                 let (repo, tip) = self.reclone(&reason)?;
-                match self.read_tip(&repo, tip) {
-                    Ok(snapshot) => Ok(snapshot),
+                match self.check_out(&repo, tip) {
+                    Ok(checkout) => Ok(checkout),
                     Err(Failure::Error(error)) => Err(error),
                     Err(Failure::Corrupt(reason)) => Err(self.unreadable(reason)),
                 }
@@ -168,8 +180,8 @@ impl Refresher {
         }
     }
 
-    /// Reads the manifests at `tip`, after checking that the branch was not rewritten.
-    fn read_tip(&self, repo: &Repository, tip: Oid) -> Result<DesiredSnapshot, Failure> {
+    /// Writes out the files of `tip`, after checking that the branch was not rewritten.
+    fn check_out(&self, repo: &Repository, tip: Oid) -> Result<Checkout, Failure> {
         let previous = self
             .last_good()
             .or_else(|| repo.refname_to_id(LAST_GOOD_REF).ok());
@@ -196,17 +208,7 @@ impl Refresher {
                 );
             }
         }
-        let resources = read_manifests(repo, tip, &self.sub_path, &self.reader).map_err(
-            |failure| match failure {
-                ReadFailure::PathNotFound => Failure::Error(Error::GitPathNotFound {
-                    url: self.display_url.clone(),
-                    path: self.sub_path.iter().collect(),
-                    revision: tip.to_string(),
-                }),
-                ReadFailure::Manifest(error) => Failure::Error(error),
-                ReadFailure::Corrupt(reason) => Failure::Corrupt(reason),
-            },
-        )?;
+        let root = self.cache.checkout(repo, tip, previous)?;
         if let Err(error) = repo.reference(LAST_GOOD_REF, tip, true, "driftguard: read") {
             tracing::warn!(
                 cache = %self.cache.repository_dir().display(),
@@ -222,12 +224,12 @@ impl Refresher {
             url = %self.display_url,
             branch = %self.config.branch,
             revision = %tip,
-            resources = resources.len(),
-            "read the desired state from Git"
+            checkout = %root.display(),
+            "checked out the branch tip"
         );
-        Ok(DesiredSnapshot {
-            resources,
-            revision: Some(tip.to_string()),
+        Ok(Checkout {
+            revision: tip,
+            root,
         })
     }
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::Error;
 use crate::kube::resource_type::{DEFAULT_RESOURCE_TYPES, ResourceTypeSpec};
 
@@ -16,8 +18,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// How long one API request may take when configuration says nothing.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Settings of the Kubernetes live source (`kubernetes.*` in the configuration file).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of the Kubernetes live source: the `kubernetes` section of the configuration
+/// file, with its defaults. Unknown keys are refused, so a typo is an error that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct KubeSourceConfig {
     /// The kubeconfig file to use. `None` follows kubectl's order: the `KUBECONFIG`
     /// variable, then `~/.kube/config`, then the pod's service account.
@@ -38,6 +42,7 @@ pub struct KubeSourceConfig {
     pub page_size: u32,
     /// How long one API request (a list page, a get, a discovery call) may take before it
     /// counts as the API server being unavailable.
+    #[serde(with = "driftguard_core::config::duration")]
     pub request_timeout: Duration,
 }
 

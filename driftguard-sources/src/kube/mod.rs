@@ -36,6 +36,7 @@
 //! # }
 //! ```
 
+mod capabilities;
 mod config;
 mod connection;
 mod convert;

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::Error;
+use crate::kube::capabilities::CapabilitiesCache;
 use crate::kube::config::KubeSourceConfig;
 use crate::kube::connection::{ClusterConfigOrigin, ConfigEnvironment, load_config};
 use crate::kube::convert::to_resource;
@@ -22,6 +23,7 @@ use crate::kube::request::{ApiCaller, classify, json_error};
 use crate::kube::resource_type::ResourceTypeSpec;
 use crate::kube::warnings::{TypeWarning, log_new};
 use crate::kube::watch::{Watch, WatchShared};
+use crate::render::{Capabilities, CapabilitiesSource};
 
 /// Lists sent at the same time during one snapshot.
 const LIST_CONCURRENCY: usize = 4;
@@ -56,6 +58,7 @@ pub struct KubeLiveSource {
     warnings: Mutex<Vec<TypeWarning>>,
     resolved: Mutex<Option<Vec<ResolvedType>>>,
     watch: Mutex<Option<Watch>>,
+    capabilities: CapabilitiesCache,
 }
 
 impl std::fmt::Debug for KubeLiveSource {
@@ -146,6 +149,7 @@ impl KubeLiveSource {
             warnings: Mutex::new(Vec::new()),
             resolved: Mutex::new(None),
             watch: Mutex::new(None),
+            capabilities: CapabilitiesCache::default(),
         }
     }
 
@@ -235,6 +239,9 @@ impl KubeLiveSource {
         );
         for (kind, namespace) in gaps {
             coverage.add_gap(kind, namespace);
+        }
+        for ty in &types {
+            coverage.set_scope(ty.kind.clone(), !ty.namespaced);
         }
         self.record(warnings);
         *lock(&self.resolved) = Some(types);
@@ -334,6 +341,15 @@ impl KubeLiveSource {
     }
 }
 
+/// The cluster's version and API versions, for Helm's `.Capabilities`; read from
+/// discovery and kept for five minutes.
+#[async_trait]
+impl CapabilitiesSource for KubeLiveSource {
+    async fn capabilities(&self) -> Result<Capabilities, Error> {
+        self.capabilities.get(&self.api).await
+    }
+}
+
 #[async_trait]
 impl LiveSource for KubeLiveSource {
     async fn snapshot(&self) -> Result<LiveSnapshot, PortError> {
@@ -341,13 +357,14 @@ impl LiveSource for KubeLiveSource {
             let mut resources = resources;
             resources.sort_by(|a, b| a.id.cmp(&b.id));
             // Every watcher has listed its type in full: the watched types are covered.
-            let kinds = lock(&self.resolved)
-                .as_ref()
-                .map(|types| types.iter().map(|t| t.kind.clone()).collect::<Vec<_>>())
-                .unwrap_or_default();
+            let types = lock(&self.resolved).clone().unwrap_or_default();
+            let mut coverage = self.scope.coverage(types.iter().map(|t| t.kind.clone()));
+            for ty in &types {
+                coverage.set_scope(ty.kind.clone(), !ty.namespaced);
+            }
             return Ok(LiveSnapshot {
                 resources,
-                coverage: Some(self.scope.coverage(kinds)),
+                coverage: Some(coverage),
             });
         }
         Ok(self.read().await?)

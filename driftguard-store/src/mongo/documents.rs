@@ -5,11 +5,16 @@
 //! too: upserts and lookups then go through the primary index, which every server keeps
 //! fastest. An event document has the event's fields and a driver-made ObjectId. BSON
 //! dates hold milliseconds, so times are stored truncated to the millisecond.
+//!
+//! Documents written before applications existed have no `application` field; they read
+//! back as [`DEFAULT_APPLICATION`], and queries treat the missing field as that name
+//! ([`crate::mongo::queries::application_condition`]).
 
 use bson::{DateTime as BsonDateTime, Document};
 use chrono::{DateTime, Utc};
 use driftguard_core::{
-    DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind, ResourceId, Severity,
+    DEFAULT_APPLICATION, DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind,
+    ResourceId, Severity,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +29,8 @@ struct RecordDocument {
     kind: String,
     namespace: Option<String>,
     name: String,
+    #[serde(default = "default_application")]
+    application: String,
     drift_detected: bool,
     drift_status: DriftStatus,
     severity: Option<Severity>,
@@ -45,12 +52,19 @@ struct RecordDocument {
 #[derive(Serialize, Deserialize)]
 struct EventDocument {
     resource_id: ResourceId,
+    #[serde(default = "default_application")]
+    application: String,
     kind: EventKind,
     at: BsonDateTime,
     drift_types: Vec<DriftType>,
     severity: Option<Severity>,
     git_revision: Option<String>,
     message: String,
+}
+
+/// The application of a document stored before applications existed.
+fn default_application() -> String {
+    DEFAULT_APPLICATION.to_owned()
 }
 
 fn date(time: DateTime<Utc>) -> BsonDateTime {
@@ -71,6 +85,7 @@ pub(crate) fn record_document(record: &DriftRecord) -> Result<Document> {
         kind: record.kind.clone(),
         namespace: record.namespace.clone(),
         name: record.name.clone(),
+        application: record.application.clone(),
         drift_detected: record.drift_detected,
         drift_status: record.drift_status,
         severity: record.severity,
@@ -118,6 +133,7 @@ pub(crate) fn record_from_document(document: Document) -> Result<DriftRecord> {
         kind: stored.kind,
         namespace: stored.namespace,
         name: stored.name,
+        application: stored.application,
         drift_detected: stored.drift_detected,
         drift_status: stored.drift_status,
         severity: stored.severity,
@@ -139,6 +155,7 @@ pub(crate) fn record_from_document(document: Document) -> Result<DriftRecord> {
 pub(crate) fn event_document(event: &DriftEvent) -> Result<Document> {
     let document = EventDocument {
         resource_id: event.resource_id.clone(),
+        application: event.application.clone(),
         kind: event.kind,
         at: date(event.at),
         drift_types: event.drift_types.clone(),
@@ -162,6 +179,7 @@ pub(crate) fn event_from_document(document: Document) -> Result<DriftEvent> {
         })?;
     Ok(DriftEvent {
         resource_id: stored.resource_id,
+        application: stored.application,
         kind: stored.kind,
         at: stored.at.to_chrono(),
         drift_types: stored.drift_types,
@@ -179,4 +197,87 @@ fn described(prefix: &str, document: &Document) -> String {
             .get_str("resource_id")
             .unwrap_or("<without resource_id>")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+
+    use super::*;
+
+    /// A record document as stored before applications existed.
+    fn record_document_without_application() -> Document {
+        doc! {
+            "_id": "Deployment:shop:web",
+            "resource_id": "Deployment:shop:web",
+            "api_version": "apps/v1",
+            "kind": "Deployment",
+            "namespace": "shop",
+            "name": "web",
+            "drift_detected": true,
+            "drift_status": "active",
+            "severity": "Medium",
+            "drift_types": ["Scaling"],
+            "drifts": [{
+                "path": "spec.replicas", "drift_type": "Scaling", "severity": "Medium",
+                "desired": 3, "live": 5, "manager": "kubectl-scale",
+            }],
+            "desired_hash": "d",
+            "live_hash": "l",
+            "last_known_good_hash": null,
+            "git_revision": "c0ffee",
+            "first_detected": BsonDateTime::from_millis(1_000),
+            "last_detected": BsonDateTime::from_millis(2_000),
+            "resolved_at": null,
+            "last_checked": BsonDateTime::from_millis(2_000),
+            "resolution_message": null,
+            "detection_count": 2_i64,
+        }
+    }
+
+    #[test]
+    fn documents_stored_before_applications_belong_to_the_default_application() {
+        let record = record_from_document(record_document_without_application())
+            .expect("an older record document reads back");
+        assert_eq!(record.application, DEFAULT_APPLICATION);
+        assert_eq!(record.drift_types, vec![DriftType::Scaling]);
+        assert_eq!(record.detection_count, 2);
+
+        let event = event_from_document(doc! {
+            "resource_id": "Deployment:shop:web",
+            "kind": "drift_detected",
+            "at": BsonDateTime::from_millis(1_000),
+            "drift_types": ["Scaling"],
+            "severity": "Medium",
+            "git_revision": "c0ffee",
+            "message": "drift detected",
+        })
+        .expect("an older event document reads back");
+        assert_eq!(event.application, DEFAULT_APPLICATION);
+        assert_eq!(event.kind, EventKind::DriftDetected);
+    }
+
+    #[test]
+    fn records_and_events_keep_their_application() {
+        let mut record =
+            record_from_document(record_document_without_application()).expect("record document");
+        record.application = "payments".to_owned();
+        let document = record_document(&record).expect("storable");
+        assert_eq!(document.get_str("application").ok(), Some("payments"));
+        assert_eq!(record_from_document(document).expect("reads back"), record);
+
+        let event = DriftEvent {
+            resource_id: record.resource_id.clone(),
+            application: "payments".to_owned(),
+            kind: EventKind::DriftResolved,
+            at: BsonDateTime::from_millis(3_000).to_chrono(),
+            drift_types: vec![DriftType::Scaling],
+            severity: Some(Severity::Medium),
+            git_revision: None,
+            message: "resolved".to_owned(),
+        };
+        let document = event_document(&event).expect("storable");
+        assert_eq!(document.get_str("application").ok(), Some("payments"));
+        assert_eq!(event_from_document(document).expect("reads back"), event);
+    }
 }

@@ -18,7 +18,9 @@ fn index(name: &str, keys: bson::Document, unique: bool) -> IndexModel {
 }
 
 /// `drift_records`: one document per resource, listed in `ResourceId` order
-/// (kind, namespace, name), filtered by namespace, drift and status.
+/// (kind, namespace, name), filtered by namespace, application, drift and status.
+/// Documents stored before applications existed are indexed under a null
+/// `application`, which the filter for the default application includes.
 pub(crate) fn record_indexes() -> Vec<IndexModel> {
     vec![
         index("resource_id_unique", doc! { "resource_id": 1 }, true),
@@ -30,6 +32,11 @@ pub(crate) fn record_indexes() -> Vec<IndexModel> {
         index(
             "by_namespace",
             doc! { "namespace": 1, "kind": 1, "name": 1 },
+            false,
+        ),
+        index(
+            "by_application",
+            doc! { "application": 1, "kind": 1, "namespace": 1, "name": 1 },
             false,
         ),
         index(

@@ -4,7 +4,8 @@
 //!   its `_id` and its uniquely indexed `resource_id` both the resource id) and
 //!   `drift_events` (append-only);
 //! - indexes created when the store first reaches the server, idempotently;
-//! - statistics as aggregation pipelines; saves as bulk writes ([`BulkWriteMode`]);
+//! - statistics and counts per application as aggregation pipelines; saves as bulk
+//!   writes ([`BulkWriteMode`]);
 //! - no transactions and no change streams, so any server speaking the wire protocol
 //!   with these commands will do.
 //!
@@ -26,6 +27,7 @@ mod queries;
 mod statistics;
 mod writes;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -33,7 +35,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
-use driftguard_core::stats::DriftStatistics;
+use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId};
 use futures_util::TryStreamExt;
 use mongodb::options::{ClientOptions, ConnectionString};
@@ -418,10 +420,22 @@ impl DriftStore for MongoStore {
             by_severity: breakdowns.by_severity,
             by_type: breakdowns.by_type,
             by_namespace: breakdowns.by_namespace,
+            by_application: breakdowns.by_application,
             total_events,
             mean_time_to_resolve_seconds: statistics::mean_seconds_from(time_to_resolve.first())?,
             most_drifted: statistics::most_drifted_from(&most_drifted)?,
         })
+    }
+
+    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        let prepared = self.prepared().await?;
+        let operation = "counting records per application";
+        let cursor = prepared
+            .records
+            .aggregate(statistics::application_counts())
+            .await;
+        let groups = self.collect(operation, cursor).await?;
+        Ok(statistics::application_counts_from(&groups)?)
     }
 
     async fn ping(&self) -> Result<(), PortError> {

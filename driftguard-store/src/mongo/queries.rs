@@ -2,6 +2,7 @@
 
 use bson::{Bson, DateTime as BsonDateTime, Document, doc};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use driftguard_core::DEFAULT_APPLICATION;
 use driftguard_core::ports::{EventFilter, RecordFilter};
 
 /// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped, stored
@@ -21,6 +22,9 @@ pub(crate) fn record_query(filter: &RecordFilter) -> Document {
     if let Some(namespace) = &filter.namespace {
         query.insert("namespace", namespace.as_str());
     }
+    if let Some(application) = &filter.application {
+        query.insert("application", application_condition(application));
+    }
     if let Some(detected) = filter.drift_detected {
         query.insert("drift_detected", detected);
     }
@@ -28,6 +32,23 @@ pub(crate) fn record_query(filter: &RecordFilter) -> Document {
         query.insert("drift_status", status.as_str());
     }
     query
+}
+
+/// The condition on `application` selecting the records of `application`. Documents
+/// stored before applications existed have no such field and belong to
+/// [`DEFAULT_APPLICATION`], so that application also matches a missing (null) field.
+pub(crate) fn application_condition(application: &str) -> Bson {
+    if application == DEFAULT_APPLICATION {
+        doc! { "$in": [DEFAULT_APPLICATION, Bson::Null] }.into()
+    } else {
+        application.into()
+    }
+}
+
+/// An aggregation expression for a document's application: its `application` field, or
+/// [`DEFAULT_APPLICATION`] for a document stored before applications existed.
+pub(crate) fn application_or_default() -> Bson {
+    doc! { "$ifNull": ["$application", DEFAULT_APPLICATION] }.into()
 }
 
 /// The conditions of an event filter (limit aside).
@@ -118,5 +139,21 @@ mod tests {
         assert_eq!(bound(0, "$gte"), Some(at(1_250)));
         assert_eq!(bound(1, "$lt"), Some(at(3_000)));
         assert!(event_query(&EventFilter::default()).is_empty());
+    }
+
+    #[test]
+    fn the_default_application_also_matches_documents_without_the_field() {
+        let query = |application: &str| {
+            record_query(&RecordFilter {
+                application: Some(application.to_owned()),
+                ..RecordFilter::default()
+            })
+        };
+        assert_eq!(
+            query(DEFAULT_APPLICATION),
+            doc! { "application": { "$in": [DEFAULT_APPLICATION, Bson::Null] } }
+        );
+        assert_eq!(query("shop"), doc! { "application": "shop" });
+        assert!(record_query(&RecordFilter::default()).is_empty());
     }
 }

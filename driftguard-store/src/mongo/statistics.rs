@@ -1,18 +1,23 @@
-//! Statistics as aggregation pipelines, with the meaning `driftguard_core::stats::compute`
-//! gives them. Only counts and sums travel back, never the records.
+//! Statistics and counts per application as aggregation pipelines, with the meaning
+//! `driftguard_core::stats::compute` and `StatusCounts` give them. Only counts and sums
+//! travel back, never the records.
 //!
 //! The stages are the portable core of MongoDB 5+ (`$facet`, `$group`, `$unwind`,
-//! `$setWindowFields`, `$dateDiff`); group keys are plain field paths or strings, which
-//! every server in the wire-protocol family evaluates alike.
+//! `$setWindowFields`, `$dateDiff`); group keys are plain field paths, strings or
+//! `$ifNull` over a field, which every server in the wire-protocol family evaluates
+//! alike (compound group keys are not: counts of several statuses are conditional sums
+//! instead).
 
 use std::collections::BTreeMap;
 
 use bson::{Bson, Document, doc};
-use driftguard_core::stats::{DriftCount, MOST_DRIFTED_LIMIT, zero_status_counts};
+use driftguard_core::stats::{DriftCount, MOST_DRIFTED_LIMIT, StatusCounts, zero_status_counts};
+use driftguard_core::{DriftStatus, DriftType};
 
 use crate::error::{Error, Result};
+use crate::mongo::queries::application_or_default;
 
-/// Record counts by status, severity, type and namespace, in one pass.
+/// Record counts by status, severity, type, namespace and application, in one pass.
 pub(crate) fn record_breakdowns() -> Vec<Document> {
     let count = doc! { "$sum": 1 };
     vec![doc! {
@@ -33,8 +38,12 @@ pub(crate) fn record_breakdowns() -> Vec<Document> {
                 { "$match": { "drift_detected": true } },
                 { "$group": {
                     "_id": { "$ifNull": ["$namespace", ""] },
-                    "count": count,
+                    "count": count.clone(),
                 } },
+            ],
+            "by_application": [
+                { "$match": { "drift_detected": true } },
+                { "$group": { "_id": application_or_default(), "count": count } },
             ],
         }
     }]
@@ -50,6 +59,8 @@ pub(crate) struct RecordBreakdowns {
     pub(crate) by_type: BTreeMap<String, u64>,
     /// Drifted records by namespace.
     pub(crate) by_namespace: BTreeMap<String, u64>,
+    /// Drifted records by application.
+    pub(crate) by_application: BTreeMap<String, u64>,
 }
 
 impl RecordBreakdowns {
@@ -85,8 +96,50 @@ impl RecordBreakdowns {
             by_severity: facet("by_severity")?,
             by_type: facet("by_type")?,
             by_namespace: facet("by_namespace")?,
+            by_application: facet("by_application")?,
         })
     }
+}
+
+/// Records per application: one group per application with a count per status, and the
+/// active records whose drift types hold `Missing`.
+pub(crate) fn application_counts() -> Vec<Document> {
+    let status_is = |status: DriftStatus| doc! { "$eq": ["$drift_status", status.as_str()] };
+    let count_if = |condition: Document| doc! { "$sum": { "$cond": [condition, 1, 0] } };
+    let missing = DriftType::Missing.as_str();
+    vec![doc! { "$group": {
+        "_id": application_or_default(),
+        "none": count_if(status_is(DriftStatus::None)),
+        "active": count_if(status_is(DriftStatus::Active)),
+        "resolved": count_if(status_is(DriftStatus::Resolved)),
+        "missing": count_if(doc! { "$and": [
+            status_is(DriftStatus::Active),
+            { "$in": [missing, "$drift_types"] },
+        ] }),
+    } }]
+}
+
+/// Reads the groups of [`application_counts`].
+pub(crate) fn application_counts_from(
+    groups: &[Document],
+) -> Result<BTreeMap<String, StatusCounts>> {
+    let stage = "application_counts";
+    groups
+        .iter()
+        .map(|group| {
+            let field = |name: &str| count(group.get(name)).map_err(|e| malformed(stage, e));
+            let application = group.get_str("_id").map_err(|e| malformed(stage, e))?;
+            Ok((
+                application.to_owned(),
+                StatusCounts {
+                    none: field("none")?,
+                    active: field("active")?,
+                    resolved: field("resolved")?,
+                    missing: field("missing")?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The resources with the most `drift_detected` events, most first, ties by id.

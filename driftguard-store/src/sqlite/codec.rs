@@ -16,20 +16,20 @@ use crate::identity::check_identity;
 
 /// The record columns, in the order [`record_values`] and [`record_from_row`] use.
 pub(crate) const RECORD_COLUMNS: &str = "resource_id, api_version, kind, namespace, name, \
-     drift_detected, drift_status, severity, drift_types, drifts, desired_hash, live_hash, \
-     last_known_good_hash, git_revision, first_detected, last_detected, resolved_at, \
-     last_checked, resolution_message, detection_count";
+     application, drift_detected, drift_status, severity, drift_types, drifts, desired_hash, \
+     live_hash, last_known_good_hash, git_revision, first_detected, last_detected, \
+     resolved_at, last_checked, resolution_message, detection_count";
 
 /// How many columns [`RECORD_COLUMNS`] names.
-pub(crate) const RECORD_COLUMN_COUNT: usize = 20;
+pub(crate) const RECORD_COLUMN_COUNT: usize = 21;
 
 /// The event columns (the sequence number aside), in the order [`event_values`] and
 /// [`event_from_row`] use.
 pub(crate) const EVENT_COLUMNS: &str =
-    "resource_id, kind, at, drift_types, severity, git_revision, message";
+    "resource_id, application, kind, at, drift_types, severity, git_revision, message";
 
 /// How many columns [`EVENT_COLUMNS`] names.
-pub(crate) const EVENT_COLUMN_COUNT: usize = 7;
+pub(crate) const EVENT_COLUMN_COUNT: usize = 8;
 
 /// Nanoseconds since the epoch, for a time between the years 1677 and 2262.
 pub(crate) fn nanos(time: DateTime<Utc>, what: impl FnOnce() -> String) -> Result<i64> {
@@ -75,6 +75,7 @@ pub(crate) fn record_values(record: &DriftRecord) -> Result<Vec<Value>> {
         Value::Text(record.kind.clone()),
         text(record.namespace.as_deref()),
         Value::Text(record.name.clone()),
+        Value::Text(record.application.clone()),
         Value::Integer(i64::from(record.drift_detected)),
         Value::Text(record.drift_status.as_str().to_owned()),
         text(record.severity.map(Severity::as_str)),
@@ -98,6 +99,7 @@ pub(crate) fn event_values(event: &DriftEvent) -> Result<Vec<Value>> {
     let what = || format!("event of {} at {}", event.resource_id, event.at);
     Ok(vec![
         Value::Text(event.resource_id.to_string()),
+        Value::Text(event.application.clone()),
         Value::Text(event.kind.as_str().to_owned()),
         Value::Integer(nanos(event.at, what)?),
         Value::Text(json(&event.drift_types, what)?),
@@ -120,31 +122,32 @@ pub(crate) fn record_from_row(row: &Row<'_>) -> Result<DriftRecord> {
         reason,
     };
     let resource_id: ResourceId = id_text.parse().map_err(|e| malformed(format!("{e}")))?;
-    let detection_count: i64 = get.at(19)?;
+    let detection_count: i64 = get.at(20)?;
     Ok(DriftRecord {
         resource_id,
         api_version: get.at(1)?,
         kind: get.at(2)?,
         namespace: get.at(3)?,
         name: get.at(4)?,
-        drift_detected: get.at::<i64>(5)? != 0,
-        drift_status: name::<DriftStatus>(&get.at::<String>(6)?).map_err(malformed)?,
+        application: get.at(5)?,
+        drift_detected: get.at::<i64>(6)? != 0,
+        drift_status: name::<DriftStatus>(&get.at::<String>(7)?).map_err(malformed)?,
         severity: get
-            .at::<Option<String>>(7)?
+            .at::<Option<String>>(8)?
             .map(|s| name::<Severity>(&s))
             .transpose()
             .map_err(malformed)?,
-        drift_types: from_json(&get.at::<String>(8)?).map_err(malformed)?,
-        drifts: from_json(&get.at::<String>(9)?).map_err(malformed)?,
-        desired_hash: get.at(10)?,
-        live_hash: get.at(11)?,
-        last_known_good_hash: get.at(12)?,
-        git_revision: get.at(13)?,
-        first_detected: get.at::<Option<i64>>(14)?.map(time),
-        last_detected: get.at::<Option<i64>>(15)?.map(time),
-        resolved_at: get.at::<Option<i64>>(16)?.map(time),
-        last_checked: time(get.at(17)?),
-        resolution_message: get.at(18)?,
+        drift_types: from_json(&get.at::<String>(9)?).map_err(malformed)?,
+        drifts: from_json(&get.at::<String>(10)?).map_err(malformed)?,
+        desired_hash: get.at(11)?,
+        live_hash: get.at(12)?,
+        last_known_good_hash: get.at(13)?,
+        git_revision: get.at(14)?,
+        first_detected: get.at::<Option<i64>>(15)?.map(time),
+        last_detected: get.at::<Option<i64>>(16)?.map(time),
+        resolved_at: get.at::<Option<i64>>(17)?.map(time),
+        last_checked: time(get.at(18)?),
+        resolution_message: get.at(19)?,
         detection_count: u64::try_from(detection_count)
             .map_err(|_| malformed(format!("detection_count {detection_count} is negative")))?,
     })
@@ -164,16 +167,17 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> Result<DriftEvent> {
     };
     Ok(DriftEvent {
         resource_id: id_text.parse().map_err(|e| malformed(format!("{e}")))?,
-        kind: name::<EventKind>(&get.at::<String>(1)?).map_err(malformed)?,
-        at: time(get.at(2)?),
-        drift_types: from_json(&get.at::<String>(3)?).map_err(malformed)?,
+        application: get.at(1)?,
+        kind: name::<EventKind>(&get.at::<String>(2)?).map_err(malformed)?,
+        at: time(get.at(3)?),
+        drift_types: from_json(&get.at::<String>(4)?).map_err(malformed)?,
         severity: get
-            .at::<Option<String>>(4)?
+            .at::<Option<String>>(5)?
             .map(|s| name::<Severity>(&s))
             .transpose()
             .map_err(malformed)?,
-        git_revision: get.at(5)?,
-        message: get.at(6)?,
+        git_revision: get.at(6)?,
+        message: get.at(7)?,
     })
 }
 
@@ -200,4 +204,15 @@ pub(crate) fn name<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| format!("invalid JSON column: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_counts_match_the_column_lists() {
+        assert_eq!(RECORD_COLUMNS.split(',').count(), RECORD_COLUMN_COUNT);
+        assert_eq!(EVENT_COLUMNS.split(',').count(), EVENT_COLUMN_COUNT);
+    }
 }

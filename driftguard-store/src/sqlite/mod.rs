@@ -12,12 +12,13 @@ mod queries;
 mod schema;
 mod statistics;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
-use driftguard_core::stats::DriftStatistics;
+use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{DriftEvent, DriftRecord, PortError, ResourceId};
 use rusqlite::Connection;
 
@@ -116,6 +117,10 @@ impl DriftStore for SqliteStore {
         Ok(self.read(statistics::statistics).await?)
     }
 
+    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        Ok(self.read(statistics::application_counts).await?)
+    }
+
     async fn ping(&self) -> Result<(), PortError> {
         Ok(self
             .read(|connection| {
@@ -133,7 +138,7 @@ impl DriftStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
-    use driftguard_core::{DriftStatus, PortErrorKind};
+    use driftguard_core::{DEFAULT_APPLICATION, DriftStatus, PortErrorKind};
 
     use super::*;
 
@@ -144,6 +149,7 @@ mod tests {
             kind: resource_id.kind().to_owned(),
             namespace: resource_id.namespace().map(str::to_owned),
             name: resource_id.name().to_owned(),
+            application: DEFAULT_APPLICATION.to_owned(),
             resource_id,
             drift_detected: false,
             drift_status: DriftStatus::None,

@@ -78,11 +78,30 @@ pub(crate) fn list_records(
     filter: &RecordFilter,
 ) -> Result<Vec<DriftRecord>> {
     let failed = sql_error("listing records");
+    let (sql, values) = record_listing(filter);
+    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
+    let rows = statement
+        .query_map(params_from_iter(values), |row| Ok(record_from_row(row)))
+        .map_err(&failed)?;
+    let mut records = Vec::new();
+    for row in rows {
+        records.push(row.map_err(&failed)??);
+    }
+    Ok(records)
+}
+
+/// The statement and values of a listing: the filter's conditions, `ResourceId` order,
+/// paging.
+fn record_listing(filter: &RecordFilter) -> (String, Vec<Value>) {
     let mut conditions: Vec<&str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     if let Some(namespace) = &filter.namespace {
         conditions.push("namespace = ?");
         values.push(Value::Text(namespace.clone()));
+    }
+    if let Some(application) = &filter.application {
+        conditions.push("application = ?");
+        values.push(Value::Text(application.clone()));
     }
     if let Some(detected) = filter.drift_detected {
         conditions.push("drift_detected = ?");
@@ -103,15 +122,7 @@ pub(crate) fn list_records(
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM drift_records {where_clause} {RECORD_ORDER} LIMIT ? OFFSET ?"
     );
-    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
-    let rows = statement
-        .query_map(params_from_iter(values), |row| Ok(record_from_row(row)))
-        .map_err(&failed)?;
-    let mut records = Vec::new();
-    for row in rows {
-        records.push(row.map_err(&failed)??);
-    }
-    Ok(records)
+    (sql, values)
 }
 
 /// Upserts `records` and appends `events` in one immediate transaction: all or nothing,
@@ -199,4 +210,51 @@ fn bound(time: chrono::DateTime<chrono::Utc>) -> i64 {
         } else {
             i64::MAX
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::sqlite::schema;
+
+    /// The query plan of `sql` with `values`, one line per step.
+    fn plan(connection: &Connection, sql: &str, values: Vec<Value>) -> String {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("valid statement");
+        statement
+            .query_map(params_from_iter(values), |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("plan rows")
+            .join("\n")
+    }
+
+    /// With other filters too, SQLite picks among the indexes by its own estimates.
+    #[test]
+    fn listings_of_an_application_use_its_index() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        for filter in [
+            RecordFilter {
+                application: Some("shop".to_owned()),
+                ..RecordFilter::default()
+            },
+            RecordFilter {
+                application: Some("shop".to_owned()),
+                limit: Some(10),
+                offset: 20,
+                ..RecordFilter::default()
+            },
+        ] {
+            let (sql, values) = record_listing(&filter);
+            let plan = plan(&connection, &sql, values);
+            assert!(
+                plan.contains("USING INDEX drift_records_by_application (application=?)"),
+                "{filter:?}: {plan}"
+            );
+        }
+    }
 }

@@ -54,6 +54,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX drift_events_by_resource ON drift_events (resource_id, at, seq);
     CREATE INDEX drift_events_by_time ON drift_events (at, seq);
     CREATE INDEX drift_events_by_kind ON drift_events (kind, resource_id);",
+    // 2: the application that declares each resource. Rows written before applications
+    // existed belong to `default`. One index serves listings of an application in
+    // `ResourceId` order; one covers the counts per application and status (with the
+    // drift types, so Missing records are counted from the index alone).
+    "ALTER TABLE drift_records ADD COLUMN application TEXT NOT NULL DEFAULT 'default';
+    ALTER TABLE drift_events ADD COLUMN application TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX drift_records_by_application
+        ON drift_records (application, kind, namespace, name);
+    CREATE INDEX drift_records_by_application_status
+        ON drift_records (application, drift_status, drift_types);",
 ];
 
 /// The schema version this build writes.

@@ -1,11 +1,14 @@
-//! Statistics in SQL, with the meaning `driftguard_core::stats::compute` gives them.
+//! Statistics and counts per application in SQL, with the meaning
+//! `driftguard_core::stats::compute` and `StatusCounts` give them.
 //!
-//! All queries run in one read transaction, so the numbers describe one moment even
+//! Each answer is read in one read transaction, so its numbers describe one moment even
 //! while an analysis is being saved.
 
 use std::collections::BTreeMap;
 
-use driftguard_core::stats::{DriftCount, DriftStatistics, MOST_DRIFTED_LIMIT, zero_status_counts};
+use driftguard_core::stats::{
+    DriftCount, DriftStatistics, MOST_DRIFTED_LIMIT, StatusCounts, zero_status_counts,
+};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
@@ -83,6 +86,10 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
         "SELECT COALESCE(namespace, ''), COUNT(*) FROM drift_records
          WHERE drift_detected = 1 GROUP BY COALESCE(namespace, '')",
     )?;
+    let by_application = counts(
+        "SELECT application, COUNT(*) FROM drift_records
+         WHERE drift_detected = 1 GROUP BY application",
+    )?;
     let total_resources = count_of(single("SELECT COUNT(*) FROM drift_records")?);
     let drifted_resources = count_of(single(
         "SELECT COUNT(*) FROM drift_records WHERE drift_detected = 1",
@@ -122,12 +129,98 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
         by_severity,
         by_type,
         by_namespace,
+        by_application,
         total_events,
         mean_time_to_resolve_seconds,
         most_drifted,
     })
 }
 
+/// Records per application and status, and per application the active ones whose drift
+/// types hold `Missing`. The `(application, drift_status, drift_types)` index covers it:
+/// one scan of the index, in group order, without reading the table.
+const APPLICATION_COUNTS: &str = "
+    SELECT application, drift_status, COUNT(*),
+           SUM(CASE WHEN drift_status = 'active'
+                    THEN EXISTS (SELECT 1 FROM json_each(drift_types) WHERE value = 'Missing')
+                    ELSE 0 END)
+    FROM drift_records
+    GROUP BY application, drift_status";
+
+/// Record counts per application: by status, and how many active ones are Missing.
+pub(crate) fn application_counts(
+    connection: &mut Connection,
+) -> Result<BTreeMap<String, StatusCounts>> {
+    let failed = |source| Error::Sqlite {
+        operation: "counting records per application",
+        source,
+    };
+    let transaction = connection.transaction().map_err(failed)?;
+    let mut statement = transaction
+        .prepare_cached(APPLICATION_COUNTS)
+        .map_err(failed)?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })
+        .map_err(failed)?;
+    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    for row in rows {
+        let (application, status, records, missing) = row.map_err(failed)?;
+        let group = counts.entry(application).or_default();
+        match status.as_str() {
+            "none" => group.none += count_of(records),
+            "active" => {
+                group.active += count_of(records);
+                group.missing += count_of(missing);
+            }
+            "resolved" => group.resolved += count_of(records),
+            other => {
+                return Err(Error::Malformed {
+                    what: "the record counts per application".to_owned(),
+                    reason: format!("`{other}` is not a known drift status"),
+                });
+            }
+        }
+    }
+    Ok(counts)
+}
+
 fn count_of(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::sqlite::schema;
+
+    #[test]
+    fn counts_per_application_read_only_their_covering_index() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {APPLICATION_COUNTS}"))
+            .expect("valid statement");
+        let plan = statement
+            .query_map([], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("plan rows")
+            .join("\n");
+        assert!(
+            plan.contains(
+                "SCAN drift_records USING COVERING INDEX drift_records_by_application_status"
+            ),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 }

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use driftguard_core::ports::{EventFilter, RecordFilter};
 use driftguard_core::{
-    DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind, ResourceId, Severity,
+    DEFAULT_APPLICATION, DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind,
+    ResourceId, Severity,
 };
 use serde_json::json;
 
@@ -99,7 +100,17 @@ fn detail(drift_type: DriftType, severity: Severity, n: usize) -> DriftDetail {
     }
 }
 
-/// A record with every field set as the lifecycle would set it.
+/// The applications of [`records`] and [`events`]: the default one and two more, across
+/// namespaces (an application is not a namespace).
+pub const APPLICATIONS: [&str; 3] = [DEFAULT_APPLICATION, "shop-frontend", "platform"];
+
+/// The application of the `index`-th of [`resource_ids`].
+pub fn application_of(index: usize) -> &'static str {
+    APPLICATIONS[index % APPLICATIONS.len()]
+}
+
+/// A record with every field set as the lifecycle would set it, in the default
+/// application.
 pub fn record(id: &str, status: DriftStatus, types: &[DriftType], at: i64) -> DriftRecord {
     let resource_id: ResourceId = id.parse().expect("valid id");
     let severity_of = |t: DriftType| match t {
@@ -126,6 +137,7 @@ pub fn record(id: &str, status: DriftStatus, types: &[DriftType], at: i64) -> Dr
         kind: resource_id.kind().to_owned(),
         namespace: resource_id.namespace().map(str::to_owned),
         name: resource_id.name().to_owned(),
+        application: DEFAULT_APPLICATION.to_owned(),
         drift_detected: drifted,
         drift_status: status,
         severity: drifts.iter().map(|d| d.severity).max(),
@@ -152,10 +164,11 @@ pub fn record(id: &str, status: DriftStatus, types: &[DriftType], at: i64) -> Dr
     }
 }
 
-/// An event of `kind` for `id` at `time(at)`.
+/// An event of `kind` for `id` at `time(at)`, in the default application.
 pub fn event(id: &str, kind: EventKind, at: i64, types: &[DriftType]) -> DriftEvent {
     DriftEvent {
         resource_id: id.parse().expect("valid id"),
+        application: DEFAULT_APPLICATION.to_owned(),
         kind,
         at: time(at),
         drift_types: types.to_vec(),
@@ -189,8 +202,8 @@ pub fn resource_ids() -> Vec<String> {
     ids
 }
 
-/// A varied set of records: every status, drift types and severities, namespaces and
-/// cluster-scoped objects.
+/// A varied set of records: every status, drift types and severities, namespaces,
+/// cluster-scoped objects and [`APPLICATIONS`].
 pub fn records(seed: u64) -> Vec<DriftRecord> {
     let mut random = Sequence::new(seed);
     let types = [
@@ -220,14 +233,17 @@ pub fn records(seed: u64) -> Vec<DriftRecord> {
             };
             let count = 1 + random.below(3) as usize;
             let chosen: Vec<DriftType> = (0..count).map(|_| *random.pick(&types)).collect();
-            record(id, status, &chosen, 1_000_000 + i as i64 * 1_237)
+            let mut record = record(id, status, &chosen, 1_000_000 + i as i64 * 1_237);
+            record.application = application_of(i).to_owned();
+            record
         })
         .collect()
 }
 
 /// Irregular but possible event histories: repeated detections before a resolution,
 /// resolutions with no detection before them, open episodes, changes in between, and
-/// events of different resources (and of one resource) at the same instant.
+/// events of different resources (and of one resource) at the same instant; each event in
+/// the application of its resource in [`records`].
 pub fn events(seed: u64) -> Vec<DriftEvent> {
     let mut random = Sequence::new(seed);
     let ids = resource_ids();
@@ -243,7 +259,9 @@ pub fn events(seed: u64) -> Vec<DriftEvent> {
         let mut at = 10_000 + random.below(5_000) as i64;
         for _ in 0..random.below(9) {
             let kind = *random.pick(&kinds);
-            events.push(event(id, kind, at, &[DriftType::Scaling]));
+            let mut drift = event(id, kind, at, &[DriftType::Scaling]);
+            drift.application = application_of(i).to_owned();
+            events.push(drift);
             // A few events share an instant with the one before.
             if random.below(6) != 0 {
                 at += 1 + random.below(90_000) as i64;
@@ -251,12 +269,14 @@ pub fn events(seed: u64) -> Vec<DriftEvent> {
         }
         // Everyone's last event lands on a few shared instants.
         if i % 3 == 0 {
-            events.push(event(
+            let mut drift = event(
                 id,
                 EventKind::DriftDetected,
                 2_000_000,
                 &[DriftType::VersionChange],
-            ));
+            );
+            drift.application = application_of(i).to_owned();
+            events.push(drift);
         }
     }
     // Saved in an order other than time order.

@@ -4,13 +4,15 @@
 //! async function giving a fresh, empty [`Subject`] and expands [`contract_tests!`] with
 //! it: one `#[tokio::test]` per case. The expected answers come from the port's own
 //! definitions (`RecordFilter::matches`, `EventFilter::matches`, `ResourceId` order,
-//! `driftguard_core::stats::compute`), so every store is held to the same meaning.
+//! `driftguard_core::stats::compute`, `driftguard_core::stats::status_counts_by`), so
+//! every store is held to the same meaning.
 
 #![allow(dead_code)]
 
 pub mod data;
 
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,15 +20,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use driftguard_core::analysis::DetectionSettings;
 use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
-use driftguard_core::stats::{DriftStatistics, compute};
+use driftguard_core::stats::{DriftStatistics, StatusCounts, compute, status_counts_by};
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive};
 use driftguard_core::{
-    DesiredSnapshot, Detector, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind,
-    LiveSnapshot, Resource, ResourceId, Severity,
+    Application, DEFAULT_APPLICATION, DesiredSnapshot, Detector, DriftEvent, DriftRecord,
+    DriftStatus, DriftType, EventKind, LiveSnapshot, Resource, ResourceId, Severity,
 };
 use serde_json::{Value, json};
 
-use data::{event, expected_events, expected_list, record, time};
+use data::{APPLICATIONS, event, expected_events, expected_list, record, time};
 
 /// A fresh, empty store under test, with whatever keeps it alive (a temp folder, a
 /// server) and what to do after a passing case (drop a database).
@@ -70,10 +72,17 @@ macro_rules! contract_tests {
             list_orders_by_resource_id,
             list_applies_every_filter_and_combination,
             list_pages_with_limit_and_offset,
+            list_filters_by_application_alone_and_combined,
+            list_pages_within_an_application,
             events_come_back_oldest_first_with_ties_in_saved_order,
             events_filter_by_resource_time_range_and_limit,
             statistics_match_the_core_definition,
             statistics_follow_later_saves,
+            statistics_count_drifted_records_by_application,
+            application_counts_match_the_core_definition,
+            application_counts_follow_later_saves,
+            events_keep_their_application,
+            applications_through_the_detector,
             lifecycle_round_trip_through_the_detector,
             a_large_analysis_is_saved_in_one_call,
             drift_values_of_every_json_type_round_trip,
@@ -123,6 +132,18 @@ fn ids(records: &[DriftRecord]) -> Vec<String> {
     records.iter().map(|r| r.resource_id.to_string()).collect()
 }
 
+async fn application_counts(store: &Arc<dyn DriftStore>) -> BTreeMap<String, StatusCounts> {
+    store
+        .application_counts()
+        .await
+        .unwrap_or_else(|e| panic!("application_counts() failed: {e}"))
+}
+
+/// What `application_counts()` must answer over `records`.
+fn expected_counts(records: &[DriftRecord]) -> BTreeMap<String, StatusCounts> {
+    status_counts_by(records, |r| r.application.as_str())
+}
+
 /// Statistics equal, the mean time to resolve up to floating-point rounding (stores sum
 /// milliseconds, the reference sums seconds).
 fn assert_statistics(actual: &DriftStatistics, expected: &DriftStatistics) {
@@ -153,11 +174,19 @@ pub async fn an_empty_store_answers_every_query(store: &Arc<dyn DriftStore>) {
     let statistics = store.statistics().await.expect("statistics");
     assert_statistics(&statistics, &compute(&[], &[]));
     assert_eq!(statistics.by_status.get("active"), Some(&0));
+    assert!(statistics.by_application.is_empty());
+    assert!(application_counts(store).await.is_empty());
+    let filter = RecordFilter {
+        application: Some(DEFAULT_APPLICATION.to_owned()),
+        ..RecordFilter::default()
+    };
+    assert!(list(store, &filter).await.is_empty());
 }
 
-/// Every field of a record, namespaced or cluster-scoped, comes back as saved.
+/// Every field of a record, namespaced or cluster-scoped, in any application, comes back
+/// as saved.
 pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
-    let active = record(
+    let mut active = record(
         "Deployment:shop:web",
         DriftStatus::Active,
         &[
@@ -167,7 +196,9 @@ pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
         ],
         42_000,
     );
-    let resolved = record("Namespace::shop", DriftStatus::Resolved, &[], 43_000);
+    active.application = "shop-frontend".to_owned();
+    let mut resolved = record("Namespace::shop", DriftStatus::Resolved, &[], 43_000);
+    resolved.application = "platform".to_owned();
     let mut bare = record("ConfigMap:shop:settings", DriftStatus::None, &[], 44_000);
     bare.live_hash = None;
     bare.last_known_good_hash = None;
@@ -333,8 +364,18 @@ pub async fn list_pages_with_limit_and_offset(store: &Arc<dyn DriftStore>) {
             ..RecordFilter::default()
         },
     ];
+    assert_pages(store, &records, &filters).await;
+}
+
+/// Every page of every `filter` over the stored `records`, and pages of 4 read one after
+/// the other, answer what the filter, `ResourceId` order and paging say.
+async fn assert_pages(
+    store: &Arc<dyn DriftStore>,
+    records: &[DriftRecord],
+    filters: &[RecordFilter],
+) {
     for base in filters {
-        let all = expected_list(&records, &base);
+        let all = expected_list(records, base);
         assert!(!all.is_empty(), "{base:?} must match something");
         let len = all.len();
         for limit in [None, Some(0), Some(1), Some(3), Some(len), Some(len + 10)] {
@@ -346,7 +387,7 @@ pub async fn list_pages_with_limit_and_offset(store: &Arc<dyn DriftStore>) {
                 };
                 assert_eq!(
                     ids(&list(store, &filter).await),
-                    ids(&expected_list(&records, &filter)),
+                    ids(&expected_list(records, &filter)),
                     "{filter:?}"
                 );
             }
@@ -371,6 +412,81 @@ pub async fn list_pages_with_limit_and_offset(store: &Arc<dyn DriftStore>) {
         }
         assert_eq!(paged, all, "pages of 4 over {base:?}");
     }
+}
+
+/// The application filter alone and with the namespace, drift and status filters
+/// answers what `RecordFilter::matches` says; an unknown application matches nothing.
+pub async fn list_filters_by_application_alone_and_combined(store: &Arc<dyn DriftStore>) {
+    let records = data::records(29);
+    save(store, &records, &[]).await;
+    let mut applications: Vec<Option<&str>> = APPLICATIONS.iter().copied().map(Some).collect();
+    applications.extend([None, Some("no-such-application"), Some("")]);
+    let namespaces = [None, Some("shop"), Some("payments"), Some("")];
+    let detected = [None, Some(true)];
+    let statuses = [None, Some(DriftStatus::Active), Some(DriftStatus::Resolved)];
+    let mut non_empty = 0;
+    for application in &applications {
+        let alone = RecordFilter {
+            application: application.map(str::to_owned),
+            ..RecordFilter::default()
+        };
+        let expected = expected_list(&records, &alone);
+        assert_eq!(list(store, &alone).await, expected, "{alone:?}");
+        if application.is_some_and(|a| APPLICATIONS.contains(&a)) {
+            assert!(!expected.is_empty(), "{alone:?} must match something");
+            assert!(
+                expected.len() < records.len(),
+                "{alone:?} must leave some out"
+            );
+        }
+        for namespace in namespaces {
+            for drift_detected in detected {
+                for drift_status in statuses {
+                    let filter = RecordFilter {
+                        application: application.map(str::to_owned),
+                        namespace: namespace.map(str::to_owned),
+                        drift_detected,
+                        drift_status,
+                        ..RecordFilter::default()
+                    };
+                    let expected = expected_list(&records, &filter);
+                    non_empty += usize::from(!expected.is_empty());
+                    assert_eq!(
+                        ids(&list(store, &filter).await),
+                        ids(&expected),
+                        "{filter:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        non_empty > 30,
+        "the data must exercise the filters ({non_empty} non-empty)"
+    );
+}
+
+/// Paging within an application, alone and with other filters.
+pub async fn list_pages_within_an_application(store: &Arc<dyn DriftStore>) {
+    let records = data::records(31);
+    save(store, &records, &[]).await;
+    let filters = [
+        RecordFilter {
+            application: Some(APPLICATIONS[1].to_owned()),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            application: Some(DEFAULT_APPLICATION.to_owned()),
+            drift_detected: Some(true),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            application: Some(APPLICATIONS[2].to_owned()),
+            namespace: Some("shop".to_owned()),
+            ..RecordFilter::default()
+        },
+    ];
+    assert_pages(store, &records, &filters).await;
 }
 
 /// Events come back oldest first; events at the same instant in the order they were saved.
@@ -526,6 +642,11 @@ pub async fn statistics_match_the_core_definition(store: &Arc<dyn DriftStore>) {
         expected.by_namespace.contains_key(""),
         "cluster-scoped drift is counted"
     );
+    assert_eq!(
+        expected.by_application.len(),
+        APPLICATIONS.len(),
+        "drift in every application"
+    );
     let actual = store.statistics().await.expect("statistics");
     assert_statistics(&actual, &expected);
 }
@@ -561,6 +682,165 @@ pub async fn statistics_follow_later_saves(store: &Arc<dyn DriftStore>) {
     assert_eq!(statistics.drifted_resources, 0);
     assert_eq!(statistics.by_status.get("resolved"), Some(&1));
     assert_eq!(statistics.mean_time_to_resolve_seconds, Some(90.0));
+}
+
+/// `by_application` counts drifted records per application, as `by_namespace` does per
+/// namespace: records without drift now count nowhere.
+pub async fn statistics_count_drifted_records_by_application(store: &Arc<dyn DriftStore>) {
+    let in_application = |id: &str, application: &str, status: DriftStatus, types: &[DriftType]| {
+        let mut r = record(id, status, types, 10_000);
+        r.application = application.to_owned();
+        r
+    };
+    let records = vec![
+        in_application(
+            "Deployment:shop:web",
+            "shop-frontend",
+            DriftStatus::Active,
+            &[DriftType::Scaling],
+        ),
+        in_application(
+            "Service:shop:web",
+            "shop-frontend",
+            DriftStatus::Active,
+            &[DriftType::Missing],
+        ),
+        in_application(
+            "ConfigMap:shop:settings",
+            "shop-frontend",
+            DriftStatus::Resolved,
+            &[],
+        ),
+        in_application(
+            "ClusterRole::reader",
+            DEFAULT_APPLICATION,
+            DriftStatus::Active,
+            &[DriftType::LabelChange],
+        ),
+        in_application("Namespace::shop", "platform", DriftStatus::None, &[]),
+    ];
+    save(store, &records, &[]).await;
+    let statistics = store.statistics().await.expect("statistics");
+    assert_statistics(&statistics, &compute(&records, &[]));
+    assert_eq!(
+        statistics.by_application,
+        BTreeMap::from([
+            (DEFAULT_APPLICATION.to_owned(), 1),
+            ("shop-frontend".to_owned(), 2),
+        ])
+    );
+}
+
+/// `application_counts()` equals `status_counts_by` over every record: each status per
+/// application, and the active records whose drift types hold Missing.
+pub async fn application_counts_match_the_core_definition(store: &Arc<dyn DriftStore>) {
+    let mut records = data::records(37);
+    let mut missing = record(
+        "Service:shop:gone",
+        DriftStatus::Active,
+        &[DriftType::Missing],
+        20_000,
+    );
+    missing.application = "shop-frontend".to_owned();
+    let mut missing_and_more = record(
+        "Deployment:payments:gone",
+        DriftStatus::Active,
+        &[DriftType::Missing, DriftType::Scaling],
+        20_000,
+    );
+    missing_and_more.application = "payments".to_owned();
+    // Only active records count as Missing, whatever types a resolved one kept.
+    let mut resolved = record("Secret:payments:back", DriftStatus::Resolved, &[], 20_000);
+    resolved.application = "payments".to_owned();
+    resolved.drift_types = vec![DriftType::Missing];
+    records.extend([missing, missing_and_more, resolved]);
+    save(store, &records[..12], &[]).await;
+    save(store, &records[12..], &[]).await;
+
+    let expected = expected_counts(&records);
+    assert!(
+        expected.values().map(|c| c.missing).sum::<u64>() >= 2,
+        "the data must hold Missing records"
+    );
+    assert_eq!(expected.len(), APPLICATIONS.len() + 1);
+    assert_eq!(application_counts(store).await, expected);
+    assert_eq!(
+        application_counts(store).await.get("payments"),
+        Some(&StatusCounts {
+            none: 0,
+            active: 1,
+            resolved: 1,
+            missing: 1,
+        })
+    );
+}
+
+/// Counts describe what is stored now: a record that moves to another application or
+/// changes status is counted there, once.
+pub async fn application_counts_follow_later_saves(store: &Arc<dyn DriftStore>) {
+    let web = "Deployment:shop:web";
+    let mut first = record(web, DriftStatus::Active, &[DriftType::Missing], 1_000);
+    first.application = "shop-frontend".to_owned();
+    let other = record("Service:shop:web", DriftStatus::None, &[], 1_000);
+    save(store, &[first.clone(), other.clone()], &[]).await;
+    assert_eq!(
+        application_counts(store).await,
+        expected_counts(&[first, other.clone()])
+    );
+
+    let mut moved = record(web, DriftStatus::Resolved, &[], 2_000);
+    moved.application = "platform".to_owned();
+    save(store, std::slice::from_ref(&moved), &[]).await;
+    let counts = application_counts(store).await;
+    assert_eq!(counts, expected_counts(&[moved, other]));
+    assert!(!counts.contains_key("shop-frontend"), "{counts:?}");
+}
+
+/// Events keep the application they were saved with, also when one resource's events
+/// belong to different applications (it moved from one to another).
+pub async fn events_keep_their_application(store: &Arc<dyn DriftStore>) {
+    let in_application = |application: &str, mut e: DriftEvent| {
+        e.application = application.to_owned();
+        e
+    };
+    let web = "Deployment:shop:web";
+    let saved = vec![
+        in_application(
+            "shop-frontend",
+            event(web, EventKind::DriftDetected, 1_000, &[DriftType::Scaling]),
+        ),
+        in_application(
+            "shop-frontend",
+            event(web, EventKind::DriftResolved, 2_000, &[DriftType::Scaling]),
+        ),
+        in_application(
+            "platform",
+            event(web, EventKind::DriftDetected, 3_000, &[DriftType::Missing]),
+        ),
+        event(
+            "ConfigMap:shop:settings",
+            EventKind::DriftDetected,
+            3_000,
+            &[],
+        ),
+    ];
+    save(store, &[], &saved[..2]).await;
+    save(store, &[], &saved[2..]).await;
+    let listed = events_of(store, &EventFilter::default()).await;
+    assert_eq!(listed, expected_events(&saved, &EventFilter::default()));
+    let of_web: Vec<String> = events_of(
+        store,
+        &EventFilter {
+            resource_id: Some(id(web)),
+            ..EventFilter::default()
+        },
+    )
+    .await
+    .into_iter()
+    .map(|e| e.application)
+    .collect();
+    assert_eq!(of_web, ["shop-frontend", "shop-frontend", "platform"]);
+    assert_eq!(listed[3].application, DEFAULT_APPLICATION);
 }
 
 fn config_map(mode: &str) -> Value {
@@ -606,6 +886,7 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
             resource(config_map("fast")),
         ],
         revision: Some("c0ffee".to_owned()),
+        render: None,
     }));
     let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![
         resource(as_live(deployment(3, "nginx:1.25.3"))),
@@ -748,6 +1029,118 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
     assert_statistics(&statistics, &compute(&records, &events));
 }
 
+/// Two applications analysed by the real detector: records and events carry the
+/// application that declares the resource, and the listings, statistics and counts
+/// per application follow.
+pub async fn applications_through_the_detector(store: &Arc<dyn DriftStore>) {
+    let application = |name: &str, objects: Vec<Value>| Application {
+        name: name.to_owned(),
+        namespace: None,
+        source: Arc::new(InMemoryDesired::new(DesiredSnapshot {
+            resources: objects.into_iter().map(resource).collect(),
+            revision: Some(format!("rev-{name}")),
+            render: None,
+        })),
+        description: format!("the {name} manifests"),
+    };
+    let live = Arc::new(InMemoryLive::new(LiveSnapshot::complete(vec![
+        resource(as_live(deployment(3, "nginx:1.25.3"))),
+        resource(as_live(config_map("fast"))),
+    ])));
+    let detector = Detector::with_applications(
+        vec![
+            application("shop-frontend", vec![deployment(3, "nginx:1.25.3")]),
+            application("platform", vec![config_map("fast")]),
+        ],
+        live.clone(),
+        Arc::clone(store),
+        DetectionSettings::default(),
+    );
+    let web = id("Deployment:shop:web");
+    let settings = id("ConfigMap:shop:settings");
+    let minute = |m: i64| time(m * 60_000);
+
+    detector.run(minute(0)).await.expect("analysis");
+    // The deployment is scaled by hand; the config map is deleted.
+    live.set(LiveSnapshot::complete(vec![resource(as_live(deployment(
+        5,
+        "nginx:1.25.3",
+    )))]));
+    detector.run(minute(1)).await.expect("analysis");
+
+    let record_of = |id: ResourceId| async move {
+        store
+            .get(&id)
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("a record of {id}"))
+    };
+    let r = record_of(web.clone()).await;
+    assert_eq!(
+        (r.application.as_str(), r.drift_status),
+        ("shop-frontend", DriftStatus::Active)
+    );
+    let c = record_of(settings.clone()).await;
+    assert_eq!(
+        (
+            c.application.as_str(),
+            c.drift_status,
+            c.drift_types.as_slice()
+        ),
+        (
+            "platform",
+            DriftStatus::Active,
+            [DriftType::Missing].as_slice()
+        )
+    );
+
+    let events = events_of(store, &EventFilter::default()).await;
+    let mut applications: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.resource_id.to_string(), e.application.clone()))
+        .collect();
+    applications.sort();
+    assert_eq!(
+        applications,
+        [
+            (settings.to_string(), "platform".to_owned()),
+            (web.to_string(), "shop-frontend".to_owned()),
+        ],
+        "one drift event per resource, in its application"
+    );
+
+    let listed = list(
+        store,
+        &RecordFilter {
+            application: Some("platform".to_owned()),
+            ..RecordFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&listed), [settings.to_string()]);
+
+    let records = list(store, &RecordFilter::default()).await;
+    let statistics = store.statistics().await.expect("statistics");
+    assert_statistics(&statistics, &compute(&records, &events));
+    assert_eq!(
+        statistics.by_application,
+        BTreeMap::from([("platform".to_owned(), 1), ("shop-frontend".to_owned(), 1)])
+    );
+    let active = |missing| StatusCounts {
+        none: 0,
+        active: 1,
+        resolved: 0,
+        missing,
+    };
+    assert_eq!(
+        application_counts(store).await,
+        BTreeMap::from([
+            ("platform".to_owned(), active(1)),
+            ("shop-frontend".to_owned(), active(0)),
+        ])
+    );
+}
+
 /// An analysis of thousands of resources is saved by one `save` call, whatever
 /// batching the store does underneath, and reads back whole.
 pub async fn a_large_analysis_is_saved_in_one_call(store: &Arc<dyn DriftStore>) {
@@ -759,7 +1152,7 @@ pub async fn a_large_analysis_is_saved_in_one_call(store: &Arc<dyn DriftStore>) 
                 DriftStatus::Active,
                 DriftStatus::Resolved,
             ][i % 3];
-            record(
+            let mut r = record(
                 &format!("Deployment:team-{:02}:app-{i:05}", i % 17),
                 status,
                 &[
@@ -768,7 +1161,9 @@ pub async fn a_large_analysis_is_saved_in_one_call(store: &Arc<dyn DriftStore>) 
                     DriftType::ConfigurationChange,
                 ],
                 i as i64,
-            )
+            );
+            r.application = data::application_of(i / 5).to_owned();
+            r
         })
         .collect();
     let events: Vec<DriftEvent> = records
@@ -788,30 +1183,31 @@ pub async fn a_large_analysis_is_saved_in_one_call(store: &Arc<dyn DriftStore>) 
     let listed = list(store, &RecordFilter::default()).await;
     assert_eq!(listed.len(), count);
     assert_eq!(listed, expected_list(&records, &RecordFilter::default()));
-    let page = list(
-        store,
-        &RecordFilter {
+    for filter in [
+        RecordFilter {
             namespace: Some("team-03".to_owned()),
             drift_status: Some(DriftStatus::Active),
             limit: Some(10),
             offset: 20,
             ..RecordFilter::default()
         },
-    )
-    .await;
-    assert_eq!(
-        ids(&page),
-        ids(&expected_list(
-            &records,
-            &RecordFilter {
-                namespace: Some("team-03".to_owned()),
-                drift_status: Some(DriftStatus::Active),
-                limit: Some(10),
-                offset: 20,
-                ..RecordFilter::default()
-            }
-        ))
-    );
+        RecordFilter {
+            application: Some(APPLICATIONS[2].to_owned()),
+            drift_status: Some(DriftStatus::Resolved),
+            limit: Some(25),
+            offset: 100,
+            ..RecordFilter::default()
+        },
+    ] {
+        let page = list(store, &filter).await;
+        assert_eq!(page.len(), filter.limit.unwrap_or_default(), "{filter:?}");
+        assert_eq!(
+            ids(&page),
+            ids(&expected_list(&records, &filter)),
+            "{filter:?}"
+        );
+    }
+    assert_eq!(application_counts(store).await, expected_counts(&records));
     assert_eq!(
         events_of(store, &EventFilter::default()).await.len(),
         events.len()

@@ -1,0 +1,284 @@
+//! [`DesiredReader`]: one application's folder in, its resources out: plain files read,
+//! kustomizations and charts rendered, and rendered output cached by revision.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use driftguard_core::secret::FingerprintKey;
+use driftguard_core::{RenderSummary, Resource};
+
+use super::config::{HelmOptions, KustomizeOptions, RenderMode};
+use super::units::{Unit, units};
+use super::{Capabilities, Rendered, Renderer};
+use crate::Error;
+use crate::manifest::{ManifestLimits, ManifestReader};
+
+/// How one application's folder is rendered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplicationRender {
+    /// `auto`, `plain`, `kustomize` or `helm`.
+    pub mode: RenderMode,
+    /// What its kustomizations may do.
+    pub kustomize: KustomizeOptions,
+    /// How its chart is rendered.
+    pub helm: HelmOptions,
+    /// The destination namespace: Helm's release namespace (`default` when unset).
+    pub namespace: Option<String>,
+}
+
+/// Rendered output kept for the revision last read.
+#[derive(Debug, Default)]
+struct RenderCache {
+    revision: Option<String>,
+    capabilities: Option<Capabilities>,
+    /// Output by unit folder.
+    units: HashMap<PathBuf, Rendered>,
+}
+
+/// Reads one application's desired state from a folder, rendering what needs rendering.
+///
+/// Rendered output is kept for the revision last read: reading the same revision again,
+/// with the same cluster capabilities, runs no renderer. A folder outside Git has no
+/// revision and is rendered at every read.
+#[derive(Debug)]
+pub struct DesiredReader {
+    renderer: Arc<Renderer>,
+    settings: ApplicationRender,
+    manifests: ManifestReader,
+    cache: Mutex<RenderCache>,
+}
+
+impl DesiredReader {
+    /// A reader with these settings, running tools through `renderer` and fingerprinting
+    /// Secret values with `key`.
+    pub fn new(renderer: Arc<Renderer>, settings: ApplicationRender, key: FingerprintKey) -> Self {
+        Self {
+            renderer,
+            settings,
+            manifests: ManifestReader::new(key, ManifestLimits::DESIRED),
+            cache: Mutex::new(RenderCache::default()),
+        }
+    }
+
+    /// The renderer the reader runs tools with.
+    pub fn renderer(&self) -> &Arc<Renderer> {
+        &self.renderer
+    }
+
+    /// The application's render settings.
+    pub fn settings(&self) -> &ApplicationRender {
+        &self.settings
+    }
+
+    /// Reads `folder` (a folder or a single file inside `root`, the repository, which
+    /// renderers may not leave). Paths are named relative to `shown_from` when given (the
+    /// repository root of a checkout), as they are otherwise.
+    ///
+    /// `revision` keys the render cache; `capabilities` are the cluster's, for Helm.
+    /// Returns the resources and, when anything was rendered, what the renders did.
+    pub fn read(
+        &self,
+        root: &Path,
+        folder: &Path,
+        shown_from: Option<&Path>,
+        revision: Option<&str>,
+        capabilities: Option<&Capabilities>,
+    ) -> Result<(Vec<Resource>, Option<RenderSummary>), Error> {
+        let shown = |path: &Path| -> PathBuf {
+            match shown_from.and_then(|base| path.strip_prefix(base).ok()) {
+                Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+                Some(relative) => relative.to_owned(),
+                None => path.to_owned(),
+            }
+        };
+        let result = self.read_units(root, folder, &shown, revision, capabilities);
+        result.map_err(|error| reroot(error, shown_from))
+    }
+
+    fn read_units(
+        &self,
+        root: &Path,
+        folder: &Path,
+        shown: &dyn Fn(&Path) -> PathBuf,
+        revision: Option<&str>,
+        capabilities: Option<&Capabilities>,
+    ) -> Result<(Vec<Resource>, Option<RenderSummary>), Error> {
+        let mut resources = Vec::new();
+        let mut summary: Option<RenderSummary> = None;
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if revision.is_none()
+            || cache.revision.as_deref() != revision
+            || cache.capabilities.as_ref() != capabilities
+        {
+            *cache = RenderCache {
+                revision: revision.map(str::to_owned),
+                capabilities: capabilities.cloned(),
+                units: HashMap::new(),
+            };
+        }
+        let cache_hits = cache.units.clone();
+        drop(cache);
+        for unit in units(folder, root, self.settings.mode)? {
+            let (unit_folder, tool) = match &unit {
+                Unit::Plain(files) => {
+                    for file in files {
+                        resources.extend(self.manifests.read_file_as(file, &shown(file))?);
+                    }
+                    continue;
+                }
+                Unit::Kustomize(unit_folder) => (unit_folder, "Kustomize"),
+                Unit::Helm { folder, .. } => (folder, "Helm"),
+            };
+            let summary = summary.get_or_insert_with(RenderSummary::default);
+            let rendered = match cache_hits.get(unit_folder) {
+                Some(rendered) => {
+                    summary.cached += 1;
+                    rendered.clone()
+                }
+                None => {
+                    let rendered = self.render(&unit, root, capabilities)?;
+                    summary.rendered += 1;
+                    if revision.is_some() {
+                        self.cache
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .units
+                            .insert(unit_folder.clone(), rendered.clone());
+                    }
+                    rendered
+                }
+            };
+            summary.seconds += rendered.seconds;
+            let name = PathBuf::from(format!(
+                "{} (rendered by {tool})",
+                shown(unit_folder).display()
+            ));
+            resources.extend(self.manifests.read_bytes(&name, &rendered.output)?);
+        }
+        Ok((resources, summary))
+    }
+
+    fn render(
+        &self,
+        unit: &Unit,
+        root: &Path,
+        capabilities: Option<&Capabilities>,
+    ) -> Result<Rendered, Error> {
+        match unit {
+            Unit::Plain(_) => Ok(Rendered {
+                output: Arc::from(Vec::new()),
+                seconds: 0.0,
+            }),
+            Unit::Kustomize(folder) => {
+                self.renderer
+                    .kustomize(folder, root, &self.settings.kustomize, capabilities)
+            }
+            Unit::Helm { folder, primary } => {
+                let options = primary.then_some(&self.settings.helm);
+                let release = options
+                    .and_then(|o| o.release.clone())
+                    .unwrap_or_else(|| release_name(folder));
+                let namespace = self.settings.namespace.as_deref().unwrap_or("default");
+                self.renderer
+                    .helm(folder, root, &release, namespace, options, capabilities)
+            }
+        }
+    }
+}
+
+/// A release name from a chart folder's name, made acceptable to Helm: lowercase letters,
+/// digits, `-` and `.`, at most 53 characters.
+fn release_name(folder: &Path) -> String {
+    let name: String = folder
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(53)
+        .collect();
+    let trimmed = name.trim_matches(|c: char| c == '-' || c == '.');
+    if trimmed.is_empty() {
+        "release".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// `error` with the paths it names made relative to `base`, for errors about a checkout.
+fn reroot(error: Error, base: Option<&Path>) -> Error {
+    let Some(base) = base else {
+        return error;
+    };
+    let strip = |path: PathBuf| match path.strip_prefix(base) {
+        Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(relative) => relative.to_owned(),
+        Err(_) => path,
+    };
+    match error {
+        Error::NotFound { path } => Error::NotFound { path: strip(path) },
+        Error::Io { path, source } => Error::Io {
+            path: strip(path),
+            source,
+        },
+        Error::TooLarge { path, size, limit } => Error::TooLarge {
+            path: strip(path),
+            size,
+            limit,
+        },
+        Error::NotText { path } => Error::NotText { path: strip(path) },
+        Error::InvalidObject { path, line, reason } => Error::InvalidObject {
+            path: strip(path),
+            line,
+            reason,
+        },
+        Error::Syntax {
+            path,
+            format,
+            line,
+            column,
+            message,
+        } => Error::Syntax {
+            path: strip(path),
+            format,
+            line,
+            column,
+            message,
+        },
+        Error::RenderRefused { path, reason } => Error::RenderRefused {
+            path: strip(path),
+            reason,
+        },
+        Error::Render {
+            tool,
+            folder,
+            reason,
+            stderr,
+        } => Error::Render {
+            tool,
+            folder: strip(folder),
+            reason,
+            stderr: stderr.replace(&format!("{}/", base.display()), ""),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_come_from_folder_names() {
+        assert_eq!(release_name(Path::new("/repo/charts/billing")), "billing");
+        assert_eq!(release_name(Path::new("/repo/My_Chart")), "my-chart");
+        assert_eq!(release_name(Path::new("/")), "release");
+    }
+}

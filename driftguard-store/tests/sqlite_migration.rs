@@ -1,0 +1,248 @@
+//! A SQLite file written before applications existed (schema version 1) opens with this
+//! build: it is migrated in place, and what it held reads back in the default
+//! application, answering every query as records saved now do.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
+use driftguard_core::stats::StatusCounts;
+use driftguard_core::{
+    DEFAULT_APPLICATION, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind, ResourceId,
+    Severity,
+};
+use driftguard_store::SqliteStore;
+use rusqlite::Connection;
+
+/// The schema of version 1 as files hold it, kept here as written then: the test must
+/// not follow later edits of the migrations.
+const SCHEMA_V1: &str = "
+    CREATE TABLE drift_records (
+        resource_id          TEXT PRIMARY KEY NOT NULL,
+        api_version          TEXT NOT NULL,
+        kind                 TEXT NOT NULL,
+        namespace            TEXT,
+        name                 TEXT NOT NULL,
+        drift_detected       INTEGER NOT NULL CHECK (drift_detected IN (0, 1)),
+        drift_status         TEXT NOT NULL CHECK (drift_status IN ('none', 'active', 'resolved')),
+        severity             TEXT,
+        drift_types          TEXT NOT NULL,
+        drifts               TEXT NOT NULL,
+        desired_hash         TEXT NOT NULL,
+        live_hash            TEXT,
+        last_known_good_hash TEXT,
+        git_revision         TEXT,
+        first_detected       INTEGER,
+        last_detected        INTEGER,
+        resolved_at          INTEGER,
+        last_checked         INTEGER NOT NULL,
+        resolution_message   TEXT,
+        detection_count      INTEGER NOT NULL CHECK (detection_count >= 0)
+    ) STRICT;
+    CREATE INDEX drift_records_by_id_parts ON drift_records (kind, namespace, name);
+    CREATE INDEX drift_records_by_namespace ON drift_records (namespace, kind, name);
+    CREATE INDEX drift_records_by_status ON drift_records (drift_status, kind, namespace, name);
+    CREATE INDEX drift_records_by_detected ON drift_records (drift_detected, kind, namespace, name);
+
+    CREATE TABLE drift_events (
+        seq          INTEGER PRIMARY KEY,
+        resource_id  TEXT NOT NULL,
+        kind         TEXT NOT NULL
+                     CHECK (kind IN ('drift_detected', 'drift_changed', 'drift_resolved')),
+        at           INTEGER NOT NULL,
+        drift_types  TEXT NOT NULL,
+        severity     TEXT,
+        git_revision TEXT,
+        message      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX drift_events_by_resource ON drift_events (resource_id, at, seq);
+    CREATE INDEX drift_events_by_time ON drift_events (at, seq);
+    CREATE INDEX drift_events_by_kind ON drift_events (kind, resource_id);
+    PRAGMA user_version = 1;";
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+        .single()
+        .expect("valid time")
+        + chrono::Duration::minutes(minute)
+}
+
+fn nanos(time: DateTime<Utc>) -> i64 {
+    time.timestamp_nanos_opt().expect("a storable time")
+}
+
+/// A version-1 file holding one active record (its Service missing from the cluster)
+/// and its drift event, written with version 1's columns.
+fn write_version_1_file(path: &Path) {
+    let connection = Connection::open(path).expect("create the file");
+    connection
+        .execute_batch(SCHEMA_V1)
+        .expect("version 1 schema");
+    connection
+        .execute(
+            "INSERT INTO drift_records (resource_id, api_version, kind, namespace, name,
+                 drift_detected, drift_status, severity, drift_types, drifts, desired_hash,
+                 live_hash, last_known_good_hash, git_revision, first_detected, last_detected,
+                 resolved_at, last_checked, resolution_message, detection_count)
+             VALUES ('Service:shop:web', 'v1', 'Service', 'shop', 'web', 1, 'active', 'High',
+                 '[\"Missing\"]',
+                 '[{\"path\":\"\",\"drift_type\":\"Missing\",\"severity\":\"High\",\
+                   \"desired\":{\"kind\":\"Service\"},\"live\":null,\"manager\":null}]',
+                 'd1', NULL, 'l0', 'c0ffee', ?1, ?2, NULL, ?2, NULL, 2)",
+            [nanos(at(1)), nanos(at(2))],
+        )
+        .expect("a version 1 record");
+    connection
+        .execute(
+            "INSERT INTO drift_events (resource_id, kind, at, drift_types, severity,
+                 git_revision, message)
+             VALUES ('Service:shop:web', 'drift_detected', ?1, '[\"Missing\"]', 'High',
+                 'c0ffee', 'Service:shop:web is missing from the cluster')",
+            [nanos(at(1))],
+        )
+        .expect("a version 1 event");
+}
+
+fn expected_record() -> DriftRecord {
+    DriftRecord {
+        resource_id: "Service:shop:web".parse().expect("valid id"),
+        api_version: "v1".to_owned(),
+        kind: "Service".to_owned(),
+        namespace: Some("shop".to_owned()),
+        name: "web".to_owned(),
+        application: DEFAULT_APPLICATION.to_owned(),
+        drift_detected: true,
+        drift_status: DriftStatus::Active,
+        severity: Some(Severity::High),
+        drift_types: vec![DriftType::Missing],
+        drifts: vec![driftguard_core::DriftDetail {
+            path: String::new(),
+            drift_type: DriftType::Missing,
+            severity: Severity::High,
+            desired: Some(serde_json::json!({"kind": "Service"})),
+            live: None,
+            manager: None,
+        }],
+        desired_hash: "d1".to_owned(),
+        live_hash: None,
+        last_known_good_hash: Some("l0".to_owned()),
+        git_revision: Some("c0ffee".to_owned()),
+        first_detected: Some(at(1)),
+        last_detected: Some(at(2)),
+        resolved_at: None,
+        last_checked: at(2),
+        resolution_message: None,
+        detection_count: 2,
+    }
+}
+
+fn expected_event() -> DriftEvent {
+    DriftEvent {
+        resource_id: "Service:shop:web".parse().expect("valid id"),
+        application: DEFAULT_APPLICATION.to_owned(),
+        kind: EventKind::DriftDetected,
+        at: at(1),
+        drift_types: vec![DriftType::Missing],
+        severity: Some(Severity::High),
+        git_revision: Some("c0ffee".to_owned()),
+        message: "Service:shop:web is missing from the cluster".to_owned(),
+    }
+}
+
+fn user_version(path: &Path) -> i64 {
+    Connection::open(path)
+        .expect("open")
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("user_version")
+}
+
+#[tokio::test]
+async fn a_version_1_file_reads_back_in_the_default_application() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("drift.db");
+    write_version_1_file(&path);
+    assert_eq!(user_version(&path), 1);
+
+    let store = SqliteStore::open(&path).expect("open and migrate a version 1 file");
+    assert_eq!(user_version(&path), SqliteStore::schema_version());
+
+    let id: ResourceId = "Service:shop:web".parse().expect("valid id");
+    assert_eq!(store.get(&id).await.expect("get"), Some(expected_record()));
+    assert_eq!(
+        store.events(&EventFilter::default()).await.expect("events"),
+        vec![expected_event()]
+    );
+    let in_application = |application: &str| RecordFilter {
+        application: Some(application.to_owned()),
+        ..RecordFilter::default()
+    };
+    assert_eq!(
+        store
+            .list(&in_application(DEFAULT_APPLICATION))
+            .await
+            .expect("list"),
+        vec![expected_record()]
+    );
+    assert!(
+        store
+            .list(&in_application("shop-frontend"))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let statistics = store.statistics().await.expect("statistics");
+    assert_eq!(
+        statistics.by_application,
+        BTreeMap::from([(DEFAULT_APPLICATION.to_owned(), 1)])
+    );
+    assert_eq!(
+        store.application_counts().await.expect("counts"),
+        BTreeMap::from([(
+            DEFAULT_APPLICATION.to_owned(),
+            StatusCounts {
+                none: 0,
+                active: 1,
+                resolved: 0,
+                missing: 1,
+            }
+        )])
+    );
+}
+
+#[tokio::test]
+async fn a_migrated_file_stores_applications_and_opens_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("drift.db");
+    write_version_1_file(&path);
+    let store = SqliteStore::open(&path).expect("open and migrate");
+
+    let mut moved = expected_record();
+    moved.application = "shop-frontend".to_owned();
+    let mut event = expected_event();
+    event.application = "shop-frontend".to_owned();
+    event.at = at(3);
+    event.kind = EventKind::DriftChanged;
+    store
+        .save(std::slice::from_ref(&moved), std::slice::from_ref(&event))
+        .await
+        .expect("save after the migration");
+    drop(store);
+
+    let store = SqliteStore::open(&path).expect("reopen: nothing left to migrate");
+    assert_eq!(user_version(&path), SqliteStore::schema_version());
+    assert_eq!(
+        store.list(&RecordFilter::default()).await.expect("list"),
+        vec![moved]
+    );
+    let applications: Vec<String> = store
+        .events(&EventFilter::default())
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.application)
+        .collect();
+    assert_eq!(applications, [DEFAULT_APPLICATION, "shop-frontend"]);
+}
