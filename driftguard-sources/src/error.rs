@@ -291,6 +291,22 @@ const STDERR_LINES_SHOWN: usize = 5;
 /// The longest stderr line an error shows.
 const STDERR_LINE_CHARS: usize = 400;
 
+/// A stderr line without the log header kubectl puts in front of its errors
+/// (`E1206 08:22:48.876548   26898 run.go:72] "command failed" err="…"`): the message.
+fn tidy(line: &str) -> String {
+    let mut text = line;
+    let klog = text.len() > 22
+        && text.starts_with(['E', 'W', 'I', 'F'])
+        && text[1..5].bytes().all(|b| b.is_ascii_digit());
+    if klog && let Some((_, rest)) = text.split_once("] ") {
+        text = rest;
+    }
+    if let Some(rest) = text.strip_prefix("\"command failed\" err=\"") {
+        return rest.strip_suffix('"').unwrap_or(rest).replace("\\\"", "\"");
+    }
+    text.to_owned()
+}
+
 /// The first lines of a renderer's stderr, on one line: `: line | line`.
 fn stderr_lines(stderr: &str) -> String {
     let lines: Vec<String> = stderr
@@ -299,7 +315,7 @@ fn stderr_lines(stderr: &str) -> String {
         .filter(|line| !line.is_empty())
         .take(STDERR_LINES_SHOWN)
         .map(|line| {
-            let clean: String = line
+            let clean: String = tidy(line)
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
@@ -322,5 +338,23 @@ fn stderr_lines(stderr: &str) -> String {
 impl From<Error> for PortError {
     fn from(error: Error) -> Self {
         PortError::with_source(error.kind(), error.to_string(), error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectl_log_headers_are_left_out_of_render_errors() {
+        let stderr = "E1206 08:22:48.876548   26898 run.go:72] \"command failed\" err=\"accumulating resources: 'a.yaml' \\\"missing\\\"\"\n";
+        assert_eq!(
+            stderr_lines(stderr),
+            ": accumulating resources: 'a.yaml' \"missing\""
+        );
+        assert_eq!(
+            stderr_lines("Error: no matches for Id Deployment.v1.apps/web\n\n"),
+            ": Error: no matches for Id Deployment.v1.apps/web"
+        );
     }
 }

@@ -62,10 +62,21 @@ impl FolderDesiredSource {
     }
 
     fn read_with(&self, capabilities: Option<&Capabilities>) -> Result<DesiredSnapshot, Error> {
-        let boundary = repository_root(&self.root);
-        let (resources, render) =
-            self.reader
-                .read(&boundary, &self.root, None, None, capabilities)?;
+        // Renderers get absolute paths; files are still named as given, relative to the
+        // working directory when they lie under it.
+        let folder = std::path::absolute(&self.root).map_err(|source| Error::Io {
+            path: self.root.clone(),
+            source,
+        })?;
+        let boundary = repository_root(&folder);
+        let shown_from = std::env::current_dir().ok();
+        let (resources, render) = self.reader.read(
+            &boundary,
+            &folder,
+            shown_from.as_deref(),
+            None,
+            capabilities,
+        )?;
         Ok(DesiredSnapshot {
             resources,
             revision: None,
@@ -78,8 +89,7 @@ impl FolderDesiredSource {
 /// holds it, or the whole file system for a folder outside any (the folder is the user's
 /// own, not a fetched repository).
 fn repository_root(folder: &Path) -> PathBuf {
-    let absolute = std::path::absolute(folder).unwrap_or_else(|_| folder.to_owned());
-    absolute
+    folder
         .ancestors()
         .find(|dir| dir.join(".git").exists())
         .map_or_else(|| PathBuf::from("/"), Path::to_owned)

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -39,6 +40,8 @@ pub struct GitRepository {
     refresher: Refresher,
     state: Mutex<SyncState>,
     ended: Condvar,
+    /// Clones and fetches run (reads that joined a running one not counted).
+    syncs: AtomicU64,
 }
 
 impl GitRepository {
@@ -51,6 +54,7 @@ impl GitRepository {
             refresher: Refresher::new(config)?,
             state: Mutex::new(SyncState::default()),
             ended: Condvar::new(),
+            syncs: AtomicU64::new(0),
         })
     }
 
@@ -72,6 +76,12 @@ impl GitRepository {
     /// The commit SHA of the last successful sync, if any.
     pub fn last_revision(&self) -> Option<String> {
         self.refresher.last_good().map(|oid| oid.to_string())
+    }
+
+    /// How many clones and fetches this repository ran; reads that joined a running one
+    /// are not counted.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 
     /// Clones or fetches and writes out the tip, blocking; joins a sync already running.
@@ -102,6 +112,7 @@ impl GitRepository {
         }
         state.running = true;
         drop(state);
+        self.syncs.fetch_add(1, Ordering::Relaxed);
         let result = self.refresher.sync();
         let mut state = lock(&self.state);
         state.running = false;

@@ -104,8 +104,68 @@ impl DesiredReader {
         revision: Option<&str>,
         capabilities: Option<&Capabilities>,
     ) -> Result<(Vec<Resource>, Option<RenderSummary>), Error> {
+        let cached = self.cached_units(revision, capabilities);
+        let units = units(folder, root, self.settings.mode)?;
+        // Render what the cache does not hold, several at once (the renderer's slots
+        // bound how many), then read everything in the units' order.
+        let missing: Vec<&Unit> = units
+            .iter()
+            .filter(|unit| unit_folder(unit).is_some_and(|f| !cached.contains_key(f)))
+            .collect();
+        let mut fresh = self.render_all(&missing, root, capabilities);
         let mut resources = Vec::new();
         let mut summary: Option<RenderSummary> = None;
+        for unit in &units {
+            let Some(unit_folder) = unit_folder(unit) else {
+                if let Unit::Plain(files) = unit {
+                    for file in files {
+                        resources.extend(self.manifests.read_file_as(file, &shown(file))?);
+                    }
+                }
+                continue;
+            };
+            let summary = summary.get_or_insert_with(RenderSummary::default);
+            let rendered = match cached.get(unit_folder) {
+                Some(rendered) => {
+                    summary.cached += 1;
+                    rendered.clone()
+                }
+                None => {
+                    let rendered = fresh
+                        .remove(unit_folder)
+                        .unwrap_or_else(|| Err(missing_render(unit_folder)))?;
+                    summary.rendered += 1;
+                    if revision.is_some() {
+                        self.cache
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .units
+                            .insert(unit_folder.to_owned(), rendered.clone());
+                    }
+                    rendered
+                }
+            };
+            summary.seconds += rendered.seconds;
+            let tool = match unit {
+                Unit::Helm { .. } => "Helm",
+                _ => "Kustomize",
+            };
+            let name = PathBuf::from(format!(
+                "{} (rendered by {tool})",
+                shown(unit_folder).display()
+            ));
+            resources.extend(self.manifests.read_bytes(&name, &rendered.output)?);
+        }
+        Ok((resources, summary))
+    }
+
+    /// The cached output usable for `revision` and `capabilities`; the cache is emptied
+    /// when either changed, and never used without a revision.
+    fn cached_units(
+        &self,
+        revision: Option<&str>,
+        capabilities: Option<&Capabilities>,
+    ) -> HashMap<PathBuf, Rendered> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if revision.is_none()
             || cache.revision.as_deref() != revision
@@ -117,46 +177,49 @@ impl DesiredReader {
                 units: HashMap::new(),
             };
         }
-        let cache_hits = cache.units.clone();
-        drop(cache);
-        for unit in units(folder, root, self.settings.mode)? {
-            let (unit_folder, tool) = match &unit {
-                Unit::Plain(files) => {
-                    for file in files {
-                        resources.extend(self.manifests.read_file_as(file, &shown(file))?);
-                    }
-                    continue;
-                }
-                Unit::Kustomize(unit_folder) => (unit_folder, "Kustomize"),
-                Unit::Helm { folder, .. } => (folder, "Helm"),
-            };
-            let summary = summary.get_or_insert_with(RenderSummary::default);
-            let rendered = match cache_hits.get(unit_folder) {
-                Some(rendered) => {
-                    summary.cached += 1;
-                    rendered.clone()
-                }
-                None => {
-                    let rendered = self.render(&unit, root, capabilities)?;
-                    summary.rendered += 1;
-                    if revision.is_some() {
-                        self.cache
+        cache.units.clone()
+    }
+
+    /// Renders `units` on up to `render.max_concurrent` threads; results by unit folder.
+    fn render_all(
+        &self,
+        units: &[&Unit],
+        root: &Path,
+        capabilities: Option<&Capabilities>,
+    ) -> HashMap<PathBuf, Result<Rendered, Error>> {
+        let workers = self.renderer.config().max_concurrent.min(units.len());
+        if workers <= 1 {
+            return units
+                .iter()
+                .filter_map(|unit| {
+                    let folder = unit_folder(unit)?;
+                    Some((folder.to_owned(), self.render(unit, root, capabilities)))
+                })
+                .collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results = Mutex::new(HashMap::new());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(unit) = units.get(index) else {
+                            break;
+                        };
+                        let Some(folder) = unit_folder(unit) else {
+                            continue;
+                        };
+                        let result = self.render(unit, root, capabilities);
+                        results
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
-                            .units
-                            .insert(unit_folder.clone(), rendered.clone());
+                            .insert(folder.to_owned(), result);
                     }
-                    rendered
-                }
-            };
-            summary.seconds += rendered.seconds;
-            let name = PathBuf::from(format!(
-                "{} (rendered by {tool})",
-                shown(unit_folder).display()
-            ));
-            resources.extend(self.manifests.read_bytes(&name, &rendered.output)?);
-        }
-        Ok((resources, summary))
+                });
+            }
+        });
+        results.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn render(
@@ -184,6 +247,22 @@ impl DesiredReader {
                     .helm(folder, root, &release, namespace, options, capabilities)
             }
         }
+    }
+}
+
+/// The folder a rendered unit renders; `None` for plain files.
+fn unit_folder(unit: &Unit) -> Option<&Path> {
+    match unit {
+        Unit::Plain(_) => None,
+        Unit::Kustomize(folder) | Unit::Helm { folder, .. } => Some(folder),
+    }
+}
+
+/// A render result that should exist and does not (a unit rendered twice in one read).
+fn missing_render(folder: &Path) -> Error {
+    Error::RenderRefused {
+        path: folder.to_owned(),
+        reason: "appears twice among the folders to render".to_owned(),
     }
 }
 
