@@ -150,6 +150,57 @@ fn problems_name_their_key() {
             None,
             "line 3",
         ),
+        // Applications and rendering.
+        (
+            "git:\n  url: https://git.example.com/m.git\n  path: apps\napplications:\n  - {name: shop, git: {path: apps/shop}}\n",
+            None,
+            "also sets git.path; remove it",
+        ),
+        (
+            "sources: {folder: m}\napplications:\n  - {name: shop, folder: apps/shop}\n",
+            None,
+            "sources.folder",
+        ),
+        (
+            "applications:\n  - {name: shop, folder: a}\n  - {name: shop, folder: b}\n",
+            None,
+            "used twice",
+        ),
+        (
+            "applications:\n  - {name: shop, folder: a, rendr: helm}\n",
+            None,
+            "unknown field `rendr`",
+        ),
+        (
+            "applications:\n  - {name: shop, git: {path: apps/shop}}\n",
+            None,
+            "git.url is not set",
+        ),
+        (
+            "applications:\n  - {name: shop, folder: a, render: kustomize, helm: {release: shop}}\n",
+            None,
+            "helm settings are given but render is kustomize",
+        ),
+        (
+            "applications:\n  - {name: shop, folder: a, helm: {values: [/etc/passwd]}}\n",
+            None,
+            "applications[0] (shop): helm.values[0]",
+        ),
+        (
+            "applications:\n  - {name: shop, folder: a, namespace: Shop}\n",
+            None,
+            "namespace `Shop`",
+        ),
+        (
+            "sources: {desired: folder, folder: m}\nrender:\n  timeout: 0s\n",
+            None,
+            "render.timeout",
+        ),
+        (
+            "git:\n  url: https://git.example.com/m.git\n  auth: {type: none, token_env: GIT_TOKEN}\n",
+            None,
+            "auth.type is none but a token",
+        ),
     ] {
         let dir = with_config(text);
         let env: Vec<(&str, &str)> = env.into_iter().collect();
@@ -165,6 +216,65 @@ fn problems_name_their_key() {
         assert_eq!(run.code, 2, "{text}");
         assert!(run.stderr.contains(expected), "{text}: {}", run.stderr);
     }
+}
+
+const APPLICATIONS: &str = "\
+git:
+  url: https://git.example.com/platform/apps.git
+  cache_dir: cache
+  auth: {token_env: GIT_TOKEN}
+applications:
+  - name: shop
+    git: {path: apps/shop/overlays/prod}
+    namespace: shop
+  - name: billing
+    git:
+      url: https://alice:s3cret-app-token@git.example.com/platform/charts.git
+      path: charts/billing
+    helm:
+      release: billing
+      values: [values-prod.yaml]
+      set: {image.tag: \"2.4.1\", replicaCount: 3}
+    namespace: billing
+  - name: tools
+    folder: /srv/manifests/tools
+    render: plain
+render:
+  timeout: 2m
+  max_concurrent: 2
+";
+
+#[test]
+fn applications_validate_and_show_without_credentials() {
+    let dir = with_config(APPLICATIONS);
+    let run = driftguard(&["config", "validate"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = driftguard(&["config", "show"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("s3cret-app-token"), "{}", run.stdout);
+    for expected in [
+        "name: billing",
+        "path: charts/billing",
+        "release: billing",
+        "image.tag: \"2.4.1\"",
+        "render: plain",
+        "timeout: 2m",
+        "type: token",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected} in {}",
+            run.stdout
+        );
+    }
+    // What config show prints reads back as the same configuration.
+    std::fs::write(dir.path().join("shown.yaml"), &run.stdout).unwrap();
+    let again = driftguard(
+        &["config", "validate", "--config", "shown.yaml"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(again.code, 0, "{}\n{}", again.stderr, run.stdout);
 }
 
 #[test]
