@@ -389,6 +389,14 @@ pub(crate) fn run_analysis(
             }
             Ok(own) => {
                 let mut claim = |id: ResourceId| -> bool {
+                    // A resource whose record belongs to an application held this time
+                    // stays with it, exactly as it was.
+                    if let Some(record) = previous.get(&id)
+                        && record.application != application.name
+                        && held.contains(&record.application)
+                    {
+                        return false;
+                    }
                     match claimed.get(&id) {
                         Some(&first) => {
                             let first = &outcome.applications[first].name;
@@ -468,7 +476,20 @@ pub(crate) fn run_analysis(
     outcome.summary = summary;
 
     let analysed: HashSet<&ResourceId> = outcome.records.iter().map(|r| &r.resource_id).collect();
-    let revision = outcome.revision.clone();
+    // Records of an application no longer configured (renamed, removed, or `default`
+    // before applications were listed) are retired only when every configured one was
+    // analysed: while one is held, they may be its resources under their old name.
+    let known: HashSet<&str> = outcome
+        .applications
+        .iter()
+        .map(|a| a.name.as_str())
+        .chain(held.iter().map(String::as_str))
+        .collect();
+    let revisions: HashMap<&str, Option<&str>> = outcome
+        .applications
+        .iter()
+        .map(|a| (a.name.as_str(), a.revision.as_deref()))
+        .collect();
     let mut retired: Vec<_> = previous
         .values()
         .filter(|p| {
@@ -476,9 +497,18 @@ pub(crate) fn run_analysis(
                 && !unobserved.contains(&p.resource_id)
                 && !claimed.contains_key(&p.resource_id)
                 && !held.contains(&p.application)
+                && (held.is_empty() || known.contains(p.application.as_str()))
                 && in_scope(&p.resource_id, &settings.namespaces)
         })
-        .filter_map(|p| retire(p, revision.as_deref(), now))
+        .filter_map(|p| {
+            // The revision of the record's own application; a record of an application
+            // no longer configured keeps the revision it had.
+            let revision = revisions
+                .get(p.application.as_str())
+                .copied()
+                .unwrap_or(p.git_revision.as_deref());
+            retire(p, revision, now)
+        })
         .collect();
     retired.sort_by(|a, b| a.record.resource_id.cmp(&b.record.resource_id));
     for transition in retired {

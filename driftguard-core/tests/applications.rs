@@ -299,3 +299,91 @@ fn an_application_that_cannot_be_read_keeps_its_records_while_the_others_are_ana
     );
     assert_eq!(stored(&cluster), all);
 }
+
+/// An active record as an analysis left it, for `application`.
+fn active_record(id: &str, application: &str) -> DriftRecord {
+    let desired = application_named(application, vec![config_map_of(id, "git")]);
+    let live = LiveSnapshot::complete(vec![resource(config_map_of(id, "edited"))]);
+    let outcome = analyze_applications(
+        vec![desired],
+        &[],
+        live,
+        &HashMap::new(),
+        &DetectionSettings::default(),
+        at(0),
+    );
+    let record = outcome.records.into_iter().next().expect("a record");
+    assert_eq!(record.drift_status, DriftStatus::Active);
+    record
+}
+
+fn config_map_of(id: &str, value: &str) -> Value {
+    let id: ResourceId = id.parse().expect("id");
+    config_map(id.name(), id.namespace(), value)
+}
+
+fn application_named(name: &str, objects: Vec<Value>) -> ApplicationDesired {
+    application(name, None, snapshot(objects, "r1"))
+}
+
+#[test]
+fn records_of_an_application_no_longer_listed_are_held_while_another_is() {
+    // Stored before applications were configured: under `default`.
+    let old = active_record("ConfigMap:shop:web", "default");
+    let previous: HashMap<ResourceId, DriftRecord> = [(old.resource_id.clone(), old.clone())]
+        .into_iter()
+        .collect();
+    // Now listed as `shop`, which cannot be read on the first analysis; `tools` can.
+    let tools = application_named("tools", vec![config_map("cfg", Some("tools"), "a")]);
+    let outcome = analyze_applications(
+        vec![tools.clone()],
+        &["shop".to_owned()],
+        LiveSnapshot::complete(vec![resource(config_map("cfg", Some("tools"), "a"))]),
+        &previous,
+        &DetectionSettings::default(),
+        at(5),
+    );
+    assert!(
+        !outcome
+            .records
+            .iter()
+            .any(|r| r.resource_id == old.resource_id),
+        "not resolved while `shop` is held: {:?}",
+        ids(&outcome.records)
+    );
+    // Once every application was analysed, a record nobody declares is retired.
+    let outcome = analyze_applications(
+        vec![tools],
+        &[],
+        LiveSnapshot::complete(vec![resource(config_map("cfg", Some("tools"), "a"))]),
+        &previous,
+        &DetectionSettings::default(),
+        at(10),
+    );
+    let retired = outcome
+        .records
+        .iter()
+        .find(|r| r.resource_id == old.resource_id)
+        .expect("retired");
+    assert_eq!(retired.drift_status, DriftStatus::Resolved);
+}
+
+#[test]
+fn a_held_applications_resource_is_not_taken_over_by_another() {
+    let owned = active_record("ConfigMap:shop:cfg", "shop");
+    let previous: HashMap<ResourceId, DriftRecord> = [(owned.resource_id.clone(), owned.clone())]
+        .into_iter()
+        .collect();
+    // `shop` is held; `extras` also declares the resource, with what live holds.
+    let extras = application_named("extras", vec![config_map("cfg", Some("shop"), "edited")]);
+    let outcome = analyze_applications(
+        vec![extras],
+        &["shop".to_owned()],
+        LiveSnapshot::complete(vec![resource(config_map("cfg", Some("shop"), "edited"))]),
+        &previous,
+        &DetectionSettings::default(),
+        at(5),
+    );
+    assert!(outcome.records.is_empty(), "{:?}", ids(&outcome.records));
+    assert!(outcome.events.is_empty());
+}

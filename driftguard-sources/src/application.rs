@@ -380,6 +380,9 @@ pub fn resolve_applications(
         )));
     }
     let mut names = std::collections::BTreeSet::new();
+    // Repository and branch → the first application reading it, and its settings.
+    let mut repositories: std::collections::BTreeMap<(String, String), (usize, GitSourceConfig)> =
+        std::collections::BTreeMap::new();
     for (i, application) in applications.iter().enumerate() {
         application.validate(&format!("applications[{i}]"), git)?;
         if !names.insert(application.name.as_str()) {
@@ -387,6 +390,26 @@ pub fn resolve_applications(
                 "applications[{i}]: the name `{}` is used twice",
                 application.name
             )));
+        }
+        if let Some(own) = &application.git {
+            let mut config = own.over(git);
+            config.path = None;
+            let key = (config.url.clone(), config.branch.clone());
+            match repositories.get(&key) {
+                Some((first, shared)) if *shared != config => {
+                    return Err(config_error(format!(
+                        "applications[{first}] ({}) and applications[{i}] ({}) read {} (branch {}) with different git.auth or git.allow_force_push; they share one clone and one fetch, so give them the same",
+                        applications[*first].name,
+                        application.name,
+                        redact_url(&config.url),
+                        config.branch
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    repositories.insert(key, (i, config));
+                }
+            }
         }
     }
     Ok(applications.to_vec())
@@ -473,6 +496,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("git.url is not set"), "{error}");
+    }
+
+    #[test]
+    fn applications_of_one_repository_must_fetch_it_the_same_way() {
+        let mut forced = app("billing", "charts/billing");
+        forced.git.as_mut().unwrap().allow_force_push = Some(true);
+        let error = resolve_applications(
+            &SourcesConfig::default(),
+            &git(),
+            &[app("shop", "apps/shop"), forced],
+        )
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("applications[0] (shop) and applications[1] (billing)"),
+            "{message}"
+        );
+        let mut other_branch = app("billing", "charts/billing");
+        other_branch.git.as_mut().unwrap().branch = Some("release".to_owned());
+        other_branch.git.as_mut().unwrap().allow_force_push = Some(true);
+        assert!(
+            resolve_applications(
+                &SourcesConfig::default(),
+                &git(),
+                &[app("shop", "apps/shop"), other_branch],
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -307,12 +307,28 @@ fn tidy(line: &str) -> String {
     text.to_owned()
 }
 
-/// The first lines of a renderer's stderr, on one line: `: line | line`.
+/// Whether a stderr line is a warning (Kustomize's `# Warning: 'bases' is deprecated`,
+/// Helm's `walk.go:… warning:`, a klog `W…` line) rather than the cause of a failure.
+fn is_warning(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    lower.starts_with("# warning")
+        || lower.starts_with("warning")
+        || lower.contains(" warning: ")
+        || (line.starts_with('W') && line[1..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// The first lines of a renderer's stderr, on one line: `: line | line`. Warnings come
+/// after the other lines, so that the cause of a failure is shown even when a renderer
+/// prints many deprecation notices before it.
 fn stderr_lines(stderr: &str) -> String {
-    let lines: Vec<String> = stderr
+    let mut ordered: Vec<&str> = stderr
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
+        .collect();
+    ordered.sort_by_key(|line| is_warning(line));
+    let lines: Vec<String> = ordered
+        .into_iter()
         .take(STDERR_LINES_SHOWN)
         .map(|line| {
             let clean: String = tidy(line)
@@ -355,6 +371,18 @@ mod tests {
         assert_eq!(
             stderr_lines("Error: no matches for Id Deployment.v1.apps/web\n\n"),
             ": Error: no matches for Id Deployment.v1.apps/web"
+        );
+        let noisy = "# Warning: 'bases' is deprecated. Please use 'resources' instead.\n\
+                     # Warning: 'commonLabels' is deprecated.\n\
+                     # Warning: 'vars' is deprecated.\n\
+                     # Warning: 'imageTags' is deprecated.\n\
+                     # Warning: 'patchesJson6902' is deprecated.\n\
+                     Error: accumulating resources: missing.yaml\n";
+        assert!(
+            stderr_lines(noisy)
+                .starts_with(": Error: accumulating resources: missing.yaml | # Warning"),
+            "{}",
+            stderr_lines(noisy)
         );
     }
 }

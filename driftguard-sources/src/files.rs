@@ -14,6 +14,7 @@ use driftguard_core::{
 
 use crate::Error;
 use crate::manifest::{ManifestLimits, ManifestReader, manifest_files};
+use crate::render::kustomization::normalize;
 use crate::render::{ApplicationRender, Capabilities, DesiredReader, RenderConfig, Renderer};
 
 fn read_tree(reader: &ManifestReader, root: &Path) -> Result<Vec<Resource>, Error> {
@@ -64,10 +65,12 @@ impl FolderDesiredSource {
     fn read_with(&self, capabilities: Option<&Capabilities>) -> Result<DesiredSnapshot, Error> {
         // Renderers get absolute paths; files are still named as given, relative to the
         // working directory when they lie under it.
-        let folder = std::path::absolute(&self.root).map_err(|source| Error::Io {
-            path: self.root.clone(),
-            source,
-        })?;
+        let folder = std::path::absolute(&self.root)
+            .map(|path| normalize(&path))
+            .map_err(|source| Error::Io {
+                path: self.root.clone(),
+                source,
+            })?;
         let boundary = repository_root(&folder);
         let shown_from = std::env::current_dir().ok();
         let (resources, render) = self.reader.read(

@@ -354,6 +354,38 @@ async fn discovery_resolves_plurals_group_forms_and_custom_resources() {
 }
 
 #[tokio::test]
+async fn capabilities_list_every_group_version_and_its_kinds_for_helm() {
+    use driftguard_sources::CapabilitiesSource as _;
+    let server = KmockServer::start(&seed());
+    let source = connect(config(&server)).await;
+    let capabilities = source.capabilities().await.expect("discovery answers");
+    for expected in [
+        "v1",
+        "v1/ConfigMap",
+        "apps/v1",
+        "apps/v1/Deployment",
+        "stable.example.com/v1",
+        "stable.example.com/v1/CronTab",
+    ] {
+        assert!(
+            capabilities.api_versions.iter().any(|v| v == expected),
+            "{expected} in {:?}",
+            capabilities.api_versions
+        );
+    }
+    assert!(
+        !capabilities
+            .api_versions
+            .iter()
+            .any(|v| v.contains("/status")),
+        "no subresources"
+    );
+    // Read again within five minutes: the same answer, from the cache.
+    drop(server);
+    assert_eq!(source.capabilities().await.expect("cached"), capabilities);
+}
+
+#[tokio::test]
 async fn single_objects_are_fetched_and_missing_ones_are_none() {
     let server = KmockServer::start(&seed());
     let source = connect(config(&server)).await;

@@ -314,6 +314,54 @@ async fn helm_sees_the_api_versions_the_cluster_serves() {
     );
 }
 
+/// A cluster whose discovery answers only while `up` is set.
+struct Flaky {
+    up: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl CapabilitiesSource for Flaky {
+    async fn capabilities(&self) -> Result<Capabilities, Error> {
+        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(Capabilities {
+                kube_version: Some("v1.31.2".to_owned()),
+                api_versions: vec!["monitoring.coreos.com/v1".to_owned()],
+            })
+        } else {
+            Err(Error::KubeUnreachable {
+                request: "discover /api".to_owned(),
+                reason: "connection refused".to_owned(),
+            })
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_chart_waits_for_the_clusters_capabilities_and_keeps_the_last_ones() {
+    let cluster = Arc::new(Flaky {
+        up: std::sync::atomic::AtomicBool::new(false),
+    });
+    let renderer = Arc::new(
+        Renderer::new(render_config())
+            .unwrap()
+            .with_capabilities(cluster.clone()),
+    );
+    let source = FolderDesiredSource::with_reader(
+        fixture("charts/billing"),
+        DesiredReader::new(renderer, billing(HelmOptions::default(), "billing"), key()),
+    );
+    // Never read: rendering with Helm's defaults would drop the ServiceMonitor.
+    let error = source.snapshot().await.expect_err("no capabilities yet");
+    assert!(error.to_string().contains(".Capabilities"), "{error}");
+    cluster.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = source.snapshot().await.expect("renders");
+    assert!(ids(&read).contains(&"ServiceMonitor::billing".to_owned()));
+    // Down again: the last capabilities read are used.
+    cluster.up.store(false, std::sync::atomic::Ordering::SeqCst);
+    let again = source.snapshot().await.expect("renders with the last ones");
+    assert_eq!(ids(&again), ids(&read));
+}
+
 #[test]
 fn a_values_file_outside_the_repository_is_refused() {
     let repository = tempfile::tempdir().unwrap();

@@ -79,7 +79,10 @@ pub(crate) fn export(repo: &Repository, commit: Oid, target: &Path) -> Result<()
             }
         }
     }
-    // Links last, once every folder exists, so that their targets can be checked.
+    // Links last, once every folder exists. A link's text is checked first; then, with
+    // every link in place, where each one really leads: `a -> ..` and `b -> a/..` are
+    // harmless one by one and leave the checkout together.
+    let mut created = Vec::with_capacity(links.len());
     for (path, link) in links {
         let parent = path.parent().unwrap_or(target);
         let resolved = normalize(&parent.join(&link));
@@ -88,6 +91,20 @@ pub(crate) fn export(repo: &Repository, commit: Oid, target: &Path) -> Result<()
             continue;
         }
         std::os::unix::fs::symlink(&link, &path).map_err(io(&path))?;
+        created.push(path);
+    }
+    let real_root = target.canonicalize().map_err(io(target))?;
+    for path in created {
+        match path.canonicalize() {
+            Ok(real) if real.starts_with(&real_root) => {}
+            Ok(_) => {
+                tracing::warn!(path = %path.display(), "skipped a symbolic link that leads outside the repository through other links");
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+            // Dangling (its target is missing, or was one of the links removed): it
+            // reads as nothing, but is removed so that nothing can follow it.
+            Err(_) => std::fs::remove_file(&path).map_err(io(&path))?,
+        }
     }
     Ok(())
 }
@@ -138,6 +155,9 @@ mod tests {
             .unwrap();
         top.insert("absolute", blob(b"/etc/passwd"), MODE_LINK)
             .unwrap();
+        // Each harmless by its text, together they leave the checkout.
+        top.insert("up", blob(b"base/.."), MODE_LINK).unwrap();
+        top.insert("escape", blob(b"up/.."), MODE_LINK).unwrap();
         let tree = repo.find_tree(top.write().unwrap()).unwrap();
         let signature = git2::Signature::now("t", "t@example.com").unwrap();
         let commit = repo
@@ -155,6 +175,14 @@ mod tests {
         );
         assert!(!target.join("outer").exists());
         assert!(std::fs::symlink_metadata(target.join("absolute")).is_err());
+        assert!(
+            std::fs::symlink_metadata(target.join("up")).is_ok(),
+            "stays inside"
+        );
+        assert!(
+            std::fs::symlink_metadata(target.join("escape")).is_err(),
+            "leads outside through `up`"
+        );
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(target.join("base/run.sh"))
             .unwrap()

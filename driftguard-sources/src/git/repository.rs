@@ -113,16 +113,16 @@ impl GitRepository {
         state.running = true;
         drop(state);
         self.syncs.fetch_add(1, Ordering::Relaxed);
+        let mut ending = SyncEnding {
+            repository: self,
+            last: None,
+        };
         let result = self.refresher.sync();
-        let mut state = lock(&self.state);
-        state.running = false;
-        state.generation = state.generation.wrapping_add(1);
-        state.last = Some(match &result {
+        ending.last = Some(match &result {
             Ok(checkout) => Ok(checkout.clone()),
             Err(error) => Err((error.kind(), error.to_string())),
         });
-        drop(state);
-        self.ended.notify_all();
+        drop(ending);
         result
     }
 
@@ -161,23 +161,68 @@ impl GitRepository {
     }
 }
 
+/// Ends a running sync when dropped, also when the sync unwinds, so that reads waiting
+/// for it are never left waiting.
+struct SyncEnding<'a> {
+    repository: &'a GitRepository,
+    last: Option<Result<Checkout, (PortErrorKind, String)>>,
+}
+
+impl Drop for SyncEnding<'_> {
+    fn drop(&mut self) {
+        let last = self.last.take().unwrap_or_else(|| {
+            Err((
+                PortErrorKind::Other,
+                format!(
+                    "git remote {}: reading the repository failed unexpectedly",
+                    self.repository.display_url()
+                ),
+            ))
+        });
+        let mut state = lock(&self.repository.state);
+        state.running = false;
+        state.generation = state.generation.wrapping_add(1);
+        state.last = Some(last);
+        drop(state);
+        self.repository.ended.notify_all();
+    }
+}
+
 /// The repositories of a set of applications: applications that name the same remote,
-/// branch, cache and credentials share one [`GitRepository`].
+/// branch and cache share one [`GitRepository`], hence one clone, one fetch per analysis
+/// and one checkout per revision.
 #[derive(Debug, Default)]
 pub struct GitRepositories {
-    open: Mutex<HashMap<GitSourceConfig, Arc<GitRepository>>>,
+    open: Mutex<HashMap<(String, String, PathBuf), Arc<GitRepository>>>,
 }
 
 impl GitRepositories {
     /// The shared repository for `config` (its `path` aside), opened on first use.
+    ///
+    /// Fails when the repository is already open with other credentials, force-push
+    /// policy or timeouts: one clone is fetched one way.
     pub fn get(&self, config: &GitSourceConfig) -> Result<Arc<GitRepository>, Error> {
-        let mut key = config.clone();
-        key.path = None;
+        let mut wanted = config.clone();
+        wanted.path = None;
+        let key = (
+            wanted.url.clone(),
+            wanted.branch.clone(),
+            wanted.cache_dir.clone(),
+        );
         let mut open = lock(&self.open);
         if let Some(repository) = open.get(&key) {
+            if *repository.config() != wanted {
+                return Err(Error::GitConfig {
+                    reason: format!(
+                        "{} (branch {}) is read with different settings (auth, allow_force_push or timeouts) by two applications; they share one clone and one fetch, so give them the same",
+                        repository.display_url(),
+                        wanted.branch
+                    ),
+                });
+            }
             return Ok(Arc::clone(repository));
         }
-        let repository = Arc::new(GitRepository::new(key.clone())?);
+        let repository = Arc::new(GitRepository::new(wanted)?);
         open.insert(key, Arc::clone(&repository));
         Ok(repository)
     }

@@ -12,6 +12,7 @@ use super::config::GitSourceConfig;
 use super::refresh::Checkout;
 use super::repository::GitRepository;
 use crate::Error;
+use crate::render::kustomization::inside;
 use crate::render::{ApplicationRender, Capabilities, DesiredReader, RenderConfig, Renderer};
 
 /// Desired state from a Git repository: what the folder at a sub-path of a branch tip
@@ -112,6 +113,14 @@ impl GitDesiredSource {
                 url: self.display_url().to_owned(),
                 path: self.sub_path.iter().collect(),
                 revision,
+            });
+        }
+        if !inside(&folder, &checkout.root) {
+            return Err(Error::RenderRefused {
+                path: self.sub_path.iter().collect(),
+                reason: format!(
+                    "leads outside the repository through a symbolic link (commit {revision})"
+                ),
             });
         }
         let (resources, render) = self.reader.read(

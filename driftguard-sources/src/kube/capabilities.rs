@@ -1,7 +1,11 @@
 //! What Helm's `.Capabilities` should see: the API server's version and every group
-//! version it serves, read from discovery and kept for a few minutes.
+//! version it serves, with each of its kinds (`apps/v1` and `apps/v1/Deployment`, as
+//! `helm install` sees them in the cluster and Argo CD passes them), read from discovery
+//! and kept for a few minutes.
 
 use std::sync::Mutex;
+
+use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
 use crate::Error;
@@ -40,7 +44,12 @@ impl CapabilitiesCache {
     }
 }
 
-/// Reads `/version` (optional: some servers do not answer it), `/api` and `/apis`.
+/// How many group versions are asked for their resources at once.
+const DISCOVERY_CONCURRENCY: usize = 8;
+
+/// Reads `/version` (optional: some servers do not answer it), `/api`, `/apis`, and the
+/// resources of every group version. A group version whose resources cannot be listed
+/// (an aggregated API that is down) still counts, without its kinds.
 async fn discover(api: &ApiCaller) -> Result<Capabilities, Error> {
     let client = api.client();
     let kube_version = match api
@@ -59,7 +68,7 @@ async fn discover(api: &ApiCaller) -> Result<Capabilities, Error> {
     let groups = api
         .call("discover /apis", || client.list_api_groups())
         .await?;
-    let mut api_versions: Vec<String> = core
+    let group_versions: Vec<String> = core
         .versions
         .into_iter()
         .chain(
@@ -68,6 +77,36 @@ async fn discover(api: &ApiCaller) -> Result<Capabilities, Error> {
                 .into_iter()
                 .flat_map(|group| group.versions.into_iter().map(|v| v.group_version)),
         )
+        .collect();
+    let kinds: Vec<Vec<String>> = futures_util::stream::iter(group_versions.clone())
+        .map(|group_version: String| async move {
+            let what = format!("discover {group_version}");
+            let listed = if group_version.contains('/') {
+                api.call(&what, || client.list_api_group_resources(&group_version))
+                    .await
+            } else {
+                api.call(&what, || client.list_core_api_resources(&group_version))
+                    .await
+            };
+            match listed {
+                Ok(list) => list
+                    .resources
+                    .into_iter()
+                    .filter(|resource| !resource.name.contains('/'))
+                    .map(|resource| format!("{group_version}/{}", resource.kind))
+                    .collect(),
+                Err(error) => {
+                    tracing::debug!(%error, %group_version, "cannot list the resources of a group version");
+                    Vec::new()
+                }
+            }
+        })
+        .buffer_unordered(DISCOVERY_CONCURRENCY)
+        .collect()
+        .await;
+    let mut api_versions: Vec<String> = group_versions
+        .into_iter()
+        .chain(kinds.into_iter().flatten())
         .collect();
     api_versions.sort();
     api_versions.dedup();

@@ -125,15 +125,16 @@ pub struct KustomizeOptions {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HelmOptions {
-    /// The release name; unset: the chart folder's name.
+    /// The release name; unset: the chart folder's name (the chart's own name for a chart
+    /// at the repository root).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
     /// Values files inside the repository, relative to the chart folder, in the order
     /// `helm template --values` takes them (later files win).
     pub values: Vec<PathBuf>,
-    /// Values set one by one, by dotted key (`image.tag`). Strings are passed as
-    /// `--set-string` (kept as written), numbers and booleans as `--set`, lists and maps as
-    /// `--set-json`.
+    /// Values set one by one, by dotted key (`image.tag`), each handed to Helm as
+    /// `--set-json KEY=<the value as JSON>`: a string stays a string (`"0123"` is not read
+    /// as a number), numbers and booleans keep their type, lists and maps go whole.
     pub set: BTreeMap<String, Value>,
     /// Values files given on the command line, relative to the working directory as for
     /// `helm` itself; they need not lie in the repository. Not a configuration key.

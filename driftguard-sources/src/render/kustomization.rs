@@ -174,14 +174,8 @@ pub(crate) fn check_build(
     root: &Path,
     allow_remote_bases: bool,
 ) -> Result<BTreeSet<PathBuf>, Error> {
-    let mut seen = BTreeSet::new();
-    let mut pending = vec![normalize(folder)];
-    while let Some(current) = pending.pop() {
-        if !seen.insert(current.clone()) {
-            continue;
-        }
-        let kustomization = read(&current, root)?;
-        let file = kustomization_file(&current).unwrap_or_else(|| current.clone());
+    walk(folder, root, |current, kustomization| {
+        let file = kustomization_file(current).unwrap_or_else(|| current.to_owned());
         if let Some(entry) = kustomization.outside.first() {
             return Err(Error::RenderRefused {
                 path: file,
@@ -198,6 +192,29 @@ pub(crate) fn check_build(
                 ),
             });
         }
+        Ok(())
+    })
+}
+
+/// Every kustomization folder a build of `folder` loads, itself included.
+pub(crate) fn loaded_folders(folder: &Path, root: &Path) -> Result<BTreeSet<PathBuf>, Error> {
+    walk(folder, root, |_, _| Ok(()))
+}
+
+/// Visits the kustomizations a build of `folder` loads, each once.
+fn walk(
+    folder: &Path,
+    root: &Path,
+    mut visit: impl FnMut(&Path, &Kustomization) -> Result<(), Error>,
+) -> Result<BTreeSet<PathBuf>, Error> {
+    let mut seen = BTreeSet::new();
+    let mut pending = vec![normalize(folder)];
+    while let Some(current) = pending.pop() {
+        if !seen.insert(current.clone()) {
+            continue;
+        }
+        let kustomization = read(&current, root)?;
+        visit(&current, &kustomization)?;
         pending.extend(
             kustomization
                 .folders

@@ -130,6 +130,10 @@ pub struct Renderer {
     /// The tools' private home (`HOME`, caches, plugin folders), empty and removed on drop.
     home: tempfile::TempDir,
     capabilities: Option<Arc<dyn CapabilitiesSource>>,
+    /// The last capabilities the source gave, used while it cannot answer.
+    last_capabilities: Mutex<Option<Capabilities>>,
+    /// Why the source cannot answer, while no capabilities were ever read.
+    capabilities_error: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -160,6 +164,8 @@ impl Renderer {
             config,
             home,
             capabilities: None,
+            last_capabilities: Mutex::new(None),
+            capabilities_error: Mutex::new(None),
         })
     }
 
@@ -174,16 +180,57 @@ impl Renderer {
         &self.config
     }
 
-    /// The cluster's capabilities, when a source is set and answers; `None` otherwise
-    /// (Helm then uses its built-in defaults).
+    /// The cluster's capabilities: `None` without a source (Helm then uses its built-in
+    /// defaults). When the source cannot answer, the last capabilities it gave; when it
+    /// never answered, `None`, and charts are not rendered until it does: rendered with
+    /// Helm's defaults instead, the objects a chart keeps for APIs the cluster serves would
+    /// vanish from the desired state and their records be resolved.
     pub async fn capabilities(&self) -> Option<Capabilities> {
         let source = self.capabilities.as_ref()?;
         match source.capabilities().await {
-            Ok(capabilities) => Some(capabilities),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the cluster's version and API versions for Helm; rendering with Helm's defaults");
-                None
+            Ok(capabilities) => {
+                *lock(&self.last_capabilities) = Some(capabilities.clone());
+                *lock(&self.capabilities_error) = None;
+                Some(capabilities)
             }
+            Err(error) => {
+                let last = lock(&self.last_capabilities).clone();
+                match last {
+                    Some(last) => {
+                        tracing::warn!(%error, "cannot read the cluster's version and API versions for Helm; using the last ones read");
+                        Some(last)
+                    }
+                    None => {
+                        tracing::warn!(%error, "cannot read the cluster's version and API versions for Helm; charts are not rendered until they can be read");
+                        *lock(&self.capabilities_error) = Some(error.to_string());
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Refuses a Helm render without capabilities while the cluster cannot tell them.
+    fn check_capabilities(
+        &self,
+        tool: &'static str,
+        folder: &Path,
+        capabilities: Option<&Capabilities>,
+    ) -> Result<(), Error> {
+        if capabilities.is_some() {
+            return Ok(());
+        }
+        let problem = lock(&self.capabilities_error).clone();
+        match problem {
+            Some(problem) => Err(Error::Render {
+                tool,
+                folder: folder.to_owned(),
+                reason: format!(
+                    "not rendered: the cluster's version and API versions (Helm's .Capabilities) cannot be read: {problem}"
+                ),
+                stderr: String::new(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -243,6 +290,7 @@ impl Renderer {
         args.push(folder.as_os_str().to_owned());
         args.push("--load-restrictor=LoadRestrictionsRootOnly".into());
         if options.enable_helm {
+            self.check_capabilities(tool, folder, capabilities)?;
             args.push("--enable-helm".into());
             args.push("--helm-command".into());
             args.push(self.helm_program()?.into_os_string());
@@ -276,6 +324,7 @@ impl Renderer {
         options: Option<&HelmOptions>,
         capabilities: Option<&Capabilities>,
     ) -> Result<Rendered, Error> {
+        self.check_capabilities("helm template", folder, capabilities)?;
         let program = self.helm_program()?;
         let mut args: Vec<OsString> = vec![
             "template".into(),
@@ -421,9 +470,20 @@ impl Renderer {
     }
 }
 
-/// The program `command` names: itself when it holds a `/`, else the first match on
-/// `PATH`. `None` when there is no such executable file.
+/// `mutex`, also after a panic elsewhere (what it guards stays usable).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The program `command` names, as an absolute path (renderers run in another folder):
+/// itself when it holds a `/`, else the first match on `PATH`. `None` when there is no
+/// such executable file.
 fn find_program(command: &Path) -> Option<PathBuf> {
+    find_on_path(command).and_then(|found| std::path::absolute(found).ok())
+}
+
+/// `command` itself when it names a path, else its first match on `PATH`.
+fn find_on_path(command: &Path) -> Option<PathBuf> {
     let executable = |path: &Path| {
         use std::os::unix::fs::PermissionsExt as _;
         path.metadata()

@@ -9,6 +9,7 @@ use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{RenderSummary, Resource};
 
 use super::config::{HelmOptions, KustomizeOptions, RenderMode};
+use super::kustomization::normalize;
 use super::units::{Unit, units};
 use super::{Capabilities, Rendered, Renderer};
 use crate::Error;
@@ -85,6 +86,19 @@ impl DesiredReader {
         revision: Option<&str>,
         capabilities: Option<&Capabilities>,
     ) -> Result<(Vec<Resource>, Option<RenderSummary>), Error> {
+        // Renderers run in `root`: every path they get is absolute, and without `..`.
+        let absolute = |path: &Path| -> Result<PathBuf, Error> {
+            std::path::absolute(path)
+                .map(|p| normalize(&p))
+                .map_err(|source| Error::Io {
+                    path: path.to_owned(),
+                    source,
+                })
+        };
+        let root = absolute(root)?;
+        let folder = absolute(folder)?;
+        let shown_from = shown_from.map(absolute).transpose()?;
+        let shown_from = shown_from.as_deref();
         let shown = |path: &Path| -> PathBuf {
             match shown_from.and_then(|base| path.strip_prefix(base).ok()) {
                 Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
@@ -92,7 +106,7 @@ impl DesiredReader {
                 None => path.to_owned(),
             }
         };
-        let result = self.read_units(root, folder, &shown, revision, capabilities);
+        let result = self.read_units(&root, &folder, &shown, revision, capabilities);
         result.map_err(|error| reroot(error, shown_from))
     }
 
@@ -241,7 +255,7 @@ impl DesiredReader {
                 let options = primary.then_some(&self.settings.helm);
                 let release = options
                     .and_then(|o| o.release.clone())
-                    .unwrap_or_else(|| release_name(folder));
+                    .unwrap_or_else(|| default_release(folder, root));
                 let namespace = self.settings.namespace.as_deref().unwrap_or("default");
                 self.renderer
                     .helm(folder, root, &release, namespace, options, capabilities)
@@ -266,13 +280,26 @@ fn missing_render(folder: &Path) -> Error {
     }
 }
 
-/// A release name from a chart folder's name, made acceptable to Helm: lowercase letters,
-/// digits, `-` and `.`, at most 53 characters.
-fn release_name(folder: &Path) -> String {
-    let name: String = folder
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
+/// The release of a chart when none is configured: the chart folder's name, or, for a
+/// chart at the repository root (whose folder is a checkout named after a commit), the
+/// chart's own name from `Chart.yaml`.
+fn default_release(folder: &Path, root: &Path) -> String {
+    if folder != root {
+        return release_name(&folder.file_name().unwrap_or_default().to_string_lossy());
+    }
+    let name = std::fs::read_to_string(folder.join(super::units::CHART_FILE))
+        .ok()
+        .and_then(|text| serde_saphyr::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|chart| chart.get("name")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    release_name(&name)
+}
+
+/// `name` made acceptable to Helm as a release name: lowercase letters, digits, `-` and
+/// `.`, at most 53 characters.
+fn release_name(name: &str) -> String {
+    let name: String = name
+        .to_ascii_lowercase()
         .chars()
         .map(|c| {
             if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
@@ -355,9 +382,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn release_names_come_from_folder_names() {
-        assert_eq!(release_name(Path::new("/repo/charts/billing")), "billing");
-        assert_eq!(release_name(Path::new("/repo/My_Chart")), "my-chart");
-        assert_eq!(release_name(Path::new("/")), "release");
+    fn release_names_come_from_folder_names_or_the_chart_at_the_root() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            default_release(Path::new("/repo/charts/billing"), root),
+            "billing"
+        );
+        assert_eq!(
+            default_release(Path::new("/repo/My_Chart"), root),
+            "my-chart"
+        );
+        assert_eq!(release_name(""), "release");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("Chart.yaml"),
+            "apiVersion: v2\nname: Billing\nversion: 1.0.0\n",
+        )
+        .expect("write");
+        assert_eq!(default_release(dir.path(), dir.path()), "billing");
     }
 }

@@ -172,11 +172,17 @@ fn mixed(folder: &Path, root: &Path) -> Result<Vec<Unit>, Error> {
     Ok(units)
 }
 
-/// Every folder that one of `kustomizations` builds on.
+/// Every folder that a build of one of `kustomizations` loads besides itself, however
+/// deep (an overlay whose `apps/` kustomization builds on a base elsewhere in the tree).
 fn referenced_folders(kustomizations: &[PathBuf], root: &Path) -> Result<BTreeSet<PathBuf>, Error> {
     let mut referenced = BTreeSet::new();
     for folder in kustomizations {
-        referenced.extend(kustomization::read(folder, root)?.folders);
+        let own = normalize(folder);
+        referenced.extend(
+            kustomization::loaded_folders(folder, root)?
+                .into_iter()
+                .filter(|loaded| *loaded != own),
+        );
     }
     Ok(referenced)
 }
@@ -259,6 +265,31 @@ mod tests {
                     primary: false
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_base_reached_through_a_nested_kustomization_is_not_rendered_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "base/app/kustomization.yaml",
+            "resources: [cm.yaml]\n",
+        );
+        write(
+            root,
+            "clusters/prod/kustomization.yaml",
+            "namespace: prod\nresources: [apps]\n",
+        );
+        write(
+            root,
+            "clusters/prod/apps/kustomization.yaml",
+            "namePrefix: prod-\nresources: [../../../base/app]\n",
+        );
+        assert_eq!(
+            units(root, root, RenderMode::Auto).unwrap(),
+            vec![Unit::Kustomize(root.join("clusters/prod"))]
         );
     }
 
