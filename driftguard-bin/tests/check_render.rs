@@ -183,6 +183,38 @@ fn a_repository_root_is_its_overlays_and_the_base_is_not_missing() {
 }
 
 #[test]
+fn the_gitops_example_reports_the_hand_scaled_overlay_alone() {
+    let examples = workspace_root().join("examples/gitops");
+    let run = check(&[
+        os("--desired"),
+        os(examples.join("apps")),
+        os("--live-dir"),
+        os(examples.join("live")),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.report();
+    assert_eq!(report["summary"]["resources"], 6, "{report}");
+    assert_eq!(report["summary"]["drifted"], 1, "{report}");
+    assert_eq!(
+        run.record("Deployment:storefront-prod:storefront")["drift_types"],
+        json!(["Scaling"])
+    );
+    let run = check(&[
+        os("--desired"),
+        os(examples.join("platform")),
+        os("--target-namespace"),
+        os("platform"),
+        os("--live-dir"),
+        os(examples.join("live")),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.record("ConfigMap:platform:platform-settings")["drift_types"],
+        json!(["ConfigurationChange"])
+    );
+}
+
+#[test]
 fn plain_mode_reads_an_overlay_as_raw_files() {
     let (_dir, live_dir) = live(&kustomize(&fixture("shop/overlays/prod")));
     let run = check(&[

@@ -310,12 +310,10 @@ fn a_missing_explicit_file_is_an_error_and_no_file_means_defaults() {
 }
 
 #[test]
-fn the_bundled_example_configuration_is_valid() {
+fn the_bundled_example_configurations_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let run = driftguard(
-        &["config", "validate", "--config", "examples/config.yaml"],
-        &[],
-        &root,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    for config in ["examples/config.yaml", "examples/gitops/config.yaml"] {
+        let run = driftguard(&["config", "validate", "--config", config], &[], &root);
+        assert_eq!(run.code, 0, "{config}: {}", run.stderr);
+    }
 }
