@@ -1,9 +1,11 @@
 //! `driftguard check`: one comparison, a report, and an exit code for CI.
 //!
 //! The flags are an overlay on the configuration types `serve` reads: they build the same
-//! [`Settings`], checked by the same rules and wired by the same code.
+//! `Settings`, checked by the same rules and wired by the same code.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -15,6 +17,8 @@ use driftguard_sources::{
     ApplicationConfig, ApplicationGitConfig, GitAuth, KubeLiveSource, LiveKind, RenderMode,
     TokenSource,
 };
+use tracing::Dispatch;
+use tracing::dispatcher::{self, DefaultGuard};
 
 use crate::cli::{CheckArgs, OutputFormat, RenderArg};
 use crate::config::{self, Settings};
@@ -29,32 +33,58 @@ pub const EXIT_DRIFT: u8 = 1;
 /// Exit code when the check could not run.
 pub const EXIT_ERROR: u8 = 2;
 
-/// Runs the check and prints the report; errors go to stderr as one line.
+/// Runs the check with the process's stdout and stderr (see [`run_to`]).
 pub fn run(args: &CheckArgs) -> ExitCode {
+    ExitCode::from(run_to(args, &mut std::io::stdout(), &mut std::io::stderr()))
+}
+
+thread_local! {
+    /// On a thread of [`run_to`]'s runtime: its caller's subscriber, the default there
+    /// for as long as the thread runs.
+    static CALLER_LOGS: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+}
+
+/// Runs the check: the report goes to `out`; warnings, and an error as one line, go to
+/// `err`. Returns the exit code: [`EXIT_IN_SYNC`], [`EXIT_DRIFT`] or [`EXIT_ERROR`].
+///
+/// It logs through `tracing` to the subscriber that is current where it is called, from
+/// its runtime's threads too (so that a scoped subscriber also sees what the sources log
+/// while they read files), and installs none.
+pub fn run_to(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let caller_logs = dispatcher::get_default(Dispatch::clone);
     let outcome = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(move || {
+            let guard = dispatcher::set_default(&caller_logs);
+            CALLER_LOGS.with(|logs| *logs.borrow_mut() = Some(guard));
+        })
+        .on_thread_stop(|| CALLER_LOGS.with(|logs| drop(logs.borrow_mut().take())))
         .build()
         .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(analyse(args)));
+        .and_then(|runtime| runtime.block_on(analyse(args, err)));
     match outcome {
         Ok(outcome) => {
             let printed = match args.output {
-                OutputFormat::Json => report::print_json(&outcome),
-                OutputFormat::Table => report::print_table(&outcome),
+                OutputFormat::Json => report::print_json(&outcome, out),
+                OutputFormat::Table => report::print_table(&outcome, out),
             };
             if let Err(error) = printed {
-                eprintln!("driftguard: cannot write the report: {error}");
-                return ExitCode::from(EXIT_ERROR);
+                let _ = writeln!(err, "driftguard: cannot write the report: {error}");
+                return EXIT_ERROR;
             }
             if outcome.summary.has_drift() {
-                ExitCode::from(EXIT_DRIFT)
+                EXIT_DRIFT
             } else {
-                ExitCode::from(EXIT_IN_SYNC)
+                EXIT_IN_SYNC
             }
         }
         Err(error) => {
-            eprintln!("driftguard: error: {}", crate::error_text::one_line(&error));
-            ExitCode::from(EXIT_ERROR)
+            let _ = writeln!(
+                err,
+                "driftguard: error: {}",
+                crate::error_text::one_line(&error)
+            );
+            EXIT_ERROR
         }
     }
 }
@@ -146,7 +176,8 @@ fn settings(args: &CheckArgs) -> anyhow::Result<(Settings, Option<tempfile::Temp
     Ok((settings, temporary))
 }
 
-async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
+/// The analysis the flags describe; warnings go to `err` as they come.
+async fn analyse(args: &CheckArgs, err: &mut dyn Write) -> anyhow::Result<AnalysisOutcome> {
     let key = key_from_env()?;
     let (settings, _git_cache) = settings(args)?;
     config::validate(&settings)?;
@@ -160,7 +191,7 @@ async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
             );
             let snapshot = source.read().await?;
             for warning in source.warnings() {
-                eprintln!("driftguard: warning: {warning}");
+                let _ = writeln!(err, "driftguard: warning: {warning}");
             }
             let capabilities: std::sync::Arc<dyn driftguard_sources::CapabilitiesSource> = source;
             (snapshot, Some(capabilities))
@@ -199,7 +230,7 @@ async fn analyse(args: &CheckArgs) -> anyhow::Result<AnalysisOutcome> {
         bail!("{error}");
     }
     for warning in &outcome.warnings {
-        eprintln!("driftguard: warning: {warning}");
+        let _ = writeln!(err, "driftguard: warning: {warning}");
     }
     Ok(outcome)
 }

@@ -1,6 +1,6 @@
 //! Printing a check's outcome as JSON or as a table.
 
-use std::io::Write as _;
+use std::io::Write;
 
 use driftguard_core::analysis::{AnalysisOutcome, Summary};
 use driftguard_core::{DriftDetail, DriftRecord, DriftType};
@@ -14,16 +14,16 @@ struct JsonReport<'a> {
     records: &'a [DriftRecord],
 }
 
-/// Prints one JSON object: revision, summary and one record per desired resource.
-pub fn print_json(outcome: &AnalysisOutcome) -> std::io::Result<()> {
+/// Writes one JSON object to `out`: revision, summary and one record per desired
+/// resource.
+pub fn print_json(outcome: &AnalysisOutcome, out: &mut dyn Write) -> std::io::Result<()> {
     let report = JsonReport {
         revision: outcome.revision.as_deref(),
         summary: &outcome.summary,
         records: &outcome.records,
     };
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, &report)?;
-    writeln!(stdout)
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
 }
 
 const MAX_VALUE_WIDTH: usize = 80;
@@ -88,8 +88,8 @@ fn detail_line(detail: &DriftDetail) -> String {
     )
 }
 
-/// Prints a table: one row per resource, one indented line per drifted field.
-pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
+/// Writes a table to `out`: one row per resource, one indented line per drifted field.
+pub fn print_table(outcome: &AnalysisOutcome, out: &mut dyn Write) -> std::io::Result<()> {
     let rows: Vec<[String; 4]> = outcome
         .records
         .iter()
@@ -114,7 +114,6 @@ pub fn print_table(outcome: &AnalysisOutcome) -> std::io::Result<()> {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = std::io::stdout().lock();
     let line = |cells: [&str; 4]| {
         format!(
             "{:<w0$}  {:<w1$}  {:<w2$}  {}",

@@ -1,17 +1,99 @@
-//! Runs `driftguard check` over every case in `tests/fixtures/` (and the bundled example)
-//! and checks what a user sees: exit code, one record per desired resource with the
+//! `driftguard check` over every case in `tests/fixtures/` and over the bundled example,
+//! checking what a user sees: the exit code, one record per desired resource with the
 //! right drift types and severity (and, where a case lists them, the field managers named
-//! as hand editors), and no Secret plaintext anywhere in the output.
+//! as hand editors), and no Secret plaintext, nor its base64, anywhere in the output.
 //!
-//! A case is a folder `sync-*` (everything in sync), `drift-*` or `error-*` (exit code 2,
-//! one line on stderr) holding `desired/`, `live/` and `case.json`: a description, extra
-//! `args`, the `exit_code`, the expected `records` by resource id, and the
-//! `secret_plaintexts` that must never be printed.
+//! # Layout
+//!
+//! A case is a folder `tests/fixtures/<outcome>/<topic>/<name>/`:
+//!
+//! - `<outcome>` is what `check` must conclude: `sync` (exit code 0, nothing drifted),
+//!   `drift` (exit code 1) or `error` (exit code 2: nothing on stdout, one line on stderr
+//!   that says why);
+//! - `<topic>` is what the case is about: a kind of change (`scaling`, `image`, `env-args`,
+//!   `secrets`, …), a kind of object (`services`, `hpa`, `jobs-cronjobs`, …) or a way the
+//!   input is written (`yaml-input`, `dumps`, `helm-charts`, `three-way`, …);
+//! - `<name>` says what happens in it. A name ending in `-no-mf` marks a case whose live
+//!   dump carries no `managedFields` (plain `kubectl get`), often the twin of the case
+//!   named without the suffix.
+//!
+//! Each case holds `desired/` (the manifests, `--desired`), `live/` (the cluster's objects
+//! as `kubectl get -o yaml|json` dumps, `--live-dir`) and `case.json`: a `description`,
+//! extra command-line `args`, the `exit_code`, the expected `records` by resource id
+//! (`drift_detected`, `drift_types`, and optionally `severity` and `managers`), the
+//! `secret_plaintexts` that must never be printed, and optional `tags`.
+//!
+//! # Running
+//!
+//! This is a `libtest-mimic` harness: one test per case, named by its folder relative to
+//! `tests/fixtures`, so that a filter selects an outcome, a topic or one case:
+//!
+//! ```sh
+//! cargo test -p driftguard-bin --test fixtures -- drift/scaling
+//! cargo test -p driftguard-bin --test fixtures -- --exact sync/secrets/stringdata
+//! ```
+//!
+//! A case runs in-process: its arguments are parsed as the binary parses them and
+//! [`check::run_to`] writes the report, warnings and error to buffers, with the command's
+//! logs captured by a subscriber scoped to the run (no global one is installed). Both
+//! output formats are checked (JSON for the records, the table for what it shows).
+//! `bundled-example` checks `examples/` against `examples/expected.json`. The `cli/…`
+//! tests start the real binary on a few cases, check its output the same way, and check
+//! that its table and stderr are those of the in-process run (Secret fingerprints and log
+//! timestamps aside).
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use clap::Parser as _;
+use driftguard_bin::check;
+use driftguard_bin::cli::{Cli, Command as CliCommand};
+use driftguard_bin::logging;
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
+
+/// Cases the `cli/…` tests run through the binary: in sync, with logged warnings,
+/// drifted, both kinds of error, a namespace filter, Secrets with `-vv` logs, and
+/// `--allow-empty`.
+const CLI_CASES: &[&str] = &[
+    "sync/defaults/full-app",
+    "sync/yaml-input/anchors-and-merge-keys",
+    "drift/multi-change/every-type-one-deployment",
+    "drift/namespaces/filter-one-namespace",
+    "drift/secrets/value-changed-verbose-logs",
+    "sync/helm-charts/hooks-deleted",
+    "error/yaml-input/invalid-yaml",
+    "error/dumps/live-dir-missing",
+];
+
+fn main() -> ExitCode {
+    let arguments = Arguments::from_args();
+    let fixtures = repo_root().join("tests/fixtures");
+    let mut trials: Vec<Trial> = case_dirs(&fixtures)
+        .into_iter()
+        .map(|dir| {
+            let name = trial_name(&fixtures, &dir);
+            Trial::test(name, move || in_process_case(&dir))
+        })
+        .collect();
+    trials.push(Trial::test("bundled-example", || {
+        let examples = repo_root().join("examples");
+        let case = load(&examples.join("expected.json"))?;
+        outcome(verify_case(
+            &case,
+            &check_in_process(&examples, &case, "json"),
+            &check_in_process(&examples, &case, "table"),
+        ))
+    }));
+    for case in CLI_CASES {
+        let dir = fixtures.join(case);
+        trials.push(Trial::test(format!("cli/{case}"), move || cli_case(&dir)));
+    }
+    libtest_mimic::run(&arguments, trials).exit_code()
+}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,21 +102,129 @@ fn repo_root() -> PathBuf {
         .to_owned()
 }
 
+/// Every folder under `root` that holds a `case.json`, sorted.
+fn case_dirs(root: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        if dir.join("case.json").is_file() {
+            found.push(dir.to_owned());
+            return;
+        }
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a readable folder entry").path();
+            if path.is_dir() {
+                walk(&path, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(root, &mut found);
+    assert!(!found.is_empty(), "no cases under {}", root.display());
+    found.sort();
+    found
+}
+
+/// `drift/scaling/kubectl-scale` for `<root>/drift/scaling/kubectl-scale`.
+fn trial_name(root: &Path, dir: &Path) -> String {
+    dir.strip_prefix(root)
+        .expect("a case lies under the fixtures folder")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn load(path: &Path) -> Result<Value, Failed> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()).into())
+}
+
+fn outcome(problems: Vec<String>) -> Result<(), Failed> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} problems:\n{}", problems.len(), problems.join("\n")).into())
+    }
+}
+
+fn in_process_case(dir: &Path) -> Result<(), Failed> {
+    let case = load(&dir.join("case.json"))?;
+    outcome(verify_case(
+        &case,
+        &check_in_process(dir, &case, "json"),
+        &check_in_process(dir, &case, "table"),
+    ))
+}
+
+/// Runs the binary on a case, checks its output as for an in-process run, and checks
+/// that its table and stderr are the in-process run's (fingerprints and log timestamps
+/// aside).
+fn cli_case(dir: &Path) -> Result<(), Failed> {
+    let case = load(&dir.join("case.json"))?;
+    let json = check_binary(dir, &case, "json");
+    let table = check_binary(dir, &case, "table");
+    let mut problems = verify_case(&case, &json, &table);
+    let in_process = check_in_process(dir, &case, "table");
+    if in_process.code != table.code {
+        problems.push(format!(
+            "exit code {} in-process, {} from the binary",
+            in_process.code, table.code
+        ));
+    }
+    if masked_fingerprints(&in_process.stdout) != masked_fingerprints(&table.stdout) {
+        problems.push(format!(
+            "the binary's table differs from the in-process one:\n{}\nin-process:\n{}",
+            table.stdout, in_process.stdout
+        ));
+    }
+    if without_timestamps(&in_process.stderr) != without_timestamps(&table.stderr) {
+        problems.push(format!(
+            "the binary's stderr differs from the in-process one:\n{}\nin-process:\n{}",
+            table.stderr, in_process.stderr
+        ));
+    }
+    outcome(problems)
+}
+
+/// What one run of `check` printed, and its exit code.
 struct Run {
     code: i32,
     stdout: String,
     stderr: String,
 }
 
-fn check(dir: &Path, args: &[String], output: &str) -> Run {
+fn case_args(case: &Value) -> Vec<String> {
+    case["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The command line for a case, as the binary receives it (program name first).
+fn command_line(dir: &Path, case: &Value, output: &str) -> Vec<OsString> {
+    let mut line: Vec<OsString> = vec![
+        "driftguard".into(),
+        "check".into(),
+        "--desired".into(),
+        dir.join("desired").into(),
+        "--live-dir".into(),
+        dir.join("live").into(),
+    ];
+    line.extend(case_args(case).into_iter().map(OsString::from));
+    line.extend(["--output".into(), output.into()]);
+    line
+}
+
+fn check_binary(dir: &Path, case: &Value, output: &str) -> Run {
+    let line = command_line(dir, case, output);
     let result = Command::new(env!("CARGO_BIN_EXE_driftguard"))
-        .arg("check")
-        .arg("--desired")
-        .arg(dir.join("desired"))
-        .arg("--live-dir")
-        .arg(dir.join("live"))
-        .args(args)
-        .args(["--output", output])
+        .args(&line[1..])
         .output()
         .expect("driftguard runs");
     Run {
@@ -42,6 +232,110 @@ fn check(dir: &Path, args: &[String], output: &str) -> Run {
         stdout: String::from_utf8_lossy(&result.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&result.stderr).into_owned(),
     }
+}
+
+/// Runs `check` in this process: arguments parsed by clap as the binary does, the report
+/// in a buffer, warnings, the error and the logs (at the case's `-v` level) in another.
+fn check_in_process(dir: &Path, case: &Value, output: &str) -> Run {
+    let cli = match Cli::try_parse_from(command_line(dir, case, output)) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // What the binary does with arguments clap refuses.
+            let text = error.render().to_string();
+            let (stdout, stderr) = if error.use_stderr() {
+                (String::new(), text)
+            } else {
+                (text, String::new())
+            };
+            return Run {
+                code: error.exit_code(),
+                stdout,
+                stderr,
+            };
+        }
+    };
+    let CliCommand::Check(args) = &cli.command else {
+        unreachable!("the command line names `check`");
+    };
+    let stderr = SharedBuffer::default();
+    let mut stdout = Vec::new();
+    let subscriber = logging::command_subscriber(cli.verbose, stderr.clone());
+    let code = tracing::subscriber::with_default(subscriber, || {
+        check::run_to(args, &mut stdout, &mut stderr.clone())
+    });
+    Run {
+        code: i32::from(code),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: stderr.text(),
+    }
+}
+
+/// A buffer that `check` (its warnings and error) and the log subscriber both write to,
+/// in the order they write, as they would to stderr.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SharedBuffer {
+    type Writer = SharedBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// `text` with each `fingerprint:<hex>` replaced by `fingerprint:*`: without
+/// `DRIFTGUARD_FINGERPRINT_KEY`, every run fingerprints Secrets with a key of its own.
+fn masked_fingerprints(text: &str) -> String {
+    const MARK: &str = "fingerprint:";
+    let mut masked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        masked.push_str(&rest[..at + MARK.len()]);
+        masked.push('*');
+        rest = rest[at + MARK.len()..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    masked.push_str(rest);
+    masked
+}
+
+/// `text` without the timestamp that starts each log line.
+fn without_timestamps(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let stamped = line.as_bytes().get(4) == Some(&b'-')
+                && line.as_bytes().get(10) == Some(&b'T')
+                && line
+                    .split_once(' ')
+                    .is_some_and(|(stamp, _)| stamp.ends_with('Z'));
+            if stamped {
+                line.split_once(' ').map_or(line, |(_, rest)| rest)
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn base64(text: &str) -> String {
@@ -64,22 +358,12 @@ fn base64(text: &str) -> String {
     out
 }
 
-/// Checks one case; returns the problems found.
-fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
+/// Checks the runs of one case in both output formats; returns the problems found.
+fn verify_case(case: &Value, json_run: &Run, table_run: &Run) -> Vec<String> {
     let mut problems = Vec::new();
-    let args: Vec<String> = case["args"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     let expected_code = case["exit_code"].as_i64().unwrap_or(-1) as i32;
 
-    let json_run = check(dir, &args, "json");
-    let table_run = check(dir, &args, "table");
-    for (name, run) in [("json", &json_run), ("table", &table_run)] {
+    for (name, run) in [("json", json_run), ("table", table_run)] {
         if run.code != expected_code {
             problems.push(format!(
                 "{name} output: exit code {} (expected {expected_code}); stderr: {}",
@@ -100,7 +384,7 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
 
     if expected_code == 2 {
         // An error: nothing on stdout, one line on stderr that says why.
-        for (name, run) in [("json", &json_run), ("table", &table_run)] {
+        for (name, run) in [("json", json_run), ("table", table_run)] {
             if !run.stdout.is_empty() {
                 problems.push(format!("{name} output: stdout on error: {}", run.stdout));
             }
@@ -195,65 +479,4 @@ fn verify_case(dir: &Path, case: &Value) -> Vec<String> {
         ));
     }
     problems
-}
-
-fn case_dirs() -> Vec<PathBuf> {
-    let fixtures = repo_root().join("tests/fixtures");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures)
-        .expect("tests/fixtures exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").is_file())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn run_cases(filter: &str) {
-    let mut failures = Vec::new();
-    let dirs: Vec<PathBuf> = case_dirs()
-        .into_iter()
-        .filter(|d| {
-            d.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(filter))
-        })
-        .collect();
-    assert!(!dirs.is_empty(), "no {filter}* cases found");
-    for dir in &dirs {
-        let text = std::fs::read_to_string(dir.join("case.json")).expect("case.json is readable");
-        let case: Value = serde_json::from_str(&text).expect("case.json is JSON");
-        for problem in verify_case(dir, &case) {
-            failures.push(format!("{}: {problem}", dir.display()));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} problems:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-#[test]
-fn in_sync_cases_report_no_drift() {
-    run_cases("sync-");
-}
-
-#[test]
-fn drift_cases_report_the_right_types_and_severities() {
-    run_cases("drift-");
-}
-
-#[test]
-fn error_cases_exit_2_with_a_reason() {
-    run_cases("error-");
-}
-
-#[test]
-fn bundled_example_matches_its_expectation() {
-    let examples = repo_root().join("examples");
-    let text =
-        std::fs::read_to_string(examples.join("expected.json")).expect("examples/expected.json");
-    let case: Value = serde_json::from_str(&text).expect("expected.json is JSON");
-    let problems = verify_case(&examples, &case);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
