@@ -43,6 +43,7 @@ mod convert;
 mod discovery;
 mod listing;
 mod namespaces;
+mod openapi;
 mod request;
 mod resource_type;
 mod source;
@@ -54,6 +55,7 @@ pub use config::{
 };
 pub use connection::{ClusterConfigOrigin, ConfigEnvironment};
 pub use discovery::ResolvedType;
+pub use openapi::OpenApiDocument;
 pub use resource_type::{DEFAULT_RESOURCE_TYPES, ResourceTypeSpec};
 pub use source::KubeLiveSource;
 pub use warnings::{TypeWarning, TypeWarningReason};

@@ -19,6 +19,7 @@ use crate::kube::convert::to_resource;
 use crate::kube::discovery::{Discovered, ResolvedType, discover};
 use crate::kube::listing::{ListContext, Listed, list_target};
 use crate::kube::namespaces::NamespaceScope;
+use crate::kube::openapi::{OpenApiCache, OpenApiDocument};
 use crate::kube::request::{ApiCaller, classify, json_error};
 use crate::kube::resource_type::ResourceTypeSpec;
 use crate::kube::warnings::{TypeWarning, log_new};
@@ -59,6 +60,7 @@ pub struct KubeLiveSource {
     resolved: Mutex<Option<Vec<ResolvedType>>>,
     watch: Mutex<Option<Watch>>,
     capabilities: CapabilitiesCache,
+    openapi: OpenApiCache,
 }
 
 impl std::fmt::Debug for KubeLiveSource {
@@ -150,6 +152,7 @@ impl KubeLiveSource {
             resolved: Mutex::new(None),
             watch: Mutex::new(None),
             capabilities: CapabilitiesCache::default(),
+            openapi: OpenApiCache::default(),
         }
     }
 
@@ -316,6 +319,24 @@ impl KubeLiveSource {
             ));
         }
         Ok(())
+    }
+
+    /// The cluster's OpenAPI v3 documents of `group_versions` (`v1`, `apps/v1`,
+    /// `stable.example.com/v1`): how the API server treats each field of each type (list
+    /// types and keys, quantities, int-or-string, the defaults of custom resources), so
+    /// that objects can be compared as the server sees them.
+    ///
+    /// Reads the index `/openapi/v3` once, then the listed documents, a few at a time, in
+    /// the order asked. A document already read is reused while the index shows the same
+    /// hash for it, and downloaded again when the hash changes (a CRD's schema changed).
+    /// Group versions the index does not list are left out; a server without OpenAPI v3
+    /// (it answers 404, as before Kubernetes 1.24) gives an empty list. A server that is
+    /// down, slow or failing, or an answer larger than 64 MiB, is an error.
+    pub async fn openapi_v3(
+        &self,
+        group_versions: &[String],
+    ) -> Result<Vec<OpenApiDocument>, Error> {
+        self.openapi.read(&self.api, group_versions).await
     }
 
     /// Whether watch mode runs.
