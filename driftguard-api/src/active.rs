@@ -154,6 +154,8 @@ pub(crate) mod tests {
                 desired: None,
                 live: None,
                 manager: None,
+                hand_edit: false,
+                unowned: false,
             })
             .collect();
         let mut types: Vec<DriftType> = drifts.iter().map(|d| d.drift_type).collect();

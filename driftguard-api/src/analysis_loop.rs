@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use driftguard_core::analysis::AnalysisOutcome;
+use driftguard_core::error_chain;
 use driftguard_core::ports::RecordFilter;
 use driftguard_core::{
     DriftRecord, DriftStatus, Error as CoreError, LiveChangeStream, ReadStatus, ResourceId,
@@ -181,7 +182,7 @@ impl Runner {
         let before = match read_active(&self.service).await {
             Ok(active) => active,
             Err(error) => {
-                readiness.failed(Component::Store, error.to_string(), now);
+                readiness.failed(Component::Store, error_chain(&error), now);
                 self.finish_failed(mode, Component::Store, &error, started);
                 return;
             }
@@ -259,7 +260,7 @@ impl Runner {
                 Err(error) => {
                     self.service
                         .readiness()
-                        .failed(Component::Store, error.to_string(), now);
+                        .failed(Component::Store, error_chain(&error), now);
                     self.finish_failed(mode, Component::Store, &error, started);
                     return;
                 }
@@ -297,14 +298,14 @@ impl Runner {
         let full = mode == AnalysisMode::Full;
         match error {
             CoreError::Desired(_) => {
-                readiness.failed(Component::DesiredSource, error.to_string(), now);
+                readiness.failed(Component::DesiredSource, error_chain(error), now);
                 Component::DesiredSource
             }
             CoreError::Live(_) => {
                 if full {
                     readiness.succeeded(Component::DesiredSource);
                 }
-                readiness.failed(Component::LiveSource, error.to_string(), now);
+                readiness.failed(Component::LiveSource, error_chain(error), now);
                 Component::LiveSource
             }
             CoreError::Store(_) => {
@@ -312,7 +313,7 @@ impl Runner {
                     readiness.succeeded(Component::DesiredSource);
                 }
                 readiness.succeeded(Component::LiveSource);
-                readiness.failed(Component::Store, error.to_string(), now);
+                readiness.failed(Component::Store, error_chain(error), now);
                 Component::Store
             }
             _ => {
@@ -320,7 +321,7 @@ impl Runner {
                 readiness.succeeded(Component::Store);
                 readiness.failed(
                     Component::DesiredSource,
-                    format!("the desired state is invalid: {error}"),
+                    format!("the desired state is invalid: {}", error_chain(error)),
                     now,
                 );
                 Component::DesiredSource
@@ -369,7 +370,7 @@ impl Runner {
         self.service
             .metrics()
             .analysis_finished(mode, false, started.elapsed().as_secs_f64());
-        report::analysis_failed(mode, component.as_str(), error);
+        report::analysis_failed(mode, component.as_str(), &error_chain(error));
     }
 }
 

@@ -10,7 +10,7 @@ pub enum Error {
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
     /// The listener handed to [`crate::serve`] has no usable local address.
-    #[error("cannot use the listener: {0}")]
+    #[error("cannot use the listener")]
     Listener(#[source] std::io::Error),
     /// The analysis loop ended on its own (it panicked) instead of at shutdown.
     #[error("the analysis loop stopped unexpectedly: {0}")]

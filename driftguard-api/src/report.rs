@@ -121,7 +121,7 @@ pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, t
 }
 
 /// The line of a failed analysis, naming the component that failed.
-pub(crate) fn analysis_failed(mode: AnalysisMode, component: &str, error: &dyn std::fmt::Display) {
+pub(crate) fn analysis_failed(mode: AnalysisMode, component: &str, error: &str) {
     tracing::error!(
         mode = mode.as_str(),
         component,

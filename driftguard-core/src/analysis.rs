@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{CompareSettings, PreparedObject, compare};
-use crate::model::{
-    DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource, is_cluster_scoped_kind,
-    is_known_cluster_scoped_custom_kind, is_namespaced_kind,
+use crate::k8s::kinds::{
+    is_cluster_scoped_kind, is_known_cluster_scoped_custom_kind, is_namespaced_kind,
 };
+use crate::k8s::metadata::HOOK_ANNOTATIONS;
+use crate::k8s::schema::SchemaCatalog;
+use crate::model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource};
 use crate::normalize::versions::align_to;
 use crate::record::{DEFAULT_APPLICATION, DriftEvent, DriftRecord, advance, retire};
 use crate::{Error, ResourceId};
@@ -167,6 +169,16 @@ impl Scopes {
     }
 }
 
+/// Learns the CustomResourceDefinitions among `resources`, whose schemas describe the
+/// custom resources compared.
+fn learn_definitions(schemas: &mut SchemaCatalog, resources: &[Resource], live: bool) {
+    for resource in resources {
+        if resource.id.kind() == "CustomResourceDefinition" {
+            schemas.learn_crd(&resource.object, live);
+        }
+    }
+}
+
 /// The id a desired object is tracked under: its own, with the destination namespace
 /// filled in for namespaced kinds (as `kubectl apply -n` does) and a namespace dropped for
 /// cluster-scoped ones (as the API server does). When the scope of a kind is unknown, the
@@ -204,11 +216,6 @@ fn resolve_id(
     scoped
 }
 
-/// Annotations that make an object a deploy tool's hook (a Helm pre-install Job, a chart
-/// test Pod, an Argo CD sync hook): run at deploy time and deleted by the tool, not state
-/// the cluster is meant to keep. `helm template` renders them with the rest of a chart.
-const HOOK_ANNOTATIONS: &[&str] = &["helm.sh/hook", "argocd.argoproj.io/hook"];
-
 /// Whether `resource` is a deploy tool's hook, which DriftGuard does not track.
 pub fn is_deploy_hook(resource: &Resource) -> bool {
     resource
@@ -241,17 +248,18 @@ pub fn analyze(
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> Result<AnalysisOutcome, Error> {
-    let (outcome, mut failures) = run_analysis(
+    let mut run = run_analysis(
         vec![ApplicationDesired::single(desired)],
         &[],
         live,
         previous,
         settings,
         now,
+        None,
     );
-    match failures.pop() {
+    match run.failures.pop() {
         Some((_, error)) => Err(error),
-        None => Ok(outcome),
+        None => Ok(run.outcome),
     }
 }
 
@@ -270,7 +278,7 @@ pub fn analyze_applications(
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> AnalysisOutcome {
-    run_analysis(applications, held, live, previous, settings, now).0
+    run_analysis(applications, held, live, previous, settings, now, None).outcome
 }
 
 /// The objects of one application, by the id they are tracked under.
@@ -323,7 +331,20 @@ fn declare(
     Ok(declared)
 }
 
-/// The analysis, with the applications that failed it and why.
+/// One analysis: its outcome, the applications that failed it and why, and the schemas
+/// it compared with.
+pub(crate) struct AnalysisRun {
+    /// What was found.
+    pub outcome: AnalysisOutcome,
+    /// The applications that failed, with why.
+    pub failures: Vec<(String, Error)>,
+    /// The schemas compared with: `kept_schemas` with the cluster's schema and the CRDs
+    /// of this analysis learnt.
+    pub schemas: SchemaCatalog,
+}
+
+/// The analysis. `kept_schemas` are the schemas of an earlier analysis, for one that sees
+/// only part of the state (a single resource after a live change).
 pub(crate) fn run_analysis(
     applications: Vec<ApplicationDesired>,
     held: &[String],
@@ -331,12 +352,19 @@ pub(crate) fn run_analysis(
     previous: &HashMap<ResourceId, DriftRecord>,
     settings: &DetectionSettings,
     now: DateTime<Utc>,
-) -> (AnalysisOutcome, Vec<(String, Error)>) {
+    kept_schemas: Option<&SchemaCatalog>,
+) -> AnalysisRun {
     let mut scopes = Scopes::default();
+    let mut schemas = kept_schemas.cloned().unwrap_or_default();
+    if let Some(cluster) = &live.schema {
+        schemas.set_cluster(cluster.clone());
+    }
     for application in &applications {
         scopes.learn(&application.snapshot.resources, false);
+        learn_definitions(&mut schemas, &application.snapshot.resources, false);
     }
     scopes.learn(&live.resources, true);
+    learn_definitions(&mut schemas, &live.resources, true);
     let coverage = live.coverage;
     let mut live_by_id: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(live.resources.len());
@@ -383,7 +411,7 @@ pub(crate) fn run_analysis(
             settings,
         ) {
             Err(error) => {
-                result.error = Some(error.to_string());
+                result.error = Some(crate::error_chain(&error));
                 held.insert(application.name.clone());
                 failures.push((application.name.clone(), error));
             }
@@ -440,14 +468,19 @@ pub(crate) fn run_analysis(
         if let Some(live) = &live {
             align_to(&mut desired_object, &live.api_version);
         }
-        let prepared_desired = PreparedObject::new(desired_object, options);
-        let prepared_live = live.map(|live| PreparedObject::new(live.object, options));
+        let api_version = live.as_ref().map_or(resource.api_version.as_str(), |live| {
+            live.api_version.as_str()
+        });
+        let schema = schemas.cursor(api_version, id.kind());
+        let prepared_desired = PreparedObject::new(desired_object, options, schema);
+        let prepared_live = live.map(|live| PreparedObject::new(live.object, options, schema));
         let comparison = compare(
             id.clone(),
             resource.api_version,
             &prepared_desired,
             prepared_live.as_ref(),
             &settings.compare,
+            schema,
         );
         let application = &mut outcome.applications[index];
         let summary = &mut application.summary;
@@ -515,7 +548,11 @@ pub(crate) fn run_analysis(
         outcome.records.push(transition.record);
         outcome.events.extend(transition.events);
     }
-    (outcome, failures)
+    AnalysisRun {
+        outcome,
+        failures,
+        schemas,
+    }
 }
 
 #[cfg(test)]
@@ -685,9 +722,14 @@ mod tests {
             let comparison = compare(
                 id.clone(),
                 "v1".to_owned(),
-                &PreparedObject::new(json!({"kind": "Ingress"}), &Default::default()),
+                &PreparedObject::new(
+                    json!({"kind": "Ingress"}),
+                    &Default::default(),
+                    crate::k8s::schema::SchemaCursor::UNKNOWN,
+                ),
                 None,
                 &Default::default(),
+                crate::k8s::schema::SchemaCursor::UNKNOWN,
             );
             advance(None, &comparison, "default", None, chrono::Utc::now()).record
         };
@@ -705,6 +747,7 @@ mod tests {
             LiveSnapshot {
                 resources: vec![resource(deployment)],
                 coverage: Some(coverage),
+                schema: None,
             },
             &previous,
             &DetectionSettings::default(),

@@ -8,15 +8,17 @@ use crate::diff::{LastApplied, WalkContext, diff_objects};
 use crate::drift::{DriftDetail, DriftType};
 use crate::hash::{ContentHash, content_hash};
 use crate::ignore::IgnoreRules;
+use crate::k8s::metadata::{AUTOPILOT_RESOURCE_ADJUSTMENT, LAST_APPLIED_ANNOTATION};
+use crate::k8s::schema::SchemaCursor;
 use crate::managed::{ManagedFields, ManagerPolicy};
-use crate::normalize::{CanonicalOptions, LAST_APPLIED_ANNOTATION, canonicalize_in_place};
+use crate::normalize::{CanonicalOptions, canonicalize_with_schema};
 
 /// Everything that decides what counts as drift and how it is classified.
 #[derive(Debug, Clone, Default)]
 pub struct CompareSettings {
     /// What canonicalisation drops.
     pub canonical: CanonicalOptions,
-    /// Which field managers are appliers or controllers.
+    /// Which field managers are appliers, controllers or hand-edit tools.
     pub managers: ManagerPolicy,
     /// The classification matrix.
     pub classifier: Classifier,
@@ -37,12 +39,9 @@ pub struct PreparedObject {
     resources_set_by_admission: bool,
 }
 
-/// The annotation GKE Autopilot writes when its admission fills in container resources.
-const AUTOPILOT_RESOURCE_ADJUSTMENT: &str = "autopilot.gke.io/resource-adjustment";
-
 impl PreparedObject {
-    /// Takes `object` apart and canonicalises it, without copying.
-    pub fn new(mut object: Value, options: &CanonicalOptions) -> Self {
+    /// Takes `object` apart and canonicalises it by its `schema`, without copying.
+    pub fn new(mut object: Value, options: &CanonicalOptions, schema: SchemaCursor<'_>) -> Self {
         let resources_set_by_admission = object
             .get("metadata")
             .and_then(|m| m.get("annotations"))
@@ -62,7 +61,7 @@ impl PreparedObject {
             }
             _ => (None, None),
         };
-        canonicalize_in_place(&mut object, options);
+        canonicalize_with_schema(&mut object, options, schema);
         let hash = content_hash(&object);
         Self {
             canonical: object,
@@ -73,11 +72,23 @@ impl PreparedObject {
         }
     }
 
-    fn last_applied<'a>(&'a self, options: &'a CanonicalOptions) -> LastApplied<'a> {
+    fn last_applied<'a>(
+        &'a self,
+        options: &'a CanonicalOptions,
+        schema: SchemaCursor<'a>,
+    ) -> LastApplied<'a> {
         match self.last_applied.as_deref() {
-            Some(text) => LastApplied::from_text(text, options),
+            Some(text) => LastApplied::from_text(text, options, schema),
             None => LastApplied::none(),
         }
+    }
+
+    /// Whether the object records field ownership (`metadata.managedFields`).
+    fn records_ownership(&self) -> bool {
+        self.managed_fields
+            .as_ref()
+            .and_then(Value::as_array)
+            .is_some_and(|entries| !entries.is_empty())
     }
 }
 
@@ -108,13 +119,15 @@ impl Comparison {
     }
 }
 
-/// Compares a prepared desired object with its live counterpart (or its absence).
+/// Compares a prepared desired object with its live counterpart (or its absence);
+/// `schema` describes the object, as both were prepared with.
 pub fn compare(
     resource_id: ResourceId,
     api_version: String,
     desired: &PreparedObject,
     live: Option<&PreparedObject>,
     settings: &CompareSettings,
+    schema: SchemaCursor<'_>,
 ) -> Comparison {
     let drifts = match live {
         None => vec![DriftDetail {
@@ -124,9 +137,11 @@ pub fn compare(
             desired: None,
             live: None,
             manager: None,
+            hand_edit: false,
+            unowned: false,
         }],
         Some(live) if live.hash == desired.hash => Vec::new(),
-        Some(live) => field_drifts(resource_id.kind(), desired, live, settings),
+        Some(live) => field_drifts(resource_id.kind(), desired, live, settings, schema),
     };
     Comparison {
         resource_id,
@@ -142,8 +157,9 @@ fn field_drifts(
     desired: &PreparedObject,
     live: &PreparedObject,
     settings: &CompareSettings,
+    schema: SchemaCursor<'_>,
 ) -> Vec<DriftDetail> {
-    let last_applied = live.last_applied(&settings.canonical);
+    let last_applied = live.last_applied(&settings.canonical, schema);
     let managed = live
         .managed_fields
         .as_ref()
@@ -151,9 +167,16 @@ fn field_drifts(
         .unwrap_or_default();
     let context = WalkContext {
         kind,
+        api_version: live
+            .canonical
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
         last_applied: &last_applied,
         policy: &settings.managers,
         resources_set_by_admission: live.resources_set_by_admission,
+        schema,
+        ownership_recorded: live.records_ownership(),
     };
     diff_objects(
         &desired.canonical,
@@ -176,7 +199,9 @@ fn field_drifts(
             severity,
             desired: diff.desired,
             live: diff.live,
-            manager: diff.hand_editor,
+            hand_edit: diff.hand_editor.is_some(),
+            manager: diff.hand_editor.or(diff.owner),
+            unowned: diff.unowned,
         }
     })
     .collect()

@@ -7,13 +7,15 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
 use crate::analysis::{
-    AnalysisOutcome, ApplicationDesired, ApplicationResult, DetectionSettings, run_analysis,
+    AnalysisOutcome, AnalysisRun, ApplicationDesired, ApplicationResult, DetectionSettings,
+    run_analysis,
 };
 use crate::application::{Application, ApplicationStatus, ReadStatus};
 use crate::desired_index::DesiredIndex;
+use crate::k8s::schema::SchemaCatalog;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::ports::{DesiredSource, DriftStore, LiveSource, PortError, PortErrorKind, RecordFilter};
-use crate::{Error, ResourceId};
+use crate::{Error, ResourceId, error_chain};
 
 /// Reads both sides, compares them and stores the result.
 ///
@@ -38,6 +40,8 @@ struct KeptDesired {
     index: DesiredIndex,
     /// Applications whose desired state the last full run could not use.
     held: Vec<String>,
+    /// The schemas the last full run compared with: the cluster's and the CRDs it saw.
+    schemas: SchemaCatalog,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -145,11 +149,18 @@ impl Detector {
             .into_iter()
             .map(|r| (r.resource_id.clone(), r))
             .collect();
-        let (mut outcome, mut failures) =
-            run_analysis(desired, &unread, live, &previous, &self.settings, now);
+        let AnalysisRun {
+            mut outcome,
+            mut failures,
+            schemas,
+        } = run_analysis(desired, &unread, live, &previous, &self.settings, now, None);
         let mut held = unread;
         held.extend(failures.iter().map(|(name, _)| name.clone()));
-        *lock(&self.last_desired) = Some(Arc::new(KeptDesired { index, held }));
+        *lock(&self.last_desired) = Some(Arc::new(KeptDesired {
+            index,
+            held,
+            schemas,
+        }));
         self.note_analysis(&outcome, now);
         if outcome.applications.iter().all(|a| a.error.is_some()) {
             // Nothing was analysed: every readable application declares something twice.
@@ -160,7 +171,9 @@ impl Detector {
             }
             let mut parts: Vec<String> = unreadable
                 .iter()
-                .map(|(application, error)| format!("application {}: {error}", application.name))
+                .map(|(application, error)| {
+                    format!("application {}: {}", application.name, error_chain(error))
+                })
                 .collect();
             parts.push(self.failure_text(&outcome));
             return Err(Error::Desired(PortError::new(
@@ -173,7 +186,7 @@ impl Detector {
                 name: application.name.clone(),
                 revision: None,
                 summary: Default::default(),
-                error: Some(error.to_string()),
+                error: Some(error_chain(&error)),
             });
         }
         let order = |name: &str| self.applications.iter().position(|a| a.name == name);
@@ -198,7 +211,9 @@ impl Detector {
             .map_or(PortErrorKind::Other, |(_, e)| e.kind);
         let text = unreadable
             .iter()
-            .map(|(application, error)| format!("application {}: {error}", application.name))
+            .map(|(application, error)| {
+                format!("application {}: {}", application.name, error_chain(error))
+            })
             .collect::<Vec<_>>()
             .join("; ");
         PortError::new(kind, text)
@@ -235,7 +250,7 @@ impl Detector {
             } else if let Some((_, error)) = unreadable.iter().find(|(a, _)| a.name == status.name)
             {
                 status.status = ReadStatus::Failed;
-                status.error = Some(error.to_string());
+                status.error = Some(error_chain(error));
                 status.checked_at = Some(now);
             }
         }
@@ -279,7 +294,7 @@ impl Detector {
             .into_iter()
             .map(|r| (r.resource_id.clone(), r))
             .collect();
-        let (mut outcome, _) = run_analysis(
+        let mut outcome = run_analysis(
             candidates,
             &kept.held,
             // A change notification proves the object's kind and namespace are watched.
@@ -287,7 +302,9 @@ impl Detector {
             &previous,
             &self.settings,
             now,
-        );
+            Some(&kept.schemas),
+        )
+        .outcome;
         outcome.records.retain(|r| &r.resource_id == id);
         outcome.events.retain(|e| &e.resource_id == id);
         if outcome.records.is_empty() {

@@ -131,6 +131,18 @@ pub struct DriftDetail {
     pub desired: Option<Value>,
     /// The value in the cluster, or `null` when the field is absent there.
     pub live: Option<Value>,
-    /// The field manager that wrote the live value, when it is not a known applier or controller.
+    /// The field manager that wrote the live value, as `metadata.managedFields` records
+    /// it (a hand-edit tool first, when several own it).
     pub manager: Option<String>,
+    /// Whether that manager is a tool people edit objects with by hand.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hand_edit: bool,
+    /// Whether the object records field ownership but no manager wrote the live value:
+    /// admission (a mutating webhook, a policy) did, or the field is missing.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unowned: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }

@@ -35,12 +35,53 @@ pub enum Error {
         second: Option<String>,
     },
     /// The desired source failed; nothing was changed.
-    #[error("desired state unavailable: {0}")]
+    #[error("desired state unavailable")]
     Desired(#[source] PortError),
     /// The live source failed; nothing was changed.
-    #[error("live state unavailable: {0}")]
+    #[error("live state unavailable")]
     Live(#[source] PortError),
     /// The store failed.
-    #[error("drift store failed: {0}")]
+    #[error("drift store failed")]
     Store(#[source] PortError),
+}
+
+/// `error` and each of its causes, joined by `: `, on one line.
+///
+/// Errors here follow kube-runtime's habit: an error's own message does not repeat its
+/// `#[source]`, so this is how an error is shown whole, in logs, API answers and on
+/// the command line.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let part = inner.to_string();
+        if !part.is_empty() {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::PortErrorKind;
+
+    #[test]
+    fn the_chain_names_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot list pods")]
+        struct Listing(#[source] std::io::Error);
+        let io = std::io::Error::other("connection refused");
+        let port = PortError::from_error(PortErrorKind::Unavailable, Listing(io));
+        assert!(port.cause.is_some());
+        let error = Error::Live(port);
+        assert_eq!(error.to_string(), "live state unavailable");
+        assert_eq!(
+            error_chain(&error),
+            "live state unavailable: cannot list pods: connection refused"
+        );
+    }
 }

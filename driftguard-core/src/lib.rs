@@ -63,6 +63,7 @@ mod error;
 pub mod hash;
 mod id;
 pub mod ignore;
+pub mod k8s;
 pub mod managed;
 pub mod model;
 pub mod normalize;
@@ -70,6 +71,7 @@ pub mod path;
 pub mod ports;
 pub mod quantity;
 pub mod record;
+pub mod scalar;
 pub mod secret;
 pub mod stats;
 #[cfg(feature = "testing")]
@@ -78,7 +80,7 @@ pub mod testing;
 pub use application::{Application, ApplicationStatus, ReadStatus};
 pub use detector::Detector;
 pub use drift::{DriftDetail, DriftType, Severity};
-pub use error::Error;
+pub use error::{Error, error_chain};
 pub use id::ResourceId;
 pub use model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, RenderSummary, Resource};
 pub use ports::{

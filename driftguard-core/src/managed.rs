@@ -1,118 +1,135 @@
 //! Field ownership from `metadata.managedFields`: who wrote a field that Git does not declare.
 //!
 //! Appliers (`kubectl apply`, Helm, GitOps tools) put Git's manifests into the cluster;
-//! controllers (the controller manager, the scheduler) write fields as part of normal
-//! operation. Any other manager (`kubectl-edit`, `kubectl-patch`, `kubectl-set`, a
-//! dashboard) is a hand edit.
+//! controllers and operators write fields as part of normal operation; hand-edit tools
+//! (`kubectl edit`, `kubectl patch`, a dashboard) are how people change objects by hand.
+//! A manager no list names counts as an operator (see [`crate::k8s::managers`]).
 //!
-//! Ownership also answers two questions the field walk asks about a field only live has:
-//! a server-side applier (operation `Apply`) owns exactly what it last applied, so a field
-//! it owns that Git no longer declares was removed from Git (the three-way rule without a
-//! last-applied annotation); and a key or list item owned by controllers alone was written
-//! by the cluster, not by a person.
+//! Ownership answers the questions the field walk asks about a field only live has: a
+//! hand-edit tool that owns it means a person put it there; a server-side applier
+//! (operation `Apply`) owns exactly what it last applied, so a field it owns that Git no
+//! longer declares was removed from Git (the three-way rule without a last-applied
+//! annotation); and a field no manager owns on an object that records ownership was
+//! written by admission (a mutating webhook, a policy), since the API server records
+//! ownership before mutating admission runs.
 
 use serde_json::{Map, Value};
 
-/// Field managers that apply manifests. `name/Operation` restricts an entry to one
-/// operation: `kubectl/Apply` is `kubectl apply --server-side`, while plain `kubectl`
-/// updates come from imperative commands such as `kubectl scale`.
-pub const DEFAULT_APPLIERS: &[&str] = &[
-    "kubectl-client-side-apply",
-    "kubectl-create",
-    "kubectl-replace",
-    "kubectl/Apply",
-    "before-first-apply",
-    "helm",
-    "argocd-controller",
-    "argocd-application-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "driftguard",
-    // A client that does not name itself. Its writes are not taken for hand edits, but
-    // keys and list items it adds still count as somebody's, unlike a controller's.
-    "Go-http-client",
-];
+use crate::k8s::managers::{DEFAULT_APPLIERS, DEFAULT_CONTROLLERS, DEFAULT_HAND_EDITORS};
+use crate::scalar::scalars_equal;
 
-/// Field managers of the control plane, which write fields as part of normal operation.
-pub const DEFAULT_CONTROLLERS: &[&str] = &[
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-apiserver",
-    "kubelet",
-    "cloud-controller-manager",
-    "digitalocean-cloud-controller-manager",
-    "clusterrole-aggregation-controller",
-    // k3s and RKE2 run the controller manager inside their own binary, under its name.
-    "k3s",
-    "rke2",
-    // OpenShift's controllers that label and annotate every namespace.
-    "cluster-policy-controller",
-    "pod-security-admission-label-synchronization-controller",
-];
+/// What a field manager's writes mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagerRole {
+    /// It applies manifests from Git.
+    Applier,
+    /// It is part of the control plane, or an operator listed as a controller.
+    Controller,
+    /// It is a tool people edit objects with by hand.
+    HandEditor,
+    /// Any other manager: an operator doing its job.
+    Operator,
+}
 
-/// Which field managers are appliers or controllers; every other manager is a hand editor.
+/// Which field managers are appliers, controllers or hand-edit tools; every other
+/// manager is an operator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManagerPolicy {
     appliers: Vec<String>,
     controllers: Vec<String>,
+    hand_editors: Vec<String>,
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
 }
 
 impl Default for ManagerPolicy {
     fn default() -> Self {
-        Self::new(
-            DEFAULT_APPLIERS.iter().map(|s| (*s).to_owned()),
-            DEFAULT_CONTROLLERS.iter().map(|s| (*s).to_owned()),
-        )
+        Self {
+            appliers: owned(DEFAULT_APPLIERS),
+            controllers: owned(DEFAULT_CONTROLLERS),
+            hand_editors: owned(DEFAULT_HAND_EDITORS),
+        }
     }
 }
 
+/// Whether list entry `entry` (`name`, `name/Operation`, or a prefix ending in `*`, either
+/// with an operation) matches `manager` writing with `operation`.
 fn entry_matches(entry: &str, manager: &str, operation: &str) -> bool {
-    match entry.split_once('/') {
-        Some((name, op)) => name == manager && op.eq_ignore_ascii_case(operation),
-        None => entry == manager,
-    }
+    let (name, op) = match entry.rsplit_once('/') {
+        Some((name, op))
+            if op.eq_ignore_ascii_case("Apply") || op.eq_ignore_ascii_case("Update") =>
+        {
+            (name, Some(op))
+        }
+        _ => (entry, None),
+    };
+    let name_matches = match name.strip_suffix('*') {
+        Some(prefix) => manager.starts_with(prefix),
+        None => name == manager,
+    };
+    name_matches && op.is_none_or(|op| op.eq_ignore_ascii_case(operation))
+}
+
+fn any_matches(entries: &[String], manager: &str, operation: &str) -> bool {
+    entries
+        .iter()
+        .any(|entry| entry_matches(entry, manager, operation))
 }
 
 impl ManagerPolicy {
-    /// A policy with these appliers and controllers (each `name` or `name/Operation`).
+    /// A policy with exactly these lists (each entry `name`, `name/Operation` or
+    /// `prefix*`).
     pub fn new(
         appliers: impl IntoIterator<Item = String>,
         controllers: impl IntoIterator<Item = String>,
+        hand_editors: impl IntoIterator<Item = String>,
     ) -> Self {
         Self {
             appliers: appliers.into_iter().collect(),
             controllers: controllers.into_iter().collect(),
+            hand_editors: hand_editors.into_iter().collect(),
         }
     }
 
-    /// Adds appliers (each `name` or `name/Operation`), e.g. a deployment tool of one's own.
+    /// Adds appliers, e.g. a deployment tool of one's own.
     pub fn add_appliers(&mut self, names: impl IntoIterator<Item = String>) {
         self.appliers.extend(names);
     }
 
-    /// Adds controllers (each `name` or `name/Operation`), e.g. an operator that writes
-    /// into the objects it manages.
+    /// Adds controllers, e.g. an operator whose name looks like a hand-edit tool's.
     pub fn add_controllers(&mut self, names: impl IntoIterator<Item = String>) {
         self.controllers.extend(names);
     }
 
+    /// Adds hand-edit tools, e.g. an in-house console.
+    pub fn add_hand_editors(&mut self, names: impl IntoIterator<Item = String>) {
+        self.hand_editors.extend(names);
+    }
+
+    /// What writes by `manager` with `operation` mean: appliers first, then controllers,
+    /// then hand-edit tools; any other manager is an operator.
+    pub fn role(&self, manager: &str, operation: &str) -> ManagerRole {
+        if any_matches(&self.appliers, manager, operation) {
+            ManagerRole::Applier
+        } else if any_matches(&self.controllers, manager, operation) {
+            ManagerRole::Controller
+        } else if any_matches(&self.hand_editors, manager, operation) {
+            ManagerRole::HandEditor
+        } else {
+            ManagerRole::Operator
+        }
+    }
+
     /// Whether `manager` with `operation` applies manifests.
     pub fn is_applier(&self, manager: &str, operation: &str) -> bool {
-        self.appliers
-            .iter()
-            .any(|entry| entry_matches(entry, manager, operation))
+        self.role(manager, operation) == ManagerRole::Applier
     }
 
-    /// Whether `manager` with `operation` is part of the control plane.
-    pub fn is_controller(&self, manager: &str, operation: &str) -> bool {
-        self.controllers
-            .iter()
-            .any(|entry| entry_matches(entry, manager, operation))
-    }
-
-    /// Whether writes by `manager` with `operation` are normal operation, not hand edits.
-    pub fn is_known(&self, manager: &str, operation: &str) -> bool {
-        self.is_applier(manager, operation) || self.is_controller(manager, operation)
+    /// Whether `manager` with `operation` is a tool people edit objects with by hand.
+    pub fn is_hand_editor(&self, manager: &str, operation: &str) -> bool {
+        self.role(manager, operation) == ManagerRole::HandEditor
     }
 }
 
@@ -223,6 +240,28 @@ impl<'a> Owners<'a> {
         self.step(|node| node.get(&field))
     }
 
+    /// The owners of the item at `index` of a list paired by position: its `i:` entry, or
+    /// the `k:` entry whose key fields all hold the item's values (the API server keys a
+    /// list's items by the schema's map keys where DriftGuard knows none).
+    pub fn item(&self, index: usize, item: &Value) -> Self {
+        if self.nodes.is_empty() {
+            return Self::none();
+        }
+        let field = format!("i:{index}");
+        self.step(|node| {
+            node.get(&field).or_else(|| {
+                let item = item.as_object()?;
+                node.iter().find_map(|(name, child)| {
+                    let json = name.strip_prefix("k:")?;
+                    let key: Map<String, Value> = serde_json::from_str(json).ok()?;
+                    key.iter()
+                        .all(|(k, v)| item.get(k).is_some_and(|w| scalars_equal(v, w)))
+                        .then_some(child)
+                })
+            })
+        })
+    }
+
     /// The owners of the list item whose merge key fields have these values.
     ///
     /// The API server writes the key as compact JSON with sorted field names, so the
@@ -239,6 +278,23 @@ impl<'a> Owners<'a> {
                     let json = name.strip_prefix("k:")?;
                     let parsed: Map<String, Value> = serde_json::from_str(json).ok()?;
                     keys_equal(&parsed, key_fields).then_some(child)
+                })
+            })
+        })
+    }
+
+    /// The owners of the item of a set list with this value (`v:<json>`).
+    pub fn set_item(&self, value: &Value) -> Self {
+        if self.nodes.is_empty() {
+            return Self::none();
+        }
+        let spelled = format!("v:{value}");
+        self.step(|node| {
+            node.get(&spelled).or_else(|| {
+                node.iter().find_map(|(name, child)| {
+                    let json = name.strip_prefix("v:")?;
+                    let parsed: Value = serde_json::from_str(json).ok()?;
+                    scalars_equal(&parsed, value).then_some(child)
                 })
             })
         })
@@ -261,15 +317,15 @@ impl<'a> Owners<'a> {
         }
     }
 
-    /// The manager owning this position that is not an applier or controller, if any.
+    /// The hand-edit tool owning this position (or something below it), if any.
     pub fn hand_editor(&self, policy: &ManagerPolicy) -> Option<&'a str> {
         self.nodes
             .iter()
-            .find(|(entry, _)| !policy.is_known(entry.manager, entry.operation))
+            .find(|(entry, _)| policy.is_hand_editor(entry.manager, entry.operation))
             .map(|(entry, _)| entry.manager)
     }
 
-    /// Some manager owning this position: a hand editor first, else any other.
+    /// The manager that wrote this position: a hand-edit tool first, else any owner.
     pub fn owner(&self, policy: &ManagerPolicy) -> Option<&'a str> {
         self.hand_editor(policy)
             .or_else(|| self.nodes.first().map(|(entry, _)| entry.manager))
@@ -280,32 +336,26 @@ impl<'a> Owners<'a> {
         self.nodes.is_empty()
     }
 
-    /// A server-side applier (operation `Apply`) that owns this position: it declared the
-    /// field in the manifest it last applied.
+    /// A server-side applier (operation `Apply`) that owns this position or something
+    /// below it: it declared that in the manifest it last applied.
     pub fn server_side_applier(&self, policy: &ManagerPolicy) -> Option<&'a str> {
         self.nodes
             .iter()
-            .find(|(entry, _)| {
-                entry.operation.eq_ignore_ascii_case("Apply")
-                    && policy.is_applier(entry.manager, entry.operation)
-            })
+            .find(|(entry, _)| Self::is_server_side_applier(entry, policy))
             .map(|(entry, _)| entry.manager)
     }
 
-    /// Whether this position is owned, and only by controllers: the cluster wrote it.
-    pub fn only_controllers(&self, policy: &ManagerPolicy) -> bool {
-        !self.nodes.is_empty()
-            && self
-                .nodes
-                .iter()
-                .all(|(entry, _)| policy.is_controller(entry.manager, entry.operation))
+    fn is_server_side_applier(entry: &ManagedEntry<'_>, policy: &ManagerPolicy) -> bool {
+        entry.operation.eq_ignore_ascii_case("Apply")
+            && policy.is_applier(entry.manager, entry.operation)
     }
 
-    /// Whether the hand editor owns this position as a whole (a leaf, or a map or list
-    /// item it created), rather than only some fields below it.
-    pub fn hand_editor_owns_whole(&self, policy: &ManagerPolicy) -> bool {
+    /// Whether a hand-edit tool or a server-side applier owns this position as a whole (a
+    /// leaf, or a map or list item it created), rather than only some fields below it.
+    pub fn declared_whole(&self, policy: &ManagerPolicy) -> bool {
         self.nodes.iter().any(|(entry, node)| {
-            !policy.is_known(entry.manager, entry.operation)
+            (policy.is_hand_editor(entry.manager, entry.operation)
+                || Self::is_server_side_applier(entry, policy))
                 && (node.is_empty() || node.contains_key("."))
         })
     }
@@ -314,7 +364,7 @@ impl<'a> Owners<'a> {
 fn keys_equal(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
     a.len() == b.len()
         && a.iter()
-            .all(|(k, v)| b.get(k).is_some_and(|w| crate::diff::scalars_equal(v, w)))
+            .all(|(k, v)| b.get(k).is_some_and(|w| scalars_equal(v, w)))
 }
 
 #[cfg(test)]
@@ -384,12 +434,15 @@ mod tests {
             spec.key("minReadySeconds").server_side_applier(&policy),
             Some("kubectl")
         );
-        assert!(spec.key("replicas").only_controllers(&policy));
-        assert!(!spec.key("minReadySeconds").only_controllers(&policy));
-        assert!(!spec.key("revisionHistoryLimit").only_controllers(&policy));
+        assert_eq!(spec.key("replicas").hand_editor(&policy), None);
+        assert_eq!(
+            spec.key("replicas").owner(&policy),
+            Some("kube-controller-manager")
+        );
         assert!(spec.key("revisionHistoryLimit").is_unknown());
-        assert!(spec.key("paused").hand_editor_owns_whole(&policy));
-        assert!(!spec.key("strategy").hand_editor_owns_whole(&policy));
+        assert!(spec.key("paused").declared_whole(&policy));
+        assert!(spec.key("minReadySeconds").declared_whole(&policy));
+        assert!(!spec.key("strategy").declared_whole(&policy));
         assert_eq!(
             spec.key("strategy").hand_editor(&policy),
             Some("kubectl-edit")
@@ -443,10 +496,56 @@ mod tests {
     }
 
     #[test]
-    fn operation_specific_entries() {
+    fn roles_by_precedence_and_operation() {
         let policy = ManagerPolicy::default();
-        assert!(policy.is_known("kubectl", "Apply"));
-        assert!(!policy.is_known("kubectl", "Update"));
-        assert!(!policy.is_known("kubectl-edit", "Update"));
+        let role = |manager: &str, operation: &str| policy.role(manager, operation);
+        assert_eq!(role("kubectl", "Apply"), ManagerRole::Applier);
+        assert_eq!(role("kubectl", "Update"), ManagerRole::HandEditor);
+        // Every kubectl verb is a hand edit but the appliers'.
+        for verb in [
+            "edit", "patch", "set", "label", "annotate", "rollout", "scale", "replace",
+        ] {
+            assert_eq!(
+                role(&format!("kubectl-{verb}"), "Update"),
+                ManagerRole::HandEditor,
+                "{verb}"
+            );
+        }
+        assert_eq!(
+            role("kubectl-client-side-apply", "Update"),
+            ManagerRole::Applier
+        );
+        assert_eq!(role("kubectl-create", "Update"), ManagerRole::Applier);
+        for tool in [
+            "k9s",
+            "Lens",
+            "Headlamp",
+            "kubernetes-dashboard",
+            "Mozilla",
+            "Go-http-client",
+        ] {
+            assert_eq!(role(tool, "Update"), ManagerRole::HandEditor, "{tool}");
+        }
+        assert_eq!(
+            role("kube-controller-manager", "Update"),
+            ManagerRole::Controller
+        );
+        // A manager nobody listed is an operator doing its job.
+        assert_eq!(
+            role("cert-manager-cainjector", "Update"),
+            ManagerRole::Operator
+        );
+
+        let mut configured = ManagerPolicy::default();
+        configured.add_hand_editors(["ops-console".to_owned()]);
+        configured.add_controllers(["kubectl-operator".to_owned()]);
+        assert_eq!(
+            configured.role("ops-console", "Update"),
+            ManagerRole::HandEditor
+        );
+        assert_eq!(
+            configured.role("kubectl-operator", "Update"),
+            ManagerRole::Controller
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! Resources and the snapshots that sources hand to the detector.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::k8s::schema::ClusterSchema;
 use crate::{Error, ResourceId};
 
 /// Where a resource was read from, for error messages and reports (`file:line`).
@@ -140,6 +142,9 @@ pub struct LiveSnapshot {
     /// missing: a cluster source that does not read Ingresses, or may not read Secrets in
     /// one namespace, must not report those as deleted.
     pub coverage: Option<LiveCoverage>,
+    /// The schema the API server publishes for the watched group-versions, when the source
+    /// read it; objects are then compared by it (see [`crate::k8s::schema`]).
+    pub schema: Option<Arc<ClusterSchema>>,
 }
 
 impl LiveSnapshot {
@@ -148,6 +153,7 @@ impl LiveSnapshot {
         Self {
             resources,
             coverage: None,
+            schema: None,
         }
     }
 
@@ -235,148 +241,6 @@ pub fn retain_namespaces(resources: &mut Vec<Resource>, namespaces: &[String]) {
         r.id.namespace()
             .is_some_and(|ns| namespaces.iter().any(|wanted| wanted == ns))
     });
-}
-
-/// Built-in kinds that are cluster-scoped. A desired object of another kind without a
-/// namespace lives in `default`, as `kubectl apply` would put it.
-pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "ClusterTrustBundle",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "DeviceClass",
-    "FlowSchema",
-    "IngressClass",
-    "IPAddress",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "ResourceSlice",
-    "RuntimeClass",
-    "ServiceCIDR",
-    "StorageClass",
-    "StorageVersionMigration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-    "VolumeAttributesClass",
-];
-
-/// Kinds of widely installed extensions whose CustomResourceDefinitions declare them
-/// cluster-scoped. They decide a desired object's id only when neither a definition nor
-/// a live object of the kind says otherwise: a `ClusterIssuer` declared in Git and absent
-/// from the cluster is `ClusterIssuer::name`, not `ClusterIssuer:default:name`.
-pub const KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS: &[&str] = &[
-    // cert-manager, Kyverno and policy reports, External Secrets.
-    "ClusterIssuer",
-    "ClusterPolicy",
-    "ClusterCleanupPolicy",
-    "ClusterPolicyReport",
-    "ClusterSecretStore",
-    "ClusterExternalSecret",
-    "ClusterGenerator",
-    // Gateway API, CSI snapshots, Gatekeeper.
-    "GatewayClass",
-    "VolumeSnapshotClass",
-    "VolumeSnapshotContent",
-    "ConstraintTemplate",
-    // Tekton, Argo Workflows, KEDA, Knative.
-    "ClusterTask",
-    "ClusterTriggerBinding",
-    "ClusterInterceptor",
-    "ClusterWorkflowTemplate",
-    "ClusterTriggerAuthentication",
-    "ClusterDomainClaim",
-    // Calico and Cilium.
-    "GlobalNetworkPolicy",
-    "GlobalNetworkSet",
-    "IPPool",
-    "IPReservation",
-    "FelixConfiguration",
-    "BGPConfiguration",
-    "BGPPeer",
-    "HostEndpoint",
-    "KubeControllersConfiguration",
-    "CiliumClusterwideNetworkPolicy",
-    "CiliumClusterwideEnvoyConfig",
-    "CiliumNode",
-    "CiliumIdentity",
-    "CiliumLoadBalancerIPPool",
-    "CiliumCIDRGroup",
-    // Karpenter, Crossplane, Kueue.
-    "NodePool",
-    "NodeClaim",
-    "EC2NodeClass",
-    "AKSNodeClass",
-    "CompositeResourceDefinition",
-    "Composition",
-    "DeploymentRuntimeConfig",
-    "ClusterQueue",
-    "ResourceFlavor",
-    "WorkloadPriorityClass",
-    // OpenShift.
-    "SecurityContextConstraints",
-    "ClusterResourceQuota",
-];
-
-/// Whether `kind` is a built-in cluster-scoped kind.
-pub fn is_cluster_scoped_kind(kind: &str) -> bool {
-    CLUSTER_SCOPED_KINDS.contains(&kind)
-}
-
-/// Built-in kinds that live in a namespace.
-const NAMESPACED_KINDS: &[&str] = &[
-    "Pod",
-    "PodTemplate",
-    "ReplicationController",
-    "Service",
-    "Endpoints",
-    "ConfigMap",
-    "Secret",
-    "ServiceAccount",
-    "PersistentVolumeClaim",
-    "LimitRange",
-    "ResourceQuota",
-    "Event",
-    "Deployment",
-    "ReplicaSet",
-    "StatefulSet",
-    "DaemonSet",
-    "ControllerRevision",
-    "Job",
-    "CronJob",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "Ingress",
-    "NetworkPolicy",
-    "EndpointSlice",
-    "Role",
-    "RoleBinding",
-    "Lease",
-    "CSIStorageCapacity",
-];
-
-/// Whether `kind` is a built-in namespaced kind.
-pub fn is_namespaced_kind(kind: &str) -> bool {
-    NAMESPACED_KINDS.contains(&kind)
-}
-
-/// Whether `kind` is a well-known cluster-scoped custom kind (see
-/// [`KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS`]); a guess for when nothing else tells.
-pub fn is_known_cluster_scoped_custom_kind(kind: &str) -> bool {
-    KNOWN_CLUSTER_SCOPED_CUSTOM_KINDS.contains(&kind)
 }
 
 #[cfg(test)]

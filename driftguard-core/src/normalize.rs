@@ -11,140 +11,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Number, Value};
 
+use crate::k8s::fields::{
+    is_int_or_string_field, is_meaningful_empty_map, is_quantity_field, is_quantity_map,
+    is_set_list, is_user_map,
+};
+use crate::k8s::metadata::{
+    DEFAULT_IGNORED_ANNOTATIONS, DEFAULT_IGNORED_LABELS, HELM_MANAGED_BY, SERVER_METADATA,
+};
+use crate::k8s::schema::{Format, ListType, SchemaCursor, builtin};
 use crate::quantity::canonical_quantity;
+pub use crate::scalar::is_empty_value;
 
-pub mod server_defaults;
 pub mod server_written;
 pub mod versions;
-
-/// Metadata fields the API server writes and nobody declares.
-pub const SERVER_METADATA: &[&str] = &[
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "managedFields",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "ownerReferences",
-    "namespace",
-];
-
-/// The annotation in which `kubectl apply` keeps the last applied manifest.
-pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
-/// Annotations written by controllers; a trailing `*` matches a prefix.
-pub const DEFAULT_IGNORED_ANNOTATIONS: &[&str] = &[
-    LAST_APPLIED_ANNOTATION,
-    "deployment.kubernetes.io/revision",
-    "deployment.kubernetes.io/desired-replicas",
-    "deployment.kubernetes.io/max-replicas",
-    "control-plane.alpha.kubernetes.io/leader",
-    "endpoints.kubernetes.io/last-change-trigger-time",
-    "kubernetes.io/service-account.uid",
-    "pv.kubernetes.io/*",
-    "volume.kubernetes.io/*",
-    "volume.beta.kubernetes.io/*",
-    // The DaemonSet registry stamps every DaemonSet with its template generation.
-    "deprecated.daemonset.template.generation",
-    // Job tracking marker written by the Job controller (1.23 to 1.26).
-    "batch.kubernetes.io/job-tracking",
-    // An autoscaling/v2 HPA read at autoscaling/v1 carries its v2 status here.
-    "autoscaling.alpha.kubernetes.io/conditions",
-    "autoscaling.alpha.kubernetes.io/current-metrics",
-    // Deployment tools record ownership in annotations that are not in Git.
-    "meta.helm.sh/*",
-    "argocd.argoproj.io/tracking-id",
-    // Controllers of common platforms record status in annotations: GKE's network
-    // endpoint groups, MetalLB's address pool, Rancher's endpoints.
-    "cloud.google.com/neg",
-    "cloud.google.com/neg-status",
-    "metallb.universe.tf/ip-allocated-from-pool",
-    "metallb.io/ip-allocated-from-pool",
-    // Cloud load balancer controllers record what they built on the Service.
-    "kubernetes.digitalocean.com/load-balancer-id",
-    "loadbalancer.openstack.org/load-balancer-id",
-    "service.kubernetes.io/backend-service",
-    "service.kubernetes.io/firewall-rule*",
-    "service.kubernetes.io/healthcheck",
-    "service.kubernetes.io/tcp-forwarding-rule*",
-    "service.kubernetes.io/udp-forwarding-rule*",
-    "field.cattle.io/publicEndpoints",
-    // The GCE ingress controller records the load balancer it built.
-    "ingress.kubernetes.io/backends",
-    "ingress.kubernetes.io/forwarding-rule",
-    "ingress.kubernetes.io/https-forwarding-rule",
-    "ingress.kubernetes.io/target-proxy",
-    "ingress.kubernetes.io/https-target-proxy",
-    "ingress.kubernetes.io/url-map",
-    "ingress.kubernetes.io/ssl-cert",
-    // The LimitRange admission plugin notes on each Pod which defaults it set.
-    "kubernetes.io/limit-ranger",
-    // GKE Autopilot's admission records how it adjusted requests.
-    "autopilot.gke.io/*",
-    // From 1.30 the API server mirrors a Pod's AppArmor fields into these annotations.
-    // (Only an object's own annotations are filtered: a pod template's stay compared.)
-    "container.apparmor.security.beta.kubernetes.io/*",
-];
-
-/// Labels written by the API server or controllers; a trailing `*` matches a prefix.
-pub const DEFAULT_IGNORED_LABELS: &[&str] = &[
-    "kubernetes.io/metadata.name",
-    "pod-template-hash",
-    "controller-revision-hash",
-    "statefulset.kubernetes.io/pod-name",
-    // Flux records the Kustomization or HelmRelease that applied an object.
-    "kustomize.toolkit.fluxcd.io/*",
-    "helm.toolkit.fluxcd.io/*",
-    // The API server marks service account token Secrets when they are used, and when
-    // it invalidates unused ones.
-    "kubernetes.io/legacy-token-last-used",
-    "kubernetes.io/legacy-token-invalid-since",
-];
-
-/// Map keys whose scalar values are Kubernetes quantities.
-const QUANTITY_MAPS: &[&str] = &[
-    "limits",
-    "requests",
-    "hard",
-    "capacity",
-    "allocatable",
-    "overhead",
-    "default",
-    "defaultRequest",
-    "max",
-    "min",
-    "maxLimitRequestRatio",
-    "podFixed",
-    "minAllowed",
-    "maxAllowed",
-];
-
-/// Scalar fields whose value is itself a quantity.
-const QUANTITY_FIELDS: &[&str] = &[
-    "sizeLimit",
-    "divisor",
-    "averageValue",
-    "capacity",
-    "maximumVolumeSize",
-];
-
-/// Scalar fields that are quantities only inside a map with this key: an HPA metric's
-/// `target.value`, where elsewhere `value` is free text (an env var's value).
-const QUANTITY_FIELDS_IN: &[(&str, &str)] = &[("target", "value"), ("current", "value")];
-
-/// Fields that Kubernetes accepts as an integer or a string.
-const INT_OR_STRING_FIELDS: &[&str] = &[
-    "targetPort",
-    "port",
-    "maxSurge",
-    "maxUnavailable",
-    "minAvailable",
-];
-
-/// Empty maps that still mean something: `emptyDir: {}` selects the volume type.
-const MEANINGFUL_EMPTY_MAPS: &[&str] = &["emptyDir"];
 
 /// Recursion stops here; deeper input is compared as it is.
 const MAX_DEPTH: usize = 200;
@@ -187,8 +66,27 @@ pub fn canonicalize(object: &Value, options: &CanonicalOptions) -> Value {
     copy
 }
 
-/// Canonicalises `object` without copying it.
+/// Canonicalises `object` without copying it, by the bundled schema of its kind.
 pub fn canonicalize_in_place(object: &mut Value, options: &CanonicalOptions) {
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let schema = builtin().cursor(api_version, kind);
+    canonicalize_with_schema(object, options, schema);
+}
+
+/// Canonicalises `object` without copying it; `schema` describes it (the cluster's, a
+/// CRD's, or the bundled schema), and where it says nothing, the tables decide.
+pub fn canonicalize_with_schema(
+    object: &mut Value,
+    options: &CanonicalOptions,
+    schema: SchemaCursor<'_>,
+) {
     let kind = object
         .get("kind")
         .and_then(Value::as_str)
@@ -205,7 +103,7 @@ pub fn canonicalize_in_place(object: &mut Value, options: &CanonicalOptions) {
         server_written::remove(&kind, map);
     }
     let context = Context { kind: &kind };
-    canonical_node(object, None, None, 0, &context);
+    canonical_node(object, None, None, 0, &context, schema);
 }
 
 fn strip_metadata(metadata: &mut Map<String, Value>, options: &CanonicalOptions) {
@@ -225,7 +123,7 @@ fn strip_metadata(metadata: &mut Map<String, Value>, options: &CanonicalOptions)
 /// Helm 3 labels every object it installs `app.kubernetes.io/managed-by: Helm`, whether the
 /// chart's templates (and so Git's rendered manifests) say so or not.
 fn is_helm_ownership(name: &str, value: &Value) -> bool {
-    name == "app.kubernetes.io/managed-by" && value.as_str() == Some("Helm")
+    name == HELM_MANAGED_BY.0 && value.as_str() == Some(HELM_MANAGED_BY.1)
 }
 
 fn fold_string_data(map: &mut Map<String, Value>) {
@@ -254,40 +152,13 @@ struct Context<'a> {
     kind: &'a str,
 }
 
-/// Whether the map found at `key` (under `parent`, at `depth`) holds user-chosen keys,
-/// where every key matters: labels, annotations, selectors, ConfigMap and Secret data.
-pub(crate) fn is_user_map(kind: &str, parent: Option<&str>, key: &str, depth: usize) -> bool {
-    match key {
-        "labels" | "annotations" => parent == Some("metadata"),
-        "nodeSelector" | "matchLabels" => true,
-        "selector" => kind == "Service" && parent == Some("spec") && depth == 2,
-        "data" | "binaryData" => depth == 1 && matches!(kind, "ConfigMap" | "Secret"),
-        _ => false,
-    }
-}
-
-/// Whether the list found at `key` is a set whose order the server does not keep.
-pub(crate) fn is_set_list(kind: &str, key: &str) -> bool {
-    kind == "Endpoints" && matches!(key, "addresses" | "notReadyAddresses" | "ports")
-}
-
-/// Whether a canonical value counts as absent.
-pub fn is_empty_value(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
-}
-
 fn canonical_node(
     value: &mut Value,
     key: Option<&str>,
     parent: Option<&str>,
     depth: usize,
     context: &Context<'_>,
+    schema: SchemaCursor<'_>,
 ) {
     if depth > MAX_DEPTH {
         return;
@@ -295,30 +166,42 @@ fn canonical_node(
     match value {
         Value::Object(map) => {
             let user_map = key.is_some_and(|k| is_user_map(context.kind, parent, k, depth));
-            let quantity_map = key.is_some_and(|k| QUANTITY_MAPS.contains(&k));
+            let quantity_map = !schema.is_known() && key.is_some_and(is_quantity_map);
             for (child_key, child) in map.iter_mut() {
                 if user_map {
                     stringify_scalar(child);
                 } else if quantity_map && !child.is_object() && !child.is_array() {
                     canonical_quantity_in_place(child);
                 } else {
-                    canonical_node(child, Some(child_key), key, depth + 1, context);
+                    let child_schema = schema.field(child_key);
+                    canonical_node(
+                        child,
+                        Some(child_key),
+                        key,
+                        depth + 1,
+                        context,
+                        child_schema,
+                    );
                 }
             }
             if user_map {
                 map.retain(|_, v| !v.is_null());
             } else {
                 map.retain(|k, v| {
-                    !is_empty_value(v)
-                        || (v.is_object() && MEANINGFUL_EMPTY_MAPS.contains(&k.as_str()))
+                    !is_empty_value(v) || (v.is_object() && is_meaningful_empty_map(k))
                 });
             }
         }
         Value::Array(items) => {
+            let item_schema = schema.item();
             for item in items.iter_mut() {
-                canonical_node(item, key, parent, depth + 1, context);
+                canonical_node(item, key, parent, depth + 1, context, item_schema);
             }
-            if key.is_some_and(|k| is_set_list(context.kind, k)) {
+            let set = match schema.list_type() {
+                Some(list) => list == ListType::Set,
+                None => key.is_some_and(|k| is_set_list(context.kind, k)),
+            };
+            if set {
                 items.sort_by_cached_key(Value::to_string);
             }
         }
@@ -326,27 +209,41 @@ fn canonical_node(
             if let Some(integral) = integral_number(number) {
                 *number = integral;
             }
-            if key.is_some_and(|k| is_quantity_field(k, parent)) {
+            if scalar_format(schema, key, parent) == Some(Format::Quantity) {
                 canonical_quantity_in_place(value);
             }
         }
-        Value::String(text) => {
-            if let Some(k) = key {
-                if INT_OR_STRING_FIELDS.contains(&k) {
-                    if let Ok(port) = text.parse::<u64>() {
-                        *value = Value::Number(port.into());
-                    }
-                } else if is_quantity_field(k, parent) {
-                    canonical_quantity_in_place(value);
+        Value::String(text) => match scalar_format(schema, key, parent) {
+            Some(Format::IntOrString) => {
+                if let Ok(port) = text.parse::<u64>() {
+                    *value = Value::Number(port.into());
                 }
             }
-        }
+            Some(Format::Quantity) => canonical_quantity_in_place(value),
+            None => {}
+        },
         Value::Bool(_) | Value::Null => {}
     }
 }
 
-fn is_quantity_field(key: &str, parent: Option<&str>) -> bool {
-    QUANTITY_FIELDS.contains(&key) || parent.is_some_and(|p| QUANTITY_FIELDS_IN.contains(&(p, key)))
+/// Whether the scalar at `key` is a quantity or an int-or-string: as the schema says
+/// where it describes the field, else as the tables say.
+fn scalar_format(
+    schema: SchemaCursor<'_>,
+    key: Option<&str>,
+    parent: Option<&str>,
+) -> Option<Format> {
+    if schema.is_known() {
+        return schema.format();
+    }
+    let key = key?;
+    if is_int_or_string_field(key) {
+        Some(Format::IntOrString)
+    } else if is_quantity_field(key, parent) {
+        Some(Format::Quantity)
+    } else {
+        None
+    }
 }
 
 fn integral_number(number: &Number) -> Option<Number> {

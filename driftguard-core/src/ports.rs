@@ -29,6 +29,11 @@ pub enum PortErrorKind {
 
 /// An error from an adapter, with a kind the detector and API can act on.
 ///
+/// The message is the whole account, the adapter's error with its causes (see
+/// [`crate::error_chain`]); the adapter's own error is kept beside it, for callers that
+/// inspect it, but is not reported as the [`std::error::Error::source`] so that printing
+/// the chain does not say it twice.
+///
 /// Messages must never contain Secret values; adapters fingerprint them before any
 /// error can be built from them.
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +41,11 @@ pub enum PortErrorKind {
 pub struct PortError {
     /// What kind of failure.
     pub kind: PortErrorKind,
-    /// A one-line description naming what failed (file and line where there is one).
+    /// A one-line description naming what failed (file and line where there is one) and
+    /// why.
     pub message: String,
-    /// The underlying error.
-    #[source]
-    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The adapter's own error, when there is one.
+    pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl PortError {
@@ -49,20 +54,19 @@ impl PortError {
         Self {
             kind,
             message: message.into(),
-            source: None,
+            cause: None,
         }
     }
 
-    /// An error wrapping its cause.
-    pub fn with_source(
+    /// An error of an adapter: its whole chain as the message, itself kept as the cause.
+    pub fn from_error(
         kind: PortErrorKind,
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
+        error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         Self {
             kind,
-            message: message.into(),
-            source: Some(Box::new(source)),
+            message: crate::error_chain(&error),
+            cause: Some(Box::new(error)),
         }
     }
 }

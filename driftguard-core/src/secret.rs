@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 /// Prefix of every fingerprinted value, so readers can tell one from a plaintext.
 pub const FINGERPRINT_PREFIX: &str = "fingerprint:";
 
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+use crate::k8s::metadata::LAST_APPLIED_ANNOTATION as LAST_APPLIED;
 
 /// The key of the keyed BLAKE3 hash used for Secret fingerprints.
 ///

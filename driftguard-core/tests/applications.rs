@@ -107,6 +107,7 @@ fn namespace_less_objects_take_their_applications_destination_namespace() {
     let live = LiveSnapshot {
         resources: Vec::new(),
         coverage: Some(coverage),
+        schema: None,
     };
     let outcome = analyze_applications(
         vec![shop, tools],
@@ -292,7 +293,7 @@ fn an_application_that_cannot_be_read_keeps_its_records_while_the_others_are_ana
     cluster.tools.fail();
     let all = stored(&cluster);
     let error = block_on(cluster.detector.run(at(10))).expect_err("nothing to analyse");
-    let message = error.to_string();
+    let message = driftguard_core::error_chain(&error);
     assert!(
         message.contains("application shop") && message.contains("application tools"),
         "{message}"

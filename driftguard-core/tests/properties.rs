@@ -2,6 +2,7 @@
 
 use driftguard_core::diff::{LastApplied, WalkContext, diff_objects};
 use driftguard_core::hash::content_hash;
+use driftguard_core::k8s::schema::SchemaCursor;
 use driftguard_core::managed::{ManagerPolicy, Owners};
 use driftguard_core::normalize::{CanonicalOptions, canonicalize};
 use proptest::prelude::*;
@@ -142,7 +143,7 @@ proptest! {
         let kind = canonical["kind"].as_str().unwrap_or_default().to_owned();
         let policy = ManagerPolicy::default();
         let last_applied = LastApplied::canonical(&canonical);
-        let context = WalkContext { kind: &kind, last_applied: &last_applied, policy: &policy, resources_set_by_admission: false };
+        let context = WalkContext { kind: &kind, last_applied: &last_applied, policy: &policy, resources_set_by_admission: false, api_version: "", schema: SchemaCursor::UNKNOWN, ownership_recorded: false };
         let found = diff_objects(&canonical, &canonical, &Owners::none(), &context);
         prop_assert!(found.is_empty(), "{:?}", found);
     }
@@ -165,7 +166,7 @@ proptest! {
         let live = canonicalize(&live, &options);
         let policy = ManagerPolicy::default();
         let none = LastApplied::none();
-        let context = WalkContext { kind: "Deployment", last_applied: &none, policy: &policy, resources_set_by_admission: false };
+        let context = WalkContext { kind: "Deployment", last_applied: &none, policy: &policy, resources_set_by_admission: false, api_version: "", schema: SchemaCursor::UNKNOWN, ownership_recorded: false };
         let found = diff_objects(&desired, &live, &Owners::none(), &context);
         let expected = format!("metadata.labels[{}]", Value::String(name));
         prop_assert!(

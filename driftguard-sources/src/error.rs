@@ -15,7 +15,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// Reading failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
@@ -353,7 +353,7 @@ fn stderr_lines(stderr: &str) -> String {
 
 impl From<Error> for PortError {
     fn from(error: Error) -> Self {
-        PortError::with_source(error.kind(), error.to_string(), error)
+        PortError::from_error(error.kind(), error)
     }
 }
 

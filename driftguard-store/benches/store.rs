@@ -62,6 +62,8 @@ fn record(i: usize, revision: u32) -> DriftRecord {
                 desired: Some(json!(3)),
                 live: Some(json!(5 + revision)),
                 manager: Some("kubectl-scale".to_owned()),
+                hand_edit: false,
+                unowned: false,
             },
             DriftDetail {
                 path: format!("spec.template.spec.containers[name={name}].image"),
@@ -72,6 +74,8 @@ fn record(i: usize, revision: u32) -> DriftRecord {
                     "registry.example.com/shop/web:1.27.{revision}"
                 ))),
                 manager: Some("kubectl-edit".to_owned()),
+                hand_edit: false,
+                unowned: false,
             },
         ]
     } else {

@@ -16,7 +16,7 @@ pub enum Error {
     Config(String),
 
     /// The SQLite file cannot be opened or set up.
-    #[error("cannot open the SQLite database {}: {source}", path.display())]
+    #[error("cannot open the SQLite database {}", path.display())]
     SqliteOpen {
         /// The file.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum Error {
     },
 
     /// The folder of the SQLite file cannot be created.
-    #[error("cannot create the folder {} for the SQLite database: {source}", path.display())]
+    #[error("cannot create the folder {} for the SQLite database", path.display())]
     CreateFolder {
         /// The folder.
         path: PathBuf,
@@ -51,7 +51,7 @@ pub enum Error {
     },
 
     /// A SQLite statement failed.
-    #[error("SQLite {operation} failed: {source}")]
+    #[error("SQLite {operation} failed")]
     Sqlite {
         /// What the store was doing, e.g. `saving records`.
         operation: &'static str,
@@ -101,7 +101,7 @@ pub enum Error {
     },
 
     /// The thread that runs blocking SQLite calls failed.
-    #[error("the SQLite worker thread failed: {0}")]
+    #[error("the SQLite worker thread failed")]
     Worker(#[source] tokio::task::JoinError),
 }
 
@@ -138,9 +138,8 @@ fn sqlite_kind(error: &rusqlite::Error) -> PortErrorKind {
 }
 
 impl From<Error> for PortError {
-    /// The whole account goes into the message (API answers and logs show only that);
-    /// no source is kept, so printing the chain does not repeat it.
+    /// The whole account goes into the message (API answers and logs show only that).
     fn from(error: Error) -> Self {
-        PortError::new(error.kind(), error.to_string())
+        PortError::from_error(error.kind(), error)
     }
 }

@@ -44,7 +44,7 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn DriftStore>> {
                 Err(error) => tracing::warn!(
                     uri = %store.redacted_uri(),
                     database = %name,
-                    %error,
+                    error = %driftguard_core::error_chain(&error),
                     "❌ the MongoDB drift store is not reachable yet; retrying on every call"
                 ),
             }

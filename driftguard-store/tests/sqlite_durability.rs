@@ -54,6 +54,8 @@ fn analysis(batch: usize) -> (Vec<DriftRecord>, Vec<DriftEvent>) {
                 desired: Some(serde_json::json!(2)),
                 live: Some(serde_json::json!(batch)),
                 manager: Some("kubectl-scale".to_owned()),
+                hand_edit: false,
+                unowned: false,
             }],
             desired_hash: format!("{batch:064x}"),
             live_hash: Some(format!("{i:064x}")),

@@ -125,6 +125,8 @@ fn expected_record() -> DriftRecord {
             desired: Some(serde_json::json!({"kind": "Service"})),
             live: None,
             manager: None,
+            hand_edit: false,
+            unowned: false,
         }],
         desired_hash: "d1".to_owned(),
         live_hash: None,

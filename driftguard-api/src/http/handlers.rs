@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use driftguard_core::{DriftStatus, PortError};
+use driftguard_core::{DriftStatus, PortError, error_chain};
 use warp::http::StatusCode;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
@@ -71,7 +71,7 @@ async fn ready(service: &Service) -> Response {
         Ok(Ok(())) => readiness.succeeded(Component::Store),
         Ok(Err(error)) => readiness.failed(
             Component::Store,
-            format!("drift store failed: {error}"),
+            format!("drift store failed: {}", error_chain(&error)),
             Utc::now(),
         ),
         Err(_) => readiness.failed(
@@ -125,10 +125,14 @@ fn from_store<T>(service: &Service, result: Result<T, PortError>) -> Result<T, A
             Ok(value)
         }
         Err(error) => {
-            tracing::error!(error = %error, "❌ drift store failed to answer an API request: {error}");
+            let text = error_chain(&error);
+            tracing::error!(
+                error = text,
+                "❌ drift store failed to answer an API request: {text}"
+            );
             service.readiness().failed(
                 Component::Store,
-                format!("drift store failed: {error}"),
+                format!("drift store failed: {text}"),
                 Utc::now(),
             );
             Err(ApiError::store_unavailable(&error))

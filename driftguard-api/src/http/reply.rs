@@ -67,7 +67,10 @@ impl ApiError {
     pub(crate) fn store_unavailable(error: &PortError) -> Self {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            message: format!("the drift store is unavailable: {error}"),
+            message: format!(
+                "the drift store is unavailable: {}",
+                driftguard_core::error_chain(error)
+            ),
         }
     }
 

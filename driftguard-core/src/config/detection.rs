@@ -61,9 +61,16 @@ pub struct DetectionConfig {
     /// Field managers that apply manifests from Git (a deploy tool of your own), in addition
     /// to the built-in ones; their writes are not hand edits.
     pub appliers: Vec<String>,
-    /// Field managers that are controllers writing into objects (an operator), in addition
-    /// to the built-in ones; their writes are not hand edits.
+    /// Field managers that are controllers writing into objects, in addition to the
+    /// built-in ones; their writes are not hand edits. A manager no list names already
+    /// counts as an operator: list one here only when its name looks like a hand-edit
+    /// tool's (`kubectl-*`).
     pub controllers: Vec<String>,
+    /// Field managers of tools people edit objects with by hand (an in-house console), in
+    /// addition to the built-in ones (`kubectl-*` but the appliers, `kubectl` updates,
+    /// dashboards, default client names). A field Git never declares is drift when one of
+    /// these wrote it.
+    pub hand_editors: Vec<String>,
     /// Annotations to drop before comparing, in addition to the built-in controller ones
     /// (a trailing `*` matches a prefix).
     pub ignored_annotations: Vec<String>,
@@ -88,6 +95,7 @@ impl Default for DetectionConfig {
             ignore_managers: Vec::new(),
             appliers: Vec::new(),
             controllers: Vec::new(),
+            hand_editors: Vec::new(),
             ignored_annotations: Vec::new(),
             ignored_labels: Vec::new(),
             fingerprint_key: None,
@@ -195,6 +203,9 @@ impl DetectionConfig {
         compare
             .managers
             .add_controllers(self.controllers.iter().cloned());
+        compare
+            .managers
+            .add_hand_editors(self.hand_editors.iter().cloned());
         compare
             .canonical
             .ignored_annotations

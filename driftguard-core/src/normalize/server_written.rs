@@ -22,16 +22,9 @@
 
 use serde_json::{Map, Value};
 
-/// Labels the Job registry generates from the Job's uid and name.
-const JOB_LABELS: &[&str] = &[
-    "batch.kubernetes.io/controller-uid",
-    "batch.kubernetes.io/job-name",
-    "controller-uid",
-    "job-name",
-];
-
-/// Data keys the token controller writes into a service account token Secret.
-const TOKEN_SECRET_KEYS: &[&str] = &["token", "ca.crt", "namespace"];
+use crate::k8s::written::{
+    DEFAULT_TOLERATION_KEYS, JOB_LABELS, POD_SPEC_PATHS, TOKEN_SECRET_KEYS, TOKEN_VOLUME_PREFIX,
+};
 
 /// Removes what the server writes into an object of `kind` (a top-level map).
 pub(crate) fn remove(kind: &str, object: &mut Map<String, Value>) {
@@ -45,14 +38,6 @@ pub(crate) fn remove(kind: &str, object: &mut Map<String, Value>) {
     }
     host_network_ports(object);
 }
-
-/// Where pod specs live in the objects that hold one.
-const POD_SPEC_PATHS: &[&[&str]] = &[
-    &["spec"],
-    &["spec", "template", "spec"],
-    &["spec", "jobTemplate", "spec", "template", "spec"],
-    &["template", "spec"],
-];
 
 fn host_network_ports(object: &mut Map<String, Value>) {
     for path in POD_SPEC_PATHS {
@@ -168,15 +153,6 @@ fn generated_secret_refs(object: &mut Map<String, Value>) {
         }
     }
 }
-
-/// The prefix of the token volume the ServiceAccount admission plugin adds to Pods.
-const TOKEN_VOLUME_PREFIX: &str = "kube-api-access";
-
-/// Taints whose 300-second tolerations the DefaultTolerationSeconds admission plugin adds.
-const DEFAULT_TOLERATION_KEYS: &[&str] = &[
-    "node.kubernetes.io/not-ready",
-    "node.kubernetes.io/unreachable",
-];
 
 fn is_default_toleration(item: &Value) -> bool {
     let Some(map) = item.as_object() else {

@@ -120,7 +120,7 @@ impl GitRepository {
         let result = self.refresher.sync();
         ending.last = Some(match &result {
             Ok(checkout) => Ok(checkout.clone()),
-            Err(error) => Err((error.kind(), error.to_string())),
+            Err(error) => Err((error.kind(), driftguard_core::error_chain(error))),
         });
         drop(ending);
         result

@@ -46,6 +46,7 @@ mod namespaces;
 mod openapi;
 mod request;
 mod resource_type;
+mod schema;
 mod source;
 mod warnings;
 mod watch;

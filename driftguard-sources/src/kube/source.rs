@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use driftguard_core::k8s::schema::ClusterSchema;
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{
     LiveChangeStream, LiveSnapshot, LiveSource, PortError, Resource, ResourceId,
@@ -22,6 +23,7 @@ use crate::kube::namespaces::NamespaceScope;
 use crate::kube::openapi::{OpenApiCache, OpenApiDocument};
 use crate::kube::request::{ApiCaller, classify, json_error};
 use crate::kube::resource_type::ResourceTypeSpec;
+use crate::kube::schema::ClusterSchemaCache;
 use crate::kube::warnings::{TypeWarning, log_new};
 use crate::kube::watch::{Watch, WatchShared};
 use crate::render::{Capabilities, CapabilitiesSource};
@@ -61,6 +63,7 @@ pub struct KubeLiveSource {
     watch: Mutex<Option<Watch>>,
     capabilities: CapabilitiesCache,
     openapi: OpenApiCache,
+    schema: ClusterSchemaCache,
 }
 
 impl std::fmt::Debug for KubeLiveSource {
@@ -153,6 +156,7 @@ impl KubeLiveSource {
             watch: Mutex::new(None),
             capabilities: CapabilitiesCache::default(),
             openapi: OpenApiCache::default(),
+            schema: ClusterSchemaCache::default(),
         }
     }
 
@@ -247,11 +251,34 @@ impl KubeLiveSource {
             coverage.set_scope(ty.kind.clone(), !ty.namespaced);
         }
         self.record(warnings);
+        let schema = self.cluster_schema(&types).await;
         *lock(&self.resolved) = Some(types);
         Ok(LiveSnapshot {
             resources,
             coverage: Some(coverage),
+            schema,
         })
+    }
+
+    /// The cluster's schema of the group-versions of `types`, read again only where the
+    /// index shows a changed document. When the documents cannot be read, the schema read
+    /// last (or none) is used and a warning logged: objects are then compared by the CRDs
+    /// in the desired and live state and the bundled schema, as `check` does on dumps.
+    async fn cluster_schema(&self, types: &[ResolvedType]) -> Option<Arc<ClusterSchema>> {
+        let mut group_versions: Vec<String> = types.iter().map(|t| t.api_version.clone()).collect();
+        group_versions.sort();
+        group_versions.dedup();
+        match self.openapi_v3(&group_versions).await {
+            Ok(documents) if documents.is_empty() => None,
+            Ok(documents) => Some(self.schema.update(&documents)),
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "cannot read the cluster's OpenAPI schema; comparing by the last one read, CRDs and the bundled schema"
+                );
+                self.schema.last()
+            }
+        }
     }
 
     /// Reads one object from the API server now; `None` when it does not exist, lies in a
@@ -383,9 +410,11 @@ impl LiveSource for KubeLiveSource {
             for ty in &types {
                 coverage.set_scope(ty.kind.clone(), !ty.namespaced);
             }
+            let schema = self.cluster_schema(&types).await;
             return Ok(LiveSnapshot {
                 resources,
                 coverage: Some(coverage),
+                schema,
             });
         }
         Ok(self.read().await?)

@@ -427,7 +427,7 @@ impl Renderer {
             )),
             Err(failure) => {
                 let stderr = failure.stderr().unwrap_or_default().to_owned();
-                Err(failed(failure.to_string(), stderr))
+                Err(failed(driftguard_core::error_chain(&failure), stderr))
             }
         }
     }

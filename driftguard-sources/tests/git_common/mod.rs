@@ -40,7 +40,7 @@ pub fn ids(snapshot: &DesiredSnapshot) -> Vec<String> {
 /// The crate error inside a port error.
 pub fn source_error(error: &PortError) -> &Error {
     error
-        .source
+        .cause
         .as_ref()
         .and_then(|s| s.downcast_ref::<Error>())
         .unwrap_or_else(|| panic!("not a driftguard-sources error: {error:?}"))

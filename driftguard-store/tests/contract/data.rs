@@ -97,6 +97,8 @@ fn detail(drift_type: DriftType, severity: Severity, n: usize) -> DriftDetail {
         desired: (!desired.is_null()).then_some(desired),
         live: (!live.is_null()).then_some(live),
         manager: manager.map(str::to_owned),
+        hand_edit: manager.is_some(),
+        unowned: false,
     }
 }
 

@@ -1251,6 +1251,8 @@ pub async fn drift_values_of_every_json_type_round_trip(store: &Arc<dyn DriftSto
             desired: Some(value.clone()),
             live: (i % 2 == 0).then(|| value.clone()),
             manager: (i % 3 == 0).then(|| "kubectl-edit".to_owned()),
+            hand_edit: i % 3 == 0,
+            unowned: i % 3 == 1,
         })
         .collect();
     save(store, std::slice::from_ref(&r), &[]).await;
