@@ -20,7 +20,8 @@
 //! Each case holds `desired/` (the manifests, `--desired`), `live/` (the cluster's objects
 //! as `kubectl get -o yaml|json` dumps, `--live-dir`) and `case.json`: a `description`,
 //! extra command-line `args`, the `exit_code`, the expected `records` by resource id
-//! (`drift_detected`, `drift_types`, and optionally `severity` and `managers`), the
+//! (`drift_detected`, `drift_types`, and optionally `severity` and `managers`: the
+//! hand-edit tools the drifts name), the
 //! `secret_plaintexts` that must never be printed, and optional `tags`.
 //!
 //! # Running
@@ -436,11 +437,12 @@ fn verify_case(case: &Value, json_run: &Run, table_run: &Run) -> Vec<String> {
             ));
         }
         if let Some(managers) = want.get("managers") {
-            // The hand editors named in the drifts, each once, sorted.
+            // The hand-edit tools named in the drifts, each once, sorted.
             let mut named: Vec<&str> = record["drifts"]
                 .as_array()
                 .into_iter()
                 .flatten()
+                .filter(|d| d["hand_edit"] == Value::Bool(true))
                 .filter_map(|d| d["manager"].as_str())
                 .collect();
             named.sort_unstable();
