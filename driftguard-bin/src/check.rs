@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, bail};
 use driftguard_core::DesiredSnapshot;
 use driftguard_core::analysis::{
     AnalysisOutcome, ApplicationDesired, analyze_applications, is_deploy_hook,
@@ -198,17 +198,13 @@ async fn analyse(args: &CheckArgs, err: &mut dyn Write) -> anyhow::Result<Analys
         }
         LiveKind::Dump => {
             let (source, _) = wiring::live_source(&settings, &key, false).await?;
-            (source.snapshot().await.map_err(|e| anyhow!("{e}"))?, None)
+            (source.snapshot().await?, None)
         }
     };
     let applications = wiring::applications(&settings, &key, capabilities)?;
     let mut desired = Vec::with_capacity(applications.len());
     for application in &applications {
-        let snapshot = application
-            .source
-            .snapshot()
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
+        let snapshot = application.source.snapshot().await?;
         if !args.allow_empty {
             refuse_empty(&snapshot, &application.description, args.render)?;
         }

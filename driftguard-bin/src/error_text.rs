@@ -1,19 +1,14 @@
 //! One line for an error and its causes, as the binary prints it on stderr.
 
-/// `error` and each of its causes, joined by `: `, leaving out a cause whose text the line
-/// already holds (many errors repeat their source in their own message).
+/// `error` and each of its causes, joined by `: `. Errors here do not repeat their
+/// source in their own message, so each cause is said once.
 pub fn one_line(error: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
+    let line = error
+        .chain()
+        .map(ToString::to_string)
+        .filter(|text| !text.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
     // A file name may hold line breaks or escape sequences; the reason stays one line.
     line.chars()
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
@@ -25,9 +20,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn causes_already_in_the_message_are_not_repeated() {
+    fn each_cause_follows_its_context() {
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied");
-        let error = anyhow::Error::new(io).context("manifests/app.yaml: Permission denied");
+        let error = anyhow::Error::new(io).context("manifests/app.yaml");
         assert_eq!(one_line(&error), "manifests/app.yaml: Permission denied");
         let error = anyhow::anyhow!("connection refused").context("cannot reach the cluster");
         assert_eq!(

@@ -73,11 +73,12 @@ fn detail_line(detail: &DriftDetail) -> String {
     if detail.drift_type == DriftType::Missing {
         return "not found in the live state".to_owned();
     }
-    let by = detail
-        .manager
-        .as_deref()
-        .map(|m| format!("  (by {})", printable(m)))
-        .unwrap_or_default();
+    let by = match (detail.manager.as_deref(), detail.hand_edit, detail.unowned) {
+        (Some(manager), true, _) => format!("  (edited by hand: {})", printable(manager)),
+        (Some(manager), false, _) => format!("  (by {})", printable(manager)),
+        (None, _, true) => "  (no field manager: written by admission)".to_owned(),
+        (None, _, false) => String::new(),
+    };
     format!(
         "{}: {} → {}  [{}, {}]{by}",
         printable(&detail.path.to_string()),
@@ -166,5 +167,30 @@ mod tests {
         assert_eq!(printable("plain · text"), "plain · text");
         assert_eq!(printable("a\nFAKE ROW\u{1b}[2J"), "a\\nFAKE ROW\\u{1b}[2J");
         assert_eq!(show(Some(&Value::String("x\ry".to_owned()))), "x\\ry");
+    }
+
+    #[test]
+    fn each_drift_says_who_wrote_the_live_value() {
+        let detail = |manager: Option<&str>, hand_edit: bool, unowned: bool| DriftDetail {
+            path: "spec.paused".to_owned(),
+            drift_type: DriftType::Other,
+            severity: driftguard_core::Severity::Medium,
+            desired: None,
+            live: Some(Value::Bool(true)),
+            manager: manager.map(str::to_owned),
+            hand_edit,
+            unowned,
+        };
+        let line = |manager, hand_edit, unowned| detail_line(&detail(manager, hand_edit, unowned));
+        assert!(
+            line(Some("kubectl-edit"), true, false).ends_with("(edited by hand: kubectl-edit)")
+        );
+        assert!(line(Some("helm"), false, false).ends_with("(by helm)"));
+        assert!(line(None, false, true).ends_with("(no field manager: written by admission)"));
+        assert!(
+            line(None, false, false).ends_with("Medium]"),
+            "{}",
+            line(None, false, false)
+        );
     }
 }

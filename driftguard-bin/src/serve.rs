@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use driftguard_api::{Service, ServiceSettings};
 use driftguard_core::Detector;
 
@@ -77,14 +77,12 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         timeouts: settings.server.timeouts(),
         ..ServiceSettings::default()
     };
-    let service = Service::new(detector, service_settings).map_err(|e| anyhow!("{e}"))?;
-    let address = settings.server.address().map_err(|e| anyhow!("{e}"))?;
+    let service = Service::new(detector, service_settings)?;
+    let address = settings.server.address()?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    driftguard_api::serve(listener, service, shutdown_signal())
-        .await
-        .map_err(|e| anyhow!("{e}"))
+    Ok(driftguard_api::serve(listener, service, shutdown_signal()).await?)
 }
 
 /// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).

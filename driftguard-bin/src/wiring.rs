@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use driftguard_core::analysis::DetectionSettings;
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{Application, DriftStore, LiveSource};
@@ -22,7 +22,7 @@ pub fn detection_settings(settings: &Settings) -> anyhow::Result<DetectionSettin
     settings
         .detection
         .detection_settings(&settings.kubernetes.namespaces)
-        .map_err(|e| anyhow!("{e}"))
+        .context("detection")
 }
 
 /// The live side the configuration names, and, for a cluster, the source of what Helm's
@@ -42,9 +42,7 @@ pub async fn live_source(
             (Arc::new(DumpLiveSource::new(dump, key.clone())), None)
         }
         LiveKind::Kubernetes => {
-            let source = KubeLiveSource::connect(settings.kubernetes.clone(), key.clone())
-                .await
-                .map_err(|e| anyhow!("kubernetes: {e}"))?;
+            let source = KubeLiveSource::connect(settings.kubernetes.clone(), key.clone()).await?;
             if watch && let Err(error) = source.start_watch().await {
                 tracing::warn!(%error, "❌ cannot start watching the cluster; changes are seen at the next full analysis");
             }
@@ -63,10 +61,8 @@ pub fn applications(
     key: &FingerprintKey,
     capabilities: Option<Arc<dyn CapabilitiesSource>>,
 ) -> anyhow::Result<Vec<Application>> {
-    let configs = resolve_applications(&settings.sources, &settings.git, &settings.applications)
-        .map_err(|e| anyhow!("{e}"))?;
-    let mut renderer =
-        Renderer::new(settings.render.clone()).map_err(|e| anyhow!("render: {e}"))?;
+    let configs = resolve_applications(&settings.sources, &settings.git, &settings.applications)?;
+    let mut renderer = Renderer::new(settings.render.clone()).context("render")?;
     if let Some(capabilities) = capabilities {
         renderer = renderer.with_capabilities(capabilities);
     }
@@ -77,7 +73,7 @@ pub fn applications(
         .map(|config| {
             config
                 .build(&settings.git, &repositories, &renderer, key)
-                .map_err(|e| anyhow!("application {}: {e}", config.name))
+                .with_context(|| format!("application {}", config.name))
         })
         .collect()
 }
@@ -87,9 +83,7 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn DriftStore>> {
     if let DatabaseKind::Sqlite { path } = &settings.database.kind {
         create_parent(path)?;
     }
-    driftguard_store::open(&settings.database)
-        .await
-        .map_err(|e| anyhow!("database: {e}"))
+    Ok(driftguard_store::open(&settings.database).await?)
 }
 
 /// Creates the folder a file will live in.

@@ -80,6 +80,6 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
         .add_source(environment)
         .build()
         .and_then(Config::try_deserialize)
-        .map_err(|e| anyhow::anyhow!("invalid configuration in {where_}: {e}"))?;
+        .with_context(|| format!("invalid configuration in {where_}"))?;
     Ok(Loaded { settings, file })
 }
