@@ -7,9 +7,53 @@ use crate::k8s::fields::{is_set_list, merge_key_default};
 use crate::k8s::schema::{ListType, SchemaCursor};
 use crate::path::Segment;
 
+/// A key field's name and the server's default for an item that leaves it out.
+type KeyField<'a> = (&'a str, Option<&'a str>);
+
 /// The fields that identify an item of a keyed list, each with the server's default for
-/// an item that leaves it out (`protocol: TCP`).
-pub(super) type KeyFields<'a> = Vec<(&'a str, Option<&'a str>)>;
+/// an item that leaves it out (`protocol: TCP`). Held inline: lists are keyed by one to
+/// three fields, and the walk asks for every list it meets.
+pub(super) struct KeyFields<'a> {
+    inline: [KeyField<'a>; INLINE_KEYS],
+    len: usize,
+    more: Vec<KeyField<'a>>,
+}
+
+const INLINE_KEYS: usize = 4;
+
+impl<'a> KeyFields<'a> {
+    fn collect(fields: impl IntoIterator<Item = KeyField<'a>>) -> Self {
+        let mut keys = Self {
+            inline: [("", None); INLINE_KEYS],
+            len: 0,
+            more: Vec::new(),
+        };
+        for field in fields {
+            if keys.len < INLINE_KEYS && keys.more.is_empty() {
+                keys.inline[keys.len] = field;
+                keys.len += 1;
+            } else {
+                if keys.more.is_empty() {
+                    keys.more.extend_from_slice(&keys.inline[..keys.len]);
+                }
+                keys.more.push(field);
+            }
+        }
+        keys
+    }
+}
+
+impl<'a> std::ops::Deref for KeyFields<'a> {
+    type Target = [KeyField<'a>];
+
+    fn deref(&self) -> &Self::Target {
+        if self.more.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.more
+        }
+    }
+}
 
 /// How the items of one list are paired.
 pub(super) enum ListKind<'a> {
@@ -33,16 +77,14 @@ pub(super) fn list_kind<'a>(
 ) -> ListKind<'a> {
     let keyed_by = |names: &mut dyn Iterator<Item = &'a str>| -> KeyFields<'a> {
         let item = schema.item();
-        names
-            .map(|name| {
-                let default = item
-                    .field(name)
-                    .default_value()
-                    .and_then(Value::as_str)
-                    .or_else(|| merge_key_default(name));
-                (name, default)
-            })
-            .collect()
+        KeyFields::collect(names.map(|name| {
+            let default = item
+                .field(name)
+                .default_value()
+                .and_then(Value::as_str)
+                .or_else(|| merge_key_default(name));
+            (name, default)
+        }))
     };
     match schema.list_type() {
         Some(ListType::Map) => {
@@ -72,7 +114,7 @@ pub(super) fn list_kind<'a>(
         key,
         items.iter().map(|item| item.get("containerPort").is_some()),
     ) {
-        Some(fields) => ListKind::Keyed(fields.to_vec()),
+        Some(fields) => ListKind::Keyed(KeyFields::collect(fields.iter().copied())),
         None => ListKind::Positional,
     }
 }

@@ -17,6 +17,9 @@
 //! (see [`crate::normalize`]). A schema's `default`, where one is known, is consulted
 //! before these tables.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use crate::k8s::fields::may_be_user_map;
@@ -675,12 +678,25 @@ fn scalar_default(
     value: &Value,
     siblings: &Map<String, Value>,
 ) -> Option<bool> {
-    DEFAULTS
+    by_field()
+        .get(key)?
         .iter()
-        .flat_map(|group| group.entries)
         .find(|entry| applies(entry, object.kind, key, parent, siblings))?
         .fill
         .matches(value, siblings, object.api_version)
+}
+
+/// The entries of [`DEFAULTS`] by field name, in table order: the walk asks for every
+/// field only live has, and most fields have one or two entries.
+fn by_field() -> &'static HashMap<&'static str, Vec<&'static ServerDefault>> {
+    static INDEX: OnceLock<HashMap<&'static str, Vec<&'static ServerDefault>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: HashMap<&'static str, Vec<&'static ServerDefault>> = HashMap::new();
+        for entry in DEFAULTS.iter().flat_map(|group| group.entries) {
+            index.entry(entry.field).or_default().push(entry);
+        }
+        index
+    })
 }
 
 /// The type of the object a field belongs to.

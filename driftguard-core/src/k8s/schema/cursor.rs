@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::node::{Format, ListType, NodeId, Schema, property};
+use super::node::{Format, ListType, Node, NodeId, Schema, property};
 
 /// Where the walk is in the schema of the object it walks; unknown where no schema says
 /// anything, and then every question answers `None` and the tables decide.
@@ -29,9 +29,16 @@ impl<'s> SchemaCursor<'s> {
         self.at.is_some()
     }
 
-    fn fact<T>(self, fact: impl Fn(&'s super::node::Node) -> Option<T>) -> Option<T> {
+    /// The node here, with the facts of its reference chain.
+    fn node(self) -> Option<&'s Node> {
         let (schema, node) = self.at?;
-        schema.find(node, fact)
+        schema.node(node)
+    }
+
+    /// The node holding the fields, map values and items of the node here.
+    fn structure(self) -> Option<(&'s Schema, &'s Node)> {
+        let (schema, node) = self.at?;
+        Some((schema, schema.node(schema.node(node)?.structure?)?))
     }
 
     fn to(self, node: Option<NodeId>) -> Self {
@@ -44,50 +51,44 @@ impl<'s> SchemaCursor<'s> {
     /// The field `name` of the object here: a declared property, else the values of a
     /// map. Unknown below a field the schema does not describe.
     pub fn field(self, name: &str) -> Self {
-        if self.at.is_none() {
-            return self;
-        }
-        // One pass down the reference chain: a declared property first, else map values.
-        self.to(self.fact(|node| property(node, name).or(node.additional)))
+        let Some((_, structure)) = self.structure() else {
+            return Self::UNKNOWN;
+        };
+        self.to(property(structure, name).or(structure.additional))
     }
 
     /// The items of the list here.
     pub fn item(self) -> Self {
-        if self.at.is_none() {
-            return self;
-        }
-        self.to(self.fact(|node| node.items))
+        self.to(self.structure().and_then(|(_, structure)| structure.items))
     }
 
     /// `x-kubernetes-list-type` of the list here.
     pub fn list_type(self) -> Option<ListType> {
-        self.fact(|node| node.list)
+        self.node()?.list
     }
 
     /// `x-kubernetes-list-map-keys` of the list here; empty when none is stated.
     pub fn list_map_keys(self) -> &'s [Box<str>] {
-        self.fact(|node| (!node.keys.is_empty()).then_some(node.keys.as_slice()))
-            .unwrap_or(&[])
+        self.node().map_or(&[], |node| node.keys.as_slice())
     }
 
     /// `x-kubernetes-patch-merge-key` of the list here.
     pub fn merge_key(self) -> Option<&'s str> {
-        self.fact(|node| node.merge_key.as_deref())
+        self.node()?.merge_key.as_deref()
     }
 
     /// Whether the scalar here is a quantity or an int-or-string.
     pub fn format(self) -> Option<Format> {
-        self.fact(|node| node.format)
+        self.node()?.format
     }
 
     /// The value the server fills in here when the field is absent.
     pub fn default_value(self) -> Option<&'s Value> {
-        self.fact(|node| node.default.as_ref())
+        self.node()?.default.as_ref()
     }
 
     /// Whether fields the schema does not list are kept here as they are.
     pub fn preserves_unknown_fields(self) -> bool {
-        self.fact(|node| node.preserve_unknown.then_some(true))
-            .unwrap_or(false)
+        self.node().is_some_and(|node| node.preserve_unknown)
     }
 }

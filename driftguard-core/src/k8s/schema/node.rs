@@ -52,6 +52,16 @@ pub struct Node {
     pub(crate) default: Option<Value>,
     /// `x-kubernetes-preserve-unknown-fields`: fields not listed are kept as they are.
     pub(crate) preserve_unknown: bool,
+    /// The node on the reference chain holding this one's fields, map values and items
+    /// (set by [`Schema::finish`], which also copies the chain's facts here, so that a
+    /// cursor never walks the chain).
+    pub(crate) structure: Option<NodeId>,
+}
+
+impl Node {
+    fn has_structure(&self) -> bool {
+        !self.properties.is_empty() || self.additional.is_some() || self.items.is_some()
+    }
 }
 
 /// The nodes of one schema source.
@@ -93,36 +103,81 @@ impl Schema {
         self.nodes.len()
     }
 
-    /// The first node on the reference chain from `id` for which `fact` answers.
-    pub(crate) fn find<'s, T>(
-        &'s self,
-        id: NodeId,
-        fact: impl Fn(&'s Node) -> Option<T>,
-    ) -> Option<T> {
-        let mut current = Some(id);
-        for _ in 0..MAX_REFERENCE_CHAIN {
-            let node = self.node(current?)?;
-            if let Some(found) = fact(node) {
-                return Some(found);
+    /// Sorts the properties of every node, so that lookups can search them, and resolves
+    /// every reference chain once: each node gets the facts the chain states (its own
+    /// first) and the node holding its structure.
+    pub(crate) fn finish(&mut self) {
+        for node in &mut self.nodes {
+            node.properties
+                .sort_by(|a, b| by_length_then_bytes(&a.0, &b.0));
+            node.properties.dedup_by(|a, b| a.0 == b.0);
+        }
+        let resolved: Vec<Node> = (0..self.nodes.len())
+            .map(|index| self.resolve(index))
+            .collect();
+        for (node, resolved) in self.nodes.iter_mut().zip(resolved) {
+            node.structure = resolved.structure;
+            node.list = resolved.list;
+            node.keys = resolved.keys;
+            node.merge_key = resolved.merge_key;
+            node.format = resolved.format;
+            node.default = resolved.default;
+            node.preserve_unknown = resolved.preserve_unknown;
+        }
+    }
+
+    /// The facts and structure of the node at `index`, read down its reference chain.
+    fn resolve(&self, index: usize) -> Node {
+        let mut chain: Vec<&Node> = Vec::new();
+        let mut current = u32::try_from(index).ok().map(NodeId);
+        while let Some(id) = current {
+            let Some(node) = self.node(id) else { break };
+            chain.push(node);
+            if chain.len() >= MAX_REFERENCE_CHAIN {
+                break;
             }
             current = node.reference;
         }
-        None
-    }
-
-    /// Sorts the properties of every node, so that lookups can search them.
-    pub(crate) fn finish(&mut self) {
-        for node in &mut self.nodes {
-            node.properties.sort_by(|a, b| a.0.cmp(&b.0));
-            node.properties.dedup_by(|a, b| a.0 == b.0);
+        let mut ids = Vec::with_capacity(chain.len());
+        let mut current = u32::try_from(index).ok().map(NodeId);
+        for node in &chain {
+            ids.push(current);
+            current = node.reference;
+        }
+        Node {
+            structure: chain
+                .iter()
+                .zip(&ids)
+                .find(|(node, _)| node.has_structure())
+                .and_then(|(_, id)| *id),
+            list: chain.iter().find_map(|n| n.list),
+            keys: chain
+                .iter()
+                .find(|n| !n.keys.is_empty())
+                .map(|n| n.keys.clone())
+                .unwrap_or_default(),
+            merge_key: chain.iter().find_map(|n| n.merge_key.clone()),
+            format: chain.iter().find_map(|n| n.format),
+            default: chain.iter().find_map(|n| n.default.clone()),
+            preserve_unknown: chain.iter().any(|n| n.preserve_unknown),
+            ..Node::default()
         }
     }
+}
+
+/// The order properties are kept in: by length first, so that most comparisons of a
+/// lookup (and most lookups are of fields the schema does not list) need no byte
+/// comparison at all.
+fn by_length_then_bytes(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 /// The property `name` of `node`.
 pub(crate) fn property(node: &Node, name: &str) -> Option<NodeId> {
     node.properties
-        .binary_search_by(|(field, _)| (**field).cmp(name))
+        .binary_search_by(|(field, _)| by_length_then_bytes(field, name))
         .ok()
         .map(|index| node.properties[index].1)
 }
