@@ -125,10 +125,18 @@ struct Scopes {
 }
 
 impl Scopes {
-    fn learn<'a>(&mut self, resources: impl IntoIterator<Item = &'a Resource>, live: bool) {
+    /// Learns the scopes `resources` reveal; the CustomResourceDefinitions among them also
+    /// go to `schemas`, whose schemas describe the custom resources compared.
+    fn learn<'a>(
+        &mut self,
+        resources: impl IntoIterator<Item = &'a Resource>,
+        live: bool,
+        schemas: &mut SchemaCatalog,
+    ) {
         for resource in resources {
             let kind = resource.id.kind();
             if kind == "CustomResourceDefinition" {
+                schemas.learn_crd(&resource.object, live);
                 let spec = resource.object.get("spec");
                 let crd_kind = spec
                     .and_then(|s| s.get("names"))
@@ -166,16 +174,6 @@ impl Scopes {
         coverage
             .and_then(|c| c.cluster_scoped(kind))
             .or_else(|| self.observed.get(kind).copied())
-    }
-}
-
-/// Learns the CustomResourceDefinitions among `resources`, whose schemas describe the
-/// custom resources compared.
-fn learn_definitions(schemas: &mut SchemaCatalog, resources: &[Resource], live: bool) {
-    for resource in resources {
-        if resource.id.kind() == "CustomResourceDefinition" {
-            schemas.learn_crd(&resource.object, live);
-        }
     }
 }
 
@@ -360,11 +358,9 @@ pub(crate) fn run_analysis(
         schemas.set_cluster(cluster.clone());
     }
     for application in &applications {
-        scopes.learn(&application.snapshot.resources, false);
-        learn_definitions(&mut schemas, &application.snapshot.resources, false);
+        scopes.learn(&application.snapshot.resources, false, &mut schemas);
     }
-    scopes.learn(&live.resources, true);
-    learn_definitions(&mut schemas, &live.resources, true);
+    scopes.learn(&live.resources, true, &mut schemas);
     let coverage = live.coverage;
     let mut live_by_id: HashMap<ResourceId, Resource> =
         HashMap::with_capacity(live.resources.len());

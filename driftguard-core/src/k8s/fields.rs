@@ -249,47 +249,31 @@ pub fn is_set_list(kind: &str, key: &str) -> bool {
     SET_LISTS.contains(&(kind, key))
 }
 
+/// A container's fields the API server never fills in (core/v1 Container), for regular
+/// and init containers alike.
+const CONTAINER_FIELDS_NEVER_FILLED_IN: &[&str] = &[
+    "command",
+    "args",
+    "envFrom",
+    "workingDir",
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "resources",
+    "securityContext",
+    "stdin",
+    "stdinOnce",
+    "tty",
+];
+
 /// Fields the API server never fills in, by the map they are found in: a value there that
 /// Git lacks was put there by somebody. For workloads' pod templates (PodSpec, Container,
 /// ContainerPort, VolumeMount, volume sources, SecurityContext of core/v1: none of these
 /// has a default in pkg/apis/core/v1/defaults.go).
 const NEVER_FILLED_IN_POD_TEMPLATE: &[(&str, &[&str])] = &[
-    (
-        "containers",
-        &[
-            "command",
-            "args",
-            "envFrom",
-            "workingDir",
-            "lifecycle",
-            "livenessProbe",
-            "readinessProbe",
-            "startupProbe",
-            "resources",
-            "securityContext",
-            "stdin",
-            "stdinOnce",
-            "tty",
-        ],
-    ),
-    (
-        "initContainers",
-        &[
-            "command",
-            "args",
-            "envFrom",
-            "workingDir",
-            "lifecycle",
-            "livenessProbe",
-            "readinessProbe",
-            "startupProbe",
-            "resources",
-            "securityContext",
-            "stdin",
-            "stdinOnce",
-            "tty",
-        ],
-    ),
+    ("containers", CONTAINER_FIELDS_NEVER_FILLED_IN),
+    ("initContainers", CONTAINER_FIELDS_NEVER_FILLED_IN),
     (
         "spec",
         &[

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::cursor::SchemaCursor;
-use super::node::{Format, ListType, Node, NodeId, Schema};
+use super::node::{Format, ListType, Node, NodeId, Schema, string_list};
 
 /// The generated facts: list types and keys, formats, defaults (see
 /// `scripts/k8s-schema/README.md` for the format).
@@ -141,22 +141,11 @@ impl<'d> Loader<'d> {
         if let Some(items) = map.get("items") {
             node.items = Some(self.node(items));
         }
-        node.list = match map.get("list").and_then(Value::as_str) {
-            Some("atomic") => Some(ListType::Atomic),
-            Some("set") => Some(ListType::Set),
-            Some("map") => Some(ListType::Map),
-            _ => None,
-        };
-        node.keys = map
-            .get("keys")
-            .and_then(Value::as_array)
-            .map(|keys| {
-                keys.iter()
-                    .filter_map(Value::as_str)
-                    .map(Into::into)
-                    .collect()
-            })
-            .unwrap_or_default();
+        node.list = map
+            .get("list")
+            .and_then(Value::as_str)
+            .and_then(ListType::from_name);
+        node.keys = string_list(map.get("keys"));
         node.merge_key = map.get("merge_key").and_then(Value::as_str).map(Into::into);
         node.format = match map.get("format").and_then(Value::as_str) {
             Some("quantity") => Some(Format::Quantity),

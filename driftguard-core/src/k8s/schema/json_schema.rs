@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::node::{Format, ListType, Node, NodeId, Schema};
+use super::node::{Format, ListType, Node, NodeId, Schema, string_list};
 
 /// The definition name of `resource.Quantity` in the API server's OpenAPI documents.
 const QUANTITY_DEFINITION: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
@@ -105,22 +105,11 @@ impl<'d> Converter<'d> {
         if let Some(items) = schema.get("items").filter(|value| value.is_object()) {
             node.items = Some(self.node(items, depth + 1));
         }
-        node.list = match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
-            Some("atomic") => Some(ListType::Atomic),
-            Some("set") => Some(ListType::Set),
-            Some("map") => Some(ListType::Map),
-            _ => None,
-        };
-        node.keys = schema
-            .get("x-kubernetes-list-map-keys")
-            .and_then(Value::as_array)
-            .map(|keys| {
-                keys.iter()
-                    .filter_map(Value::as_str)
-                    .map(Into::into)
-                    .collect()
-            })
-            .unwrap_or_default();
+        node.list = schema
+            .get("x-kubernetes-list-type")
+            .and_then(Value::as_str)
+            .and_then(ListType::from_name);
+        node.keys = string_list(schema.get("x-kubernetes-list-map-keys"));
         node.merge_key = schema
             .get("x-kubernetes-patch-merge-key")
             .and_then(Value::as_str)

@@ -19,6 +19,32 @@ pub enum ListType {
     Map,
 }
 
+impl ListType {
+    /// The list type an `x-kubernetes-list-type` value names.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "atomic" => Some(Self::Atomic),
+            "set" => Some(Self::Set),
+            "map" => Some(Self::Map),
+            _ => None,
+        }
+    }
+}
+
+/// The strings of a JSON list (`x-kubernetes-list-map-keys`); empty for anything else.
+pub(crate) fn string_list(value: Option<&Value>) -> Vec<Box<str>> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(Into::into)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The value semantics of a scalar field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -128,38 +154,31 @@ impl Schema {
 
     /// The facts and structure of the node at `index`, read down its reference chain.
     fn resolve(&self, index: usize) -> Node {
-        let mut chain: Vec<&Node> = Vec::new();
+        let mut chain: Vec<(NodeId, &Node)> = Vec::new();
         let mut current = u32::try_from(index).ok().map(NodeId);
         while let Some(id) = current {
             let Some(node) = self.node(id) else { break };
-            chain.push(node);
+            chain.push((id, node));
             if chain.len() >= MAX_REFERENCE_CHAIN {
                 break;
             }
             current = node.reference;
         }
-        let mut ids = Vec::with_capacity(chain.len());
-        let mut current = u32::try_from(index).ok().map(NodeId);
-        for node in &chain {
-            ids.push(current);
-            current = node.reference;
-        }
+        let nodes = || chain.iter().map(|(_, node)| *node);
         Node {
             structure: chain
                 .iter()
-                .zip(&ids)
-                .find(|(node, _)| node.has_structure())
-                .and_then(|(_, id)| *id),
-            list: chain.iter().find_map(|n| n.list),
-            keys: chain
-                .iter()
+                .find(|(_, node)| node.has_structure())
+                .map(|(id, _)| *id),
+            list: nodes().find_map(|n| n.list),
+            keys: nodes()
                 .find(|n| !n.keys.is_empty())
                 .map(|n| n.keys.clone())
                 .unwrap_or_default(),
-            merge_key: chain.iter().find_map(|n| n.merge_key.clone()),
-            format: chain.iter().find_map(|n| n.format),
-            default: chain.iter().find_map(|n| n.default.clone()),
-            preserve_unknown: chain.iter().any(|n| n.preserve_unknown),
+            merge_key: nodes().find_map(|n| n.merge_key.clone()),
+            format: nodes().find_map(|n| n.format),
+            default: nodes().find_map(|n| n.default.clone()),
+            preserve_unknown: nodes().any(|n| n.preserve_unknown),
             ..Node::default()
         }
     }
