@@ -8,55 +8,11 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use driftguard_test_support::check::CheckRun;
 use driftguard_test_support::git::TestRepo;
 use driftguard_test_support::helm::helm_bin_dir;
 use driftguard_test_support::python::workspace_root;
 use serde_json::{Value, json};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn report(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    /// `resource_id` → the record, for every record.
-    fn records(&self) -> Vec<(String, Value)> {
-        self.report()["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["resource_id"].as_str().unwrap().to_owned(), r.clone()))
-            .collect()
-    }
-
-    fn ids(&self) -> Vec<String> {
-        self.records().into_iter().map(|(id, _)| id).collect()
-    }
-
-    fn record(&self, id: &str) -> Value {
-        self.records()
-            .into_iter()
-            .find(|(i, _)| i == id)
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| panic!("no record {id} in {:?}", self.ids()))
-    }
-
-    /// The error line, when the check exits 2: the last line of stderr (warnings may
-    /// come before it).
-    fn error(&self) -> &str {
-        self.stderr.trim_end().lines().last().unwrap_or_default()
-    }
-}
 
 fn fixture(path: &str) -> PathBuf {
     workspace_root().join("tests/render").join(path)
@@ -76,8 +32,8 @@ fn os(value: impl AsRef<OsStr>) -> OsString {
     value.as_ref().to_owned()
 }
 
-fn check(args: &[OsString]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+fn check(args: &[OsString]) -> CheckRun {
+    Command::new(env!("CARGO_BIN_EXE_driftguard"))
         .arg("check")
         .args(args)
         .args(["--output", "json"])
@@ -85,12 +41,8 @@ fn check(args: &[OsString]) -> Run {
         .env("DRIFTGUARD_FINGERPRINT_KEY", "render check tests")
         .env_remove("KUBECONFIG")
         .output()
-        .expect("driftguard runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .expect("driftguard runs")
+        .into()
 }
 
 /// What `kubectl kustomize FOLDER` prints: the objects `kubectl apply -k` creates.
@@ -284,7 +236,7 @@ fn billing_live() -> Value {
     ]})
 }
 
-fn billing_check(extra: &[&str]) -> Run {
+fn billing_check(extra: &[&str]) -> CheckRun {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("dump.json"), billing_live().to_string()).unwrap();
     let mut args = vec![

@@ -6,73 +6,26 @@
 use std::path::Path;
 use std::process::Command;
 
+use driftguard_test_support::check::CheckRun;
+use driftguard_test_support::files::copy_tree;
 use driftguard_test_support::git::{GitDaemon, TestRepo};
 use driftguard_test_support::kube::{KmockServer, write_kubeconfig};
 use driftguard_test_support::process::free_port;
 use serde_json::{Value, json};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn report(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    /// `resource_id` → `drift_types` of every record.
-    fn types(&self) -> Vec<(String, Value)> {
-        self.report()["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["resource_id"].as_str().unwrap().to_owned(),
-                    r["drift_types"].clone(),
-                )
-            })
-            .collect()
-    }
-}
-
-fn check(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+fn check(args: &[&str]) -> CheckRun {
+    Command::new(env!("CARGO_BIN_EXE_driftguard"))
         .arg("check")
         .args(args)
         .args(["--output", "json"])
         .env_remove("KUBECONFIG")
         .output()
-        .expect("driftguard runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .expect("driftguard runs")
+        .into()
 }
 
 fn examples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

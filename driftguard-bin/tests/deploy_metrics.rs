@@ -20,6 +20,7 @@ use deploy_support::{
     alerts, assert_success, dashboard_expressions, dashboard_file, grafana_to_promql, read,
     repo_root, run_promtool,
 };
+use driftguard_test_support::files::copy_tree;
 use driftguard_test_support::service::ServiceProcess;
 use serde_json::Value;
 
@@ -35,19 +36,6 @@ fn metrics_with(driftguard: &mut ServiceProcess, name: &str) -> String {
         Scrape::parse(&s.metrics()).samples.contains_key(name)
     });
     driftguard.metrics()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Scrapes of a DriftGuard run on the bundled example: after the first analysis (drift

@@ -8,6 +8,7 @@
 
 mod deploy_support;
 
+use driftguard_test_support::files::copy_tree;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -140,14 +141,6 @@ fn the_live_dump_is_what_the_cluster_returns_after_kubectl_apply() {
         "scheme: HTTP",
     ] {
         assert!(deployment.contains(default), "{default}");
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }
 

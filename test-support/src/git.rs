@@ -135,20 +135,7 @@ impl TestRepo {
     /// Copies every file under `source` (a folder of the workspace, say a render fixture)
     /// into the work tree under `prefix`.
     pub fn copy_tree(&self, source: &Path, prefix: &str) {
-        let mut pending = vec![source.to_owned()];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read fixture folder") {
-                let path = entry.expect("fixture entry").path();
-                if path.is_dir() {
-                    pending.push(path);
-                    continue;
-                }
-                let relative = path.strip_prefix(source).expect("inside the fixture");
-                let target = Path::new(prefix).join(relative);
-                let content = std::fs::read_to_string(&path).expect("fixture files are text");
-                self.write(&target.to_string_lossy(), &content);
-            }
-        }
+        crate::files::copy_tree(source, &self.work_dir().join(prefix));
     }
 
     /// Removes the repository-relative `path`.

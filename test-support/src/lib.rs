@@ -9,12 +9,15 @@
 //! - [`mongo`]: nx-27017, a MongoDB wire-protocol server (PyPI), or the server named by
 //!   `DRIFTGUARD_TEST_MONGODB_URI`.
 //!
-//! [`service`] runs `driftguard serve` as a process; [`http`] is a small blocking HTTP client to drive servers (DriftGuard's API, kmock) as curl
+//! [`service`] runs `driftguard serve` as a process; [`check`] reads what a
+//! `driftguard check` run printed; [`files`] copies fixture folders; [`http`] is a small blocking HTTP client to drive servers (DriftGuard's API, kmock) as curl
 //! would.
 //!
 //! The Python servers come from the virtual environment that `scripts/test.sh` creates;
 //! a test that needs one and cannot find it fails with a message saying how to get it.
 
+pub mod check;
+pub mod files;
 pub mod git;
 pub mod helm;
 pub mod http;
