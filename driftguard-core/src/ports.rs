@@ -23,6 +23,9 @@ pub enum PortErrorKind {
     InvalidData,
     /// A write conflicted with another.
     Conflict,
+    /// The caller asked for something the adapter cannot serve as asked (an event
+    /// position this store did not make); the same request fails again.
+    InvalidRequest,
     /// Anything else.
     Other,
 }
@@ -160,6 +163,11 @@ impl RecordFilter {
 }
 
 /// Which events a query returns, oldest first.
+///
+/// Events are in a total order: by time, then by a key the store gives each event
+/// (see [`EventPosition`]), so a query can start exactly after the last event of an
+/// earlier page ([`EventFilter::after`]) and page through events sharing a time without
+/// skipping or repeating any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
     /// Only events of this resource.
@@ -168,18 +176,70 @@ pub struct EventFilter {
     pub since: Option<DateTime<Utc>>,
     /// Only events before this time.
     pub until: Option<DateTime<Utc>>,
+    /// Only events after this position: the [`EventPage::next`] of an earlier page.
+    pub after: Option<EventPosition>,
     /// At most this many events (the oldest ones).
     pub limit: Option<usize>,
 }
 
 impl EventFilter {
-    /// Whether an event passes the filter (limit aside).
+    /// Whether an event passes the filter (`after` and `limit` aside).
     pub fn matches(&self, event: &DriftEvent) -> bool {
         self.resource_id
             .as_ref()
             .is_none_or(|id| &event.resource_id == id)
             && self.since.is_none_or(|t| event.at >= t)
             && self.until.is_none_or(|t| event.at < t)
+    }
+}
+
+/// The place of one event in the order events are listed in: its time, then its key.
+///
+/// The key tells apart events sharing a time. Each store makes its own (SQLite: the
+/// row's sequence number; MongoDB: the document's ObjectId), unique among its events and
+/// compared as the store compares them; a store refuses a key it did not make with
+/// [`PortErrorKind::InvalidRequest`]. Callers treat it as opaque bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventPosition {
+    /// The event's time, as the store keeps it.
+    pub at: DateTime<Utc>,
+    /// The store's key of the event.
+    pub key: Vec<u8>,
+}
+
+/// One page of an event query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventPage {
+    /// The events, oldest first.
+    pub events: Vec<DriftEvent>,
+    /// Where the next page starts (the position of this page's last event) when more
+    /// events pass the filter; `None` on the last page.
+    pub next: Option<EventPosition>,
+}
+
+impl EventPage {
+    /// The page of a query with `limit` from `rows`: the first matching events in order,
+    /// each with its store key, at least one more than `limit` when there are more.
+    ///
+    /// Stores ask for `limit + 1` rows, so that whether a next page exists is known
+    /// without another query, and build the page with this.
+    pub fn from_keyed(mut rows: Vec<(DriftEvent, Vec<u8>)>, limit: Option<usize>) -> Self {
+        let more = limit.is_some_and(|limit| rows.len() > limit);
+        if let Some(limit) = limit {
+            rows.truncate(limit);
+        }
+        let next = if more {
+            rows.last().map(|(event, key)| EventPosition {
+                at: event.at,
+                key: key.clone(),
+            })
+        } else {
+            None
+        };
+        Self {
+            events: rows.into_iter().map(|(event, _)| event).collect(),
+            next,
+        }
     }
 }
 
@@ -195,8 +255,8 @@ pub trait DriftStore: Send + Sync {
     /// Upserts the records and appends the events of one analysis, as one batch.
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError>;
 
-    /// Events passing `filter`, oldest first.
-    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError>;
+    /// One page of the events passing `filter`, oldest first (ties by store key).
+    async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError>;
 
     /// Totals and breakdowns over all records and events.
     async fn statistics(&self) -> Result<DriftStatistics, PortError>;
@@ -215,5 +275,49 @@ pub trait DriftStore: Send + Sync {
     /// The default assumes an embedded store that is always there.
     async fn ping(&self) -> Result<(), PortError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::record::EventKind;
+
+    fn keyed(count: u8) -> Vec<(DriftEvent, Vec<u8>)> {
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid time");
+        (0..count)
+            .map(|i| {
+                let event = DriftEvent {
+                    resource_id: ResourceId::namespaced("Deployment", "shop", "web"),
+                    application: crate::DEFAULT_APPLICATION.to_owned(),
+                    kind: EventKind::DriftChanged,
+                    at,
+                    drift_types: Vec::new(),
+                    severity: None,
+                    git_revision: None,
+                    message: format!("event {i}"),
+                };
+                (event, vec![i])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_points_past_its_last_event_only_when_more_follow() {
+        let page = EventPage::from_keyed(keyed(3), Some(2));
+        assert_eq!(page.events.len(), 2);
+        let next = page.next.expect("a third event follows");
+        assert_eq!((next.at, next.key), (page.events[1].at, vec![1]));
+
+        for (rows, limit) in [(2, Some(2)), (1, Some(2)), (0, Some(1)), (3, None)] {
+            let page = EventPage::from_keyed(keyed(rows), limit);
+            assert_eq!(page.events.len(), usize::from(rows));
+            assert_eq!(page.next, None, "{rows} rows, limit {limit:?}");
+        }
     }
 }

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::ports::{
-    DesiredSource, DriftStore, EventFilter, LiveSource, PortError, PortErrorKind, RecordFilter,
+    DesiredSource, DriftStore, EventFilter, EventPage, LiveSource, PortError, PortErrorKind,
+    RecordFilter,
 };
 use crate::record::{DriftEvent, DriftRecord};
 use crate::stats::{DriftStatistics, compute};
@@ -130,15 +131,35 @@ impl DriftStore for InMemoryStore {
         Ok(())
     }
 
-    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError> {
-        let mut events: Vec<DriftEvent> = locked(&self.events)
+    /// Events keyed by their index in the saved order (eight bytes, big-endian).
+    async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError> {
+        let after = filter
+            .after
+            .as_ref()
+            .map(|position| {
+                let index = <[u8; 8]>::try_from(position.key.as_slice()).map_err(|_| {
+                    PortError::new(
+                        PortErrorKind::InvalidRequest,
+                        "not an event position of the in-memory store",
+                    )
+                })?;
+                Ok::<_, PortError>((position.at, u64::from_be_bytes(index)))
+            })
+            .transpose()?;
+        let mut rows: Vec<(DriftEvent, u64)> = locked(&self.events)
             .iter()
-            .filter(|e| filter.matches(e))
-            .cloned()
+            .zip(0_u64..)
+            .filter(|(e, index)| {
+                filter.matches(e) && after.is_none_or(|position| (e.at, *index) > position)
+            })
+            .map(|(e, index)| (e.clone(), index))
             .collect();
-        events.sort_by_key(|e| e.at);
-        events.truncate(filter.limit.unwrap_or(usize::MAX));
-        Ok(events)
+        rows.sort_by_key(|(e, index)| (e.at, *index));
+        let keyed = rows
+            .into_iter()
+            .map(|(e, index)| (e, index.to_be_bytes().to_vec()))
+            .collect();
+        Ok(EventPage::from_keyed(keyed, filter.limit))
     }
 
     async fn statistics(&self) -> Result<DriftStatistics, PortError> {

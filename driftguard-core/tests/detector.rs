@@ -100,6 +100,7 @@ fn events(world: &World) -> Vec<EventKind> {
         ..EventFilter::default()
     }))
     .expect("store answers")
+    .events
     .into_iter()
     .map(|e| e.kind)
     .collect()

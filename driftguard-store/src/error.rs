@@ -100,6 +100,14 @@ pub enum Error {
         reason: String,
     },
 
+    /// An event query starts after a position this store did not make (a paging cursor
+    /// of another store, or a forged one).
+    #[error("invalid event position: {reason}")]
+    InvalidPosition {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The thread that runs blocking SQLite calls failed.
     #[error("the SQLite worker thread failed")]
     Worker(#[source] tokio::task::JoinError),
@@ -116,6 +124,7 @@ impl Error {
             Self::Sqlite { source, .. } => sqlite_kind(source),
             Self::Mongo { kind, .. } => *kind,
             Self::Malformed { .. } | Self::Unstorable { .. } => PortErrorKind::InvalidData,
+            Self::InvalidPosition { .. } => PortErrorKind::InvalidRequest,
             Self::Config(_)
             | Self::SchemaTooNew { .. }
             | Self::MongoUri { .. }

@@ -10,10 +10,12 @@
 //! append-only log of lifecycle events, answer the same queries (get, filtered and paged
 //! listings in `ResourceId` order, events by resource and time range, statistics with the
 //! meaning of `driftguard_core::stats::compute`, record counts per application), and save
-//! one analysis as one batch. Records and events carry the application that declares the
-//! resource; those stored before applications existed read back in the default one. One
-//! contract test suite (`tests/contract`) holds them, and the in-memory store of
-//! `driftguard-core`, to the same behaviour.
+//! one analysis as one batch. Event pages start after a position, an event's time and
+//! its key (SQLite: the row's sequence number; MongoDB: its `_id`), so paging through
+//! events sharing a time neither skips nor repeats any. Records and events carry the
+//! application that declares the resource; those stored before applications existed read
+//! back in the default one. One contract test suite (`tests/contract`) holds them, and
+//! the in-memory store of `driftguard-core`, to the same behaviour.
 //!
 //! [`open()`] builds the store the `database` configuration section ([`StoreConfig`])
 //! names.

@@ -155,7 +155,11 @@ async fn documents_without_an_application_belong_to_the_default_one() {
         vec![records[2].clone()]
     );
     assert_eq!(
-        store.events(&EventFilter::default()).await.expect("events"),
+        store
+            .events(&EventFilter::default())
+            .await
+            .expect("events")
+            .events,
         events
     );
 

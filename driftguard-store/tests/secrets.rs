@@ -116,6 +116,7 @@ async fn analyse_secret_drift(store: Arc<dyn DriftStore>) -> String {
             .events(&EventFilter::default())
             .await
             .expect("events")
+            .events
             .is_empty()
     );
     let fingerprint = key.fingerprint(LIVE_PASSWORD.as_bytes());

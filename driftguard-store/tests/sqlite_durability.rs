@@ -98,7 +98,12 @@ async fn stored_batches(path: &Path) -> BTreeMap<usize, (usize, usize)> {
                 .expect("known record")
         );
     }
-    for event in store.events(&EventFilter::default()).await.expect("events") {
+    for event in store
+        .events(&EventFilter::default())
+        .await
+        .expect("events")
+        .events
+    {
         let batch = batch_of(event.resource_id.namespace().expect("namespaced"));
         batches.entry(batch).or_default().1 += 1;
     }

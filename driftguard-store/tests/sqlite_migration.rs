@@ -174,7 +174,11 @@ async fn a_version_1_file_reads_back_in_the_default_application() {
     let id: ResourceId = "Service:shop:web".parse().expect("valid id");
     assert_eq!(store.get(&id).await.expect("get"), Some(expected_record()));
     assert_eq!(
-        store.events(&EventFilter::default()).await.expect("events"),
+        store
+            .events(&EventFilter::default())
+            .await
+            .expect("events")
+            .events,
         vec![expected_event()]
     );
     let in_application = |application: &str| RecordFilter {
@@ -243,6 +247,7 @@ async fn a_migrated_file_stores_applications_and_opens_again() {
         .events(&EventFilter::default())
         .await
         .expect("events")
+        .events
         .into_iter()
         .map(|e| e.application)
         .collect();

@@ -47,12 +47,15 @@ pub(crate) struct RecordList {
     pub(crate) count: usize,
 }
 
-/// One resource's history: `{"resource_id": …, "events": […], "count": N}`.
+/// One page of a resource's history:
+/// `{"resource_id": …, "events": […], "count": N, "next": "…"}`.
 #[derive(Debug, Serialize)]
 pub(crate) struct EventList {
     pub(crate) resource_id: String,
     pub(crate) events: Vec<DriftEvent>,
     pub(crate) count: usize,
+    /// The cursor of the next page; `null` on the last page.
+    pub(crate) next: Option<String>,
 }
 
 /// `{"statistics": {…}}`.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use driftguard_core::{DriftStatus, PortError, error_chain};
+use driftguard_core::{DriftStatus, PortError, PortErrorKind, error_chain};
 use warp::http::StatusCode;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
@@ -12,6 +12,7 @@ use super::body::{
     ApplicationBody, ApplicationList, EventList, NotReadyBody, RecordList, StatisticsBody,
     StatusBody,
 };
+use super::cursor;
 use super::endpoint::Endpoint;
 use super::params::{EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id};
 use super::reply::{ApiError, json};
@@ -168,17 +169,25 @@ async fn record(service: &Service, query: &str, segment: &str) -> Result<Respons
 
 async fn events(service: &Service, query: &str, segment: &str) -> Result<Response, ApiError> {
     let id = resource_id(segment)?;
-    let filter = Params::parse(query, EVENT_PARAMS)?.event_filter(id.clone())?;
+    let params = Params::parse(query, EVENT_PARAMS)?;
+    let filter = params.event_filter(id.clone())?;
     if from_store(service, service.store().get(&id).await)?.is_none() {
         return Err(ApiError::not_found(format!("no drift record for `{id}`")));
     }
-    let events = from_store(service, service.store().events(&filter).await)?;
+    let page = match service.store().events(&filter).await {
+        // The store is fine; the cursor is not one of its positions.
+        Err(error) if error.kind == PortErrorKind::InvalidRequest => {
+            return Err(params.refused_cursor());
+        }
+        result => from_store(service, result)?,
+    };
     Ok(json(
         StatusCode::OK,
         &EventList {
             resource_id: id.to_string(),
-            count: events.len(),
-            events,
+            count: page.events.len(),
+            events: page.events,
+            next: page.next.as_ref().map(cursor::encode),
         },
     ))
 }

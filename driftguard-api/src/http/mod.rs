@@ -1,6 +1,7 @@
 //! The REST API on warp: routes, parameters, answers and request metrics.
 
 mod body;
+mod cursor;
 mod endpoint;
 mod handlers;
 mod params;

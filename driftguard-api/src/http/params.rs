@@ -11,6 +11,7 @@ use driftguard_core::ports::{EventFilter, RecordFilter};
 use driftguard_core::{DriftStatus, ResourceId};
 use percent_encoding::percent_decode_str;
 
+use super::cursor;
 use super::reply::{ApiError, echo};
 
 /// Records or events an answer holds when `limit` is not given.
@@ -32,7 +33,7 @@ pub(crate) const LIST_PARAMS: &[&str] = &[
 /// Parameters of the active and resolved lists, whose status is fixed.
 pub(crate) const STATUS_LIST_PARAMS: &[&str] = &["namespace", "application", "limit", "offset"];
 /// Parameters of a resource's event history.
-pub(crate) const EVENT_PARAMS: &[&str] = &["since", "until", "limit"];
+pub(crate) const EVENT_PARAMS: &[&str] = &["since", "until", "limit", "cursor"];
 
 /// Decoded query parameters, each given at most once, all of them accepted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -204,7 +205,8 @@ impl Params {
         })
     }
 
-    /// The event filter of one resource's history.
+    /// The event filter of one resource's history: `since` and `until` filter, `cursor`
+    /// starts after the last event of an earlier page.
     pub(crate) fn event_filter(&self, id: ResourceId) -> Result<EventFilter, ApiError> {
         let since = self.time("since")?;
         let until = self.time("until")?;
@@ -219,8 +221,19 @@ impl Params {
             resource_id: Some(id),
             since,
             until,
+            after: self.get("cursor").map(cursor::decode).transpose()?,
             limit: Some(self.limit()?),
         })
+    }
+
+    /// The 400 for a `cursor` that decoded but that the store refused: a cursor of
+    /// another store, or a forged one.
+    pub(crate) fn refused_cursor(&self) -> ApiError {
+        ApiError::bad_parameter(
+            "cursor",
+            cursor::EXPECTED,
+            self.get("cursor").unwrap_or_default(),
+        )
     }
 }
 
@@ -348,6 +361,36 @@ mod tests {
         )
         .unwrap();
         assert!(error(params.event_filter(id)).contains("`since` is after `until`"));
+    }
+
+    #[test]
+    fn a_cursor_starts_after_its_position_and_keeps_the_filters() {
+        let position = driftguard_core::ports::EventPosition {
+            at: DateTime::parse_from_rfc3339("2025-01-31T12:00:00.5Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            key: vec![0, 0, 0, 0, 0, 0, 0, 42],
+        };
+        let id = ResourceId::namespaced("Deployment", "shop", "web");
+        let query = format!(
+            "since=2025-01-31T00:00:00Z&limit=1&cursor={}",
+            cursor::encode(&position)
+        );
+        let filter = Params::parse(&query, EVENT_PARAMS)
+            .unwrap()
+            .event_filter(id.clone())
+            .unwrap();
+        assert_eq!(filter.after, Some(position));
+        assert_eq!(filter.limit, Some(1));
+        assert!(filter.since.is_some());
+        let params = Params::parse("cursor=bm90LWEtY3Vyc29y", EVENT_PARAMS).unwrap();
+        assert!(error(params.event_filter(id)).contains("`cursor`"));
+        assert!(
+            params
+                .refused_cursor()
+                .message()
+                .contains("bm90LWEtY3Vyc29y")
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ async fn bad_parameters_are_refused_naming_the_parameter() {
             "`limit`",
         ),
         (
+            "/api/v1/drift-records/Deployment:shop:web/events?cursor=not-a-cursor",
+            "`cursor`",
+        ),
+        (
             "/api/v1/drift-records/Deployment:shop:web?verbose=1",
             "`verbose`",
         ),

@@ -1,11 +1,12 @@
-//! Ports for the tests: the in-memory fakes of driftguard-core, wrapped so a test can
-//! hold a call at a gate, make the store fail, count calls and send live changes.
+//! Ports for the tests: the in-memory fakes of driftguard-core (or a real store), wrapped
+//! so a test can hold a call at a gate, make the store fail, count calls and send live
+//! changes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use driftguard_core::ports::{EventFilter, LiveChangeStream, RecordFilter};
+use driftguard_core::ports::{EventFilter, EventPage, LiveChangeStream, RecordFilter};
 use driftguard_core::stats::DriftStatistics;
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive, InMemoryStore};
 use driftguard_core::{
@@ -142,17 +143,42 @@ impl LiveSource for TestLive {
     }
 }
 
-/// The in-memory store, which can be made to fail and can hold record listings at a gate.
-#[derive(Debug, Default)]
+/// A store (in memory unless a test brings a real one), which can be made to fail and
+/// can hold record listings at a gate.
 pub struct TestStore {
-    pub inner: InMemoryStore,
+    pub inner: Arc<dyn DriftStore>,
     failing: AtomicBool,
     /// Holds API listings (those with a limit; the analysis loop lists without one).
     pub list_gate: Gate,
     saves: AtomicUsize,
 }
 
+impl Default for TestStore {
+    fn default() -> Self {
+        Self::over(Arc::new(InMemoryStore::new()))
+    }
+}
+
+impl std::fmt::Debug for TestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestStore")
+            .field("failing", &self.failing)
+            .field("saves", &self.saves)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TestStore {
+    /// A test store keeping its data in `inner`.
+    pub fn over(inner: Arc<dyn DriftStore>) -> Self {
+        Self {
+            inner,
+            failing: AtomicBool::new(false),
+            list_gate: Gate::default(),
+            saves: AtomicUsize::new(0),
+        }
+    }
+
     /// Fails every call from now on (`true`) or serves again (`false`).
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
@@ -197,7 +223,7 @@ impl DriftStore for TestStore {
         Ok(())
     }
 
-    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError> {
+    async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError> {
         self.check()?;
         self.inner.events(filter).await
     }

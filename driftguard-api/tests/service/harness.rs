@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use driftguard_api::{Service, ServiceSettings, serve};
 use driftguard_core::analysis::DetectionSettings;
-use driftguard_core::{DesiredSnapshot, Detector, LiveSnapshot};
+use driftguard_core::{DesiredSnapshot, Detector, DriftStore, LiveSnapshot};
 use http_body_util::{BodyExt, Empty};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -78,10 +78,38 @@ impl Harness {
         settings: ServiceSettings,
         prepare: impl FnOnce(&Ports),
     ) -> Self {
+        Self::start_on(desired, live, settings, TestStore::default(), prepare).await
+    }
+
+    /// Starts a service over `store` (a real one) and waits for its first full analysis.
+    pub async fn started_over(
+        store: Arc<dyn DriftStore>,
+        desired: DesiredSnapshot,
+        live: LiveSnapshot,
+    ) -> Self {
+        let harness = Self::start_on(
+            desired,
+            live,
+            test_settings(),
+            TestStore::over(store),
+            |_| {},
+        )
+        .await;
+        harness.wait_for_full_analyses(1).await;
+        harness
+    }
+
+    async fn start_on(
+        desired: DesiredSnapshot,
+        live: LiveSnapshot,
+        settings: ServiceSettings,
+        store: TestStore,
+        prepare: impl FnOnce(&Ports),
+    ) -> Self {
         let ports = Ports {
             desired: Arc::new(TestDesired::new(desired)),
             live: Arc::new(TestLive::new(live)),
-            store: Arc::new(TestStore::default()),
+            store: Arc::new(store),
         };
         prepare(&ports);
         let detector = Detector::new(

@@ -1,4 +1,5 @@
-//! The service over real HTTP on 127.0.0.1, with in-memory ports.
+//! The service over real HTTP on 127.0.0.1, with in-memory ports (and the real stores
+//! where paging depends on how they order events).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -8,6 +9,7 @@ mod harness;
 
 mod analysis;
 mod errors;
+mod event_pages;
 mod metrics;
 mod openapi;
 mod readiness;

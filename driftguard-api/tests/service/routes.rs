@@ -267,6 +267,7 @@ async fn events_tell_a_resource_history() {
     let history = answer.json();
     assert_eq!(history["resource_id"], "Deployment:shop:web");
     assert_eq!(history["count"], 2);
+    assert_eq!(history["next"], Value::Null);
     let events = history["events"].as_array().unwrap();
     assert_eq!(events[0]["kind"], "drift_detected");
     assert_eq!(
@@ -293,6 +294,18 @@ async fn events_tell_a_resource_history() {
         .json();
     assert_eq!(first["count"], 1);
     assert_eq!(first["events"][0]["kind"], "drift_detected");
+    let cursor = first["next"]
+        .as_str()
+        .expect("a cursor to the second event");
+    let second = service
+        .get(&format!(
+            "/api/v1/drift-records/Deployment:shop:web/events?limit=1&cursor={cursor}"
+        ))
+        .await
+        .json();
+    assert_eq!(second["count"], 1);
+    assert_eq!(second["events"][0]["kind"], "drift_resolved");
+    assert_eq!(second["next"], Value::Null);
 
     let unknown = service
         .get("/api/v1/drift-records/Deployment:shop:nope/events")

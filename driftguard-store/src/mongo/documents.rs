@@ -189,6 +189,18 @@ pub(crate) fn event_from_document(document: Document) -> Result<DriftEvent> {
     })
 }
 
+/// An event from its document, with its key in the order of events: the bytes of its
+/// `_id`, an ObjectId (see [`crate::mongo::queries::event_order`]).
+pub(crate) fn keyed_event_from_document(document: Document) -> Result<(DriftEvent, Vec<u8>)> {
+    let id = document
+        .get_object_id("_id")
+        .map_err(|_| Error::Malformed {
+            what: described("event of", &document),
+            reason: "its `_id` is not an ObjectId".to_owned(),
+        })?;
+    Ok((event_from_document(document)?, id.bytes().to_vec()))
+}
+
 /// `record Deployment:shop:web`, for messages about a stored document.
 fn described(prefix: &str, document: &Document) -> String {
     format!(

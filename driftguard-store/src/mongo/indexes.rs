@@ -53,6 +53,11 @@ pub(crate) fn record_indexes() -> Vec<IndexModel> {
 }
 
 /// `drift_events`: history of one resource, a time range, and counts by kind.
+///
+/// Pages of events are in `(at, _id)` order; the indexes give the order by `at`, and the
+/// server orders the few events sharing a time by `_id`. (Ending the first two in `_id`
+/// would serve that too, but some servers of the wire-protocol family keep `_id` apart
+/// from the document and cannot index it with other fields.)
 pub(crate) fn event_indexes() -> Vec<IndexModel> {
     vec![
         index(

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bson::{Document, doc};
-use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
+use driftguard_core::ports::{DriftStore, EventFilter, EventPage, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId};
 use futures_util::TryStreamExt;
@@ -371,23 +371,23 @@ impl DriftStore for MongoStore {
             .await?)
     }
 
-    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError> {
+    async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError> {
         if filter.limit == Some(0) {
-            return Ok(Vec::new());
+            return Ok(EventPage::default());
         }
+        let query = queries::event_query(filter)?;
         let prepared = self.prepared().await?;
-        let mut find = prepared
-            .events
-            .find(queries::event_query(filter))
-            .sort(queries::event_order());
+        let mut find = prepared.events.find(query).sort(queries::event_order());
         if let Some(limit) = filter.limit {
-            find = find.limit(to_i64(limit));
+            // One more than asked for tells whether a next page exists.
+            find = find.limit(to_i64(limit.saturating_add(1)));
         }
         let documents = self.collect("listing events", find.await).await?;
-        Ok(documents
+        let keyed = documents
             .into_iter()
-            .map(documents::event_from_document)
-            .collect::<Result<Vec<_>>>()?)
+            .map(documents::keyed_event_from_document)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(EventPage::from_keyed(keyed, filter.limit))
     }
 
     async fn statistics(&self) -> Result<DriftStatistics, PortError> {

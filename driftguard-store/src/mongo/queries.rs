@@ -1,9 +1,12 @@
 //! Query documents for listings.
 
+use bson::oid::ObjectId;
 use bson::{Bson, DateTime as BsonDateTime, Document, doc};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use driftguard_core::DEFAULT_APPLICATION;
 use driftguard_core::ports::{EventFilter, RecordFilter};
+
+use crate::error::{Error, Result};
 
 /// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped, stored
 /// as null, first), then name.
@@ -11,7 +14,8 @@ pub(crate) fn record_order() -> Document {
     doc! { "kind": 1, "namespace": 1, "name": 1, "resource_id": 1 }
 }
 
-/// Events oldest first, ties in insertion order (driver-made ObjectIds increase).
+/// Events oldest first, ties in insertion order (driver-made ObjectIds increase): a
+/// total order, since `_id` is unique, in which paging positions are taken.
 pub(crate) fn event_order() -> Document {
     doc! { "at": 1, "_id": 1 }
 }
@@ -57,15 +61,30 @@ pub(crate) fn application_or_default() -> Bson {
 /// which the `(resource_id, at)` and `(at)` indexes serve; and as an `$expr` with the
 /// exact bounds. Some servers of the wire-protocol family compare dates in plain ranges
 /// at whole seconds only; the pair gives the exact answer everywhere, through the index.
-pub(crate) fn event_query(filter: &EventFilter) -> Document {
+/// A position `(t, k)` to start after is a lower bound on `at` the same way, and the
+/// exact condition `at > t or (at = t and _id > k)` as an `$or` that compares dates in
+/// `$expr` and `_id` as a plain field (those servers cannot read `_id` in `$expr`).
+///
+/// Fails when the position's key is not an ObjectId's 12 bytes.
+pub(crate) fn event_query(filter: &EventFilter) -> Result<Document> {
     let mut query = Document::new();
     if let Some(id) = &filter.resource_id {
         query.insert("resource_id", id.to_string());
     }
     let mut range = Document::new();
     let mut exact: Vec<Bson> = Vec::new();
+    let lowest = filter
+        .since
+        .into_iter()
+        .chain(filter.after.as_ref().map(|after| after.at))
+        .max();
+    if let Some(lowest) = lowest {
+        range.insert(
+            "$gte",
+            BsonDateTime::from_chrono(whole_second_floor(lowest)),
+        );
+    }
     if let Some(since) = filter.since {
-        range.insert("$gte", BsonDateTime::from_chrono(whole_second_floor(since)));
         exact.push(doc! { "$gte": ["$at", BsonDateTime::from_chrono(since)] }.into());
     }
     if let Some(until) = filter.until {
@@ -75,11 +94,36 @@ pub(crate) fn event_query(filter: &EventFilter) -> Document {
         );
         exact.push(doc! { "$lt": ["$at", BsonDateTime::from_chrono(until)] }.into());
     }
+    if let Some(after) = &filter.after {
+        let at = BsonDateTime::from_chrono(after.at);
+        let id = object_id_key(&after.key)?;
+        query.insert(
+            "$or",
+            vec![
+                Bson::from(doc! { "$expr": { "$gt": ["$at", at] } }),
+                doc! { "$expr": { "$eq": ["$at", at] }, "_id": { "$gt": id } }.into(),
+            ],
+        );
+    }
     if !range.is_empty() {
         query.insert("at", range);
+    }
+    if !exact.is_empty() {
         query.insert("$expr", doc! { "$and": exact });
     }
-    query
+    Ok(query)
+}
+
+/// The ObjectId an event position's key holds.
+fn object_id_key(key: &[u8]) -> Result<ObjectId> {
+    <[u8; 12]>::try_from(key)
+        .map(ObjectId::from_bytes)
+        .map_err(|_| Error::InvalidPosition {
+            reason: format!(
+                "a MongoDB store's event key is a 12-byte ObjectId, this one has {} bytes",
+                key.len()
+            ),
+        })
 }
 
 fn whole_second_floor(time: DateTime<Utc>) -> DateTime<Utc> {
@@ -115,7 +159,8 @@ mod tests {
             since: Some(at(1_250)),
             until: Some(at(3_000)),
             ..EventFilter::default()
-        });
+        })
+        .expect("no position to check");
         let range = query.get_document("at").expect("plain range");
         assert_eq!(
             range.get_datetime("$gte").expect("since").to_chrono(),
@@ -138,7 +183,53 @@ mod tests {
         };
         assert_eq!(bound(0, "$gte"), Some(at(1_250)));
         assert_eq!(bound(1, "$lt"), Some(at(3_000)));
-        assert!(event_query(&EventFilter::default()).is_empty());
+        assert!(
+            event_query(&EventFilter::default())
+                .expect("no position to check")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_position_raises_the_plain_lower_bound_and_orders_ties_by_id() {
+        let at = |ms: i64| {
+            Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+                .single()
+                .expect("time")
+                + TimeDelta::milliseconds(ms)
+        };
+        let id = ObjectId::new();
+        let query = event_query(&EventFilter {
+            since: Some(at(1_250)),
+            after: Some(driftguard_core::ports::EventPosition {
+                at: at(2_500),
+                key: id.bytes().to_vec(),
+            }),
+            ..EventFilter::default()
+        })
+        .expect("an ObjectId key");
+        let range = query.get_document("at").expect("plain range");
+        assert_eq!(
+            range.get_datetime("$gte").expect("lower bound").to_chrono(),
+            at(2_000)
+        );
+        let ties = query.get_array("$or").expect("the position's condition")[1]
+            .as_document()
+            .expect("the tie condition");
+        assert_eq!(ties.get_document("_id").ok(), Some(&doc! { "$gt": id }));
+    }
+
+    #[test]
+    fn a_key_that_is_no_object_id_is_refused() {
+        let error = event_query(&EventFilter {
+            after: Some(driftguard_core::ports::EventPosition {
+                at: Utc::now(),
+                key: vec![0; 8],
+            }),
+            ..EventFilter::default()
+        })
+        .expect_err("eight bytes are no ObjectId");
+        assert_eq!(error.kind(), driftguard_core::PortErrorKind::InvalidRequest);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
+use driftguard_core::ports::{DriftStore, EventFilter, EventPage, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{DriftEvent, DriftRecord, PortError, ResourceId};
 use rusqlite::Connection;
@@ -103,9 +103,9 @@ impl DriftStore for SqliteStore {
             .await?)
     }
 
-    async fn events(&self, filter: &EventFilter) -> Result<Vec<DriftEvent>, PortError> {
+    async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError> {
         if filter.limit == Some(0) {
-            return Ok(Vec::new());
+            return Ok(EventPage::default());
         }
         let filter = filter.clone();
         Ok(self

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use driftguard_core::ResourceId;
-use driftguard_core::ports::{EventFilter, RecordFilter};
+use driftguard_core::ports::{EventFilter, EventPage, RecordFilter};
 use driftguard_core::{DriftEvent, DriftRecord};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
@@ -161,12 +161,36 @@ pub(crate) fn save(
     transaction.commit().map_err(&failed)
 }
 
-/// Events passing `filter`, oldest first (ties in the order they were saved).
-pub(crate) fn list_events(
-    connection: &Connection,
-    filter: &EventFilter,
-) -> Result<Vec<DriftEvent>> {
+/// One page of the events passing `filter`, oldest first, ties in the order they were
+/// saved: by `(at, seq)`, the row's sequence number being its key ([`sequence_key`]).
+pub(crate) fn list_events(connection: &Connection, filter: &EventFilter) -> Result<EventPage> {
     let failed = sql_error("listing events");
+    let (sql, values) = event_listing(filter)?;
+    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
+    let rows = statement
+        .query_map(params_from_iter(values), |row| {
+            Ok(event_from_row(row).and_then(|event| {
+                let seq: i64 = row
+                    .get(EVENT_COLUMN_COUNT)
+                    .map_err(|source| Error::Sqlite {
+                        operation: "reading events",
+                        source,
+                    })?;
+                Ok((event, seq.to_be_bytes().to_vec()))
+            }))
+        })
+        .map_err(&failed)?;
+    let mut keyed = Vec::new();
+    for row in rows {
+        keyed.push(row.map_err(&failed)??);
+    }
+    Ok(EventPage::from_keyed(keyed, filter.limit))
+}
+
+/// The statement and values of an event page: the filter's conditions, the position to
+/// start after, `(at, seq)` order, and one row more than `limit` to tell whether a next
+/// page exists.
+fn event_listing(filter: &EventFilter) -> Result<(String, Vec<Value>)> {
     let mut conditions: Vec<&str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     if let Some(id) = &filter.resource_id {
@@ -181,24 +205,34 @@ pub(crate) fn list_events(
         conditions.push("at < ?");
         values.push(Value::Integer(bound(until)));
     }
-    let (limit, _) = paging(filter.limit, 0);
+    if let Some(after) = &filter.after {
+        conditions.push("(at, seq) > (?, ?)");
+        values.push(Value::Integer(bound(after.at)));
+        values.push(Value::Integer(sequence_key(&after.key)?));
+    }
+    let (limit, _) = paging(filter.limit.map(|l| l.saturating_add(1)), 0);
     values.push(Value::Integer(limit));
     let where_clause = if conditions.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let sql =
-        format!("SELECT {EVENT_COLUMNS} FROM drift_events {where_clause} ORDER BY at, seq LIMIT ?");
-    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
-    let rows = statement
-        .query_map(params_from_iter(values), |row| Ok(event_from_row(row)))
-        .map_err(&failed)?;
-    let mut events = Vec::new();
-    for row in rows {
-        events.push(row.map_err(&failed)??);
-    }
-    Ok(events)
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS}, seq FROM drift_events {where_clause} ORDER BY at, seq LIMIT ?"
+    );
+    Ok((sql, values))
+}
+
+/// The sequence number an event position's key holds: eight bytes, big-endian.
+fn sequence_key(key: &[u8]) -> Result<i64> {
+    <[u8; 8]>::try_from(key)
+        .map(i64::from_be_bytes)
+        .map_err(|_| Error::InvalidPosition {
+            reason: format!(
+                "a SQLite store's event key is 8 bytes, this one has {}",
+                key.len()
+            ),
+        })
 }
 
 /// A time bound of an event query in stored nanoseconds; a time outside the storable
@@ -256,5 +290,36 @@ mod tests {
                 "{filter:?}: {plan}"
             );
         }
+    }
+
+    /// A page of one resource's history, started after a position, is read in order from
+    /// the `(resource_id, at, seq)` index: no sort, however long the history.
+    #[test]
+    fn event_pages_of_a_resource_read_the_index_in_order() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let filter = EventFilter {
+            resource_id: Some(ResourceId::namespaced("Deployment", "shop", "web")),
+            after: Some(driftguard_core::ports::EventPosition {
+                at: chrono::DateTime::from_timestamp_nanos(1_000),
+                key: 7_i64.to_be_bytes().to_vec(),
+            }),
+            limit: Some(10),
+            ..EventFilter::default()
+        };
+        let (sql, values) = event_listing(&filter).expect("a sequence key");
+        let plan = plan(&connection, &sql, values);
+        assert!(
+            plan.contains("USING INDEX drift_events_by_resource (resource_id=? AND at>"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn a_key_that_is_no_sequence_number_is_refused() {
+        let error = sequence_key(&[0; 12]).expect_err("twelve bytes");
+        assert_eq!(error.kind(), driftguard_core::PortErrorKind::InvalidRequest);
+        assert_eq!(sequence_key(&42_i64.to_be_bytes()).ok(), Some(42));
     }
 }

@@ -19,12 +19,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use driftguard_core::analysis::DetectionSettings;
-use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
+use driftguard_core::ports::{DriftStore, EventFilter, EventPosition, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts, compute, status_counts_by};
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive};
 use driftguard_core::{
     Application, DEFAULT_APPLICATION, DesiredSnapshot, Detector, DriftEvent, DriftRecord,
-    DriftStatus, DriftType, EventKind, LiveSnapshot, Resource, ResourceId, Severity,
+    DriftStatus, DriftType, EventKind, LiveSnapshot, PortErrorKind, Resource, ResourceId, Severity,
 };
 use serde_json::{Value, json};
 
@@ -76,6 +76,10 @@ macro_rules! contract_tests {
             list_pages_within_an_application,
             events_come_back_oldest_first_with_ties_in_saved_order,
             events_filter_by_resource_time_range_and_limit,
+            event_pages_visit_events_sharing_a_time_once_each,
+            event_pages_keep_since_and_until,
+            event_pages_continue_over_events_saved_between_pages,
+            an_event_position_of_another_store_is_refused,
             statistics_match_the_core_definition,
             statistics_follow_later_saves,
             statistics_count_drifted_records_by_application,
@@ -116,6 +120,7 @@ async fn events_of(store: &Arc<dyn DriftStore>, filter: &EventFilter) -> Vec<Dri
         .events(filter)
         .await
         .unwrap_or_else(|e| panic!("events({filter:?}) failed: {e}"))
+        .events
 }
 
 async fn save(store: &Arc<dyn DriftStore>, records: &[DriftRecord], events: &[DriftEvent]) {
@@ -590,6 +595,7 @@ pub async fn events_filter_by_resource_time_range_and_limit(store: &Arc<dyn Drif
                     resource_id: resource_id.clone(),
                     since,
                     until,
+                    after: None,
                     limit,
                 };
                 let expected = expected_events(&all, &filter);
@@ -623,6 +629,201 @@ pub async fn events_filter_by_resource_time_range_and_limit(store: &Arc<dyn Drif
     )
     .await;
     assert!(before.iter().all(|e| e.at < middle));
+}
+
+/// `count` events of `id` at `at` (milliseconds), told apart by their message.
+fn events_at(id: &str, at: i64, count: usize, first: usize) -> Vec<DriftEvent> {
+    (first..first + count)
+        .map(|n| DriftEvent {
+            message: format!("event {n} of {id}"),
+            ..event(id, EventKind::DriftChanged, at, &[DriftType::Scaling])
+        })
+        .collect()
+}
+
+/// Every page of `filter`, from its start, following `next` as a client would; fails
+/// rather than loop when pages stop advancing.
+async fn page_through(store: &Arc<dyn DriftStore>, filter: &EventFilter) -> Vec<Vec<DriftEvent>> {
+    let everything = events_of(
+        store,
+        &EventFilter {
+            after: None,
+            limit: None,
+            ..filter.clone()
+        },
+    )
+    .await;
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page_filter = EventFilter {
+            after: after.clone(),
+            ..filter.clone()
+        };
+        let page = store
+            .events(&page_filter)
+            .await
+            .unwrap_or_else(|e| panic!("events({page_filter:?}) failed: {e}"));
+        assert!(
+            page.events.len() <= filter.limit.unwrap_or(usize::MAX),
+            "a page holds at most `limit` events"
+        );
+        pages.push(page.events);
+        assert!(
+            pages.len() <= everything.len() + 1,
+            "paging {filter:?} does not end: {pages:?}"
+        );
+        match page.next {
+            Some(next) => {
+                assert_ne!(Some(&next), after.as_ref(), "a page must move forward");
+                after = Some(next);
+            }
+            None => return pages,
+        }
+    }
+}
+
+/// Paging one event at a time through events that share their times (within a save and
+/// across saves, interleaved with another resource's) visits each exactly once, in
+/// order, and ends with the last event; no empty page is needed to learn the end.
+pub async fn event_pages_visit_events_sharing_a_time_once_each(store: &Arc<dyn DriftStore>) {
+    let web = "Deployment:shop:web";
+    let api = "Deployment:shop:api";
+    let mut all = Vec::new();
+    all.extend(events_at(web, 2_000, 4, 0));
+    all.extend(events_at(api, 2_000, 2, 0));
+    all.extend(events_at(web, 1_000, 2, 4));
+    save(store, &[], &all).await;
+    let more: Vec<DriftEvent> = events_at(web, 2_000, 3, 6)
+        .into_iter()
+        .chain(events_at(web, 3_000, 1, 9))
+        .collect();
+    save(store, &[], &more).await;
+    all.extend(more);
+
+    for resource_id in [Some(id(web)), None] {
+        let everything = EventFilter {
+            resource_id: resource_id.clone(),
+            ..EventFilter::default()
+        };
+        let expected = expected_events(&all, &everything);
+        for limit in [1, 2, 3, expected.len(), expected.len() + 1] {
+            let filter = EventFilter {
+                limit: Some(limit),
+                ..everything.clone()
+            };
+            let pages = page_through(store, &filter).await;
+            let visited: Vec<DriftEvent> = pages.iter().flatten().cloned().collect();
+            assert_eq!(visited, expected, "{filter:?}");
+            assert_eq!(pages.len(), expected.len().div_ceil(limit), "{filter:?}");
+            assert!(pages.iter().all(|page| !page.is_empty()), "{filter:?}");
+        }
+    }
+    let web_events = expected_events(
+        &all,
+        &EventFilter {
+            resource_id: Some(id(web)),
+            ..EventFilter::default()
+        },
+    );
+    assert_eq!(web_events.len(), 10);
+    assert_eq!(web_events.iter().filter(|e| e.at == time(2_000)).count(), 7);
+}
+
+/// `since` and `until` keep filtering while paging: every page stays in the range, and
+/// the events at `since` itself are all visited.
+pub async fn event_pages_keep_since_and_until(store: &Arc<dyn DriftStore>) {
+    let web = "Deployment:shop:web";
+    let mut all = Vec::new();
+    for (n, at) in [1_000, 2_000, 2_000, 2_000, 3_000, 3_000, 4_000, 5_000]
+        .into_iter()
+        .enumerate()
+    {
+        all.extend(events_at(web, at, 1, n));
+    }
+    save(store, &[], &all).await;
+    for (since, until) in [
+        (Some(time(2_000)), None),
+        (Some(time(2_000)), Some(time(4_000))),
+        (None, Some(time(3_000))),
+        (Some(time(2_500)), Some(time(3_000))),
+    ] {
+        for limit in [1, 2] {
+            let filter = EventFilter {
+                resource_id: Some(id(web)),
+                since,
+                until,
+                limit: Some(limit),
+                ..EventFilter::default()
+            };
+            let visited: Vec<DriftEvent> = page_through(store, &filter)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+            let unlimited = EventFilter {
+                limit: None,
+                ..filter.clone()
+            };
+            assert_eq!(visited, expected_events(&all, &unlimited), "{filter:?}");
+        }
+    }
+}
+
+/// Events saved after a page was read, at that page's last time or later, come on the
+/// pages after it.
+pub async fn event_pages_continue_over_events_saved_between_pages(store: &Arc<dyn DriftStore>) {
+    let web = "Deployment:shop:web";
+    let first = events_at(web, 1_000, 3, 0);
+    save(store, &[], &first).await;
+    let filter = EventFilter {
+        resource_id: Some(id(web)),
+        limit: Some(2),
+        ..EventFilter::default()
+    };
+    let page = store.events(&filter).await.expect("first page");
+    assert_eq!(page.events, first[..2]);
+    let later: Vec<DriftEvent> = events_at(web, 1_000, 2, 3)
+        .into_iter()
+        .chain(events_at(web, 2_000, 1, 5))
+        .collect();
+    save(store, &[], &later).await;
+    let rest = events_of(
+        store,
+        &EventFilter {
+            after: page.next,
+            limit: None,
+            ..filter
+        },
+    )
+    .await;
+    let expected: Vec<DriftEvent> = first[2..].iter().chain(&later).cloned().collect();
+    assert_eq!(rest, expected);
+}
+
+/// A position whose key this store did not make (a cursor of another store, or forged)
+/// is refused as an invalid request, not mistaken for a store failure.
+pub async fn an_event_position_of_another_store_is_refused(store: &Arc<dyn DriftStore>) {
+    save(store, &[], &events_at("Deployment:shop:web", 1_000, 2, 0)).await;
+    for key in [Vec::new(), vec![7; 3], vec![7; 40]] {
+        let filter = EventFilter {
+            after: Some(EventPosition {
+                at: time(1_000),
+                key,
+            }),
+            limit: Some(1),
+            ..EventFilter::default()
+        };
+        let error = store
+            .events(&filter)
+            .await
+            .expect_err("a key of no store of this kind");
+        assert_eq!(
+            error.kind,
+            PortErrorKind::InvalidRequest,
+            "{filter:?}: {error}"
+        );
+    }
 }
 
 /// Statistics over varied records and irregular histories equal
