@@ -46,6 +46,18 @@ where
         .with_ansi(ansi)
 }
 
+/// `logging.level` as `EnvFilter` reads it: the directives without the spaces around them
+/// (`info, driftguard_sources=debug` is `info,driftguard_sources=debug`; `EnvFilter` would
+/// misread a directive that starts with a space).
+pub(crate) fn filter_directives(level: &str) -> String {
+    level
+        .split(',')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// For `serve`: `logging.level` (or `RUST_LOG`, which wins) in `logging.format`, on stdout.
 pub(crate) fn init_for_service(level: &str, format: LogFormat, verbose: u8) {
     let level = match verbose {
@@ -53,8 +65,9 @@ pub(crate) fn init_for_service(level: &str, format: LogFormat, verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info")));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::try_new(filter_directives(level)).unwrap_or_else(|_| EnvFilter::new("info"))
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Json => builder

@@ -199,7 +199,34 @@ fn problems_name_their_key() {
         (
             "git:\n  url: https://git.example.com/m.git\n  auth: {type: none, token_env: GIT_TOKEN}\n",
             None,
-            "auth.type is none but a token",
+            "auth.type is none but auth.token_env is set, which only auth.type: token uses; remove auth.token_env, or set auth.type: token for key `git.auth`",
+        ),
+        (
+            "git:\n  url: https://git.example.com/m.git\n  auth: {token_env: GIT_TOKEN, ssh_key: /etc/ssh/key}\n",
+            None,
+            "auth sets both a token (auth.token_env) and an SSH key (auth.ssh_key)",
+        ),
+        (
+            "applications:\n  - {name: shop, git: {url: https://git.example.com/m.git, path: a, auth: {type: token, token_file: /t, ssh_key: /k}}}\n",
+            None,
+            "auth.type is token but auth.ssh_key is set, which only auth.type: ssh uses; remove auth.ssh_key, or set auth.type: ssh and remove auth.token_file for key `applications[0].git.auth`",
+        ),
+        // Values of a fixed set.
+        ("logging:\n  level: inof\n", None, "logging.level `inof`"),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\n",
+            Some(("DRIFTGUARD__LOGGING__LEVEL", "warning")),
+            "did you mean `warn`?",
+        ),
+        (
+            "sources:\n  live: Dump\n",
+            None,
+            "unknown value `Dump`, expected `kubernetes` or `dump` for key `sources.live`",
+        ),
+        (
+            "applications:\n  - {name: shop, folder: a, render: helmm}\n",
+            None,
+            "unknown value `helmm`, expected one of `auto`, `plain`, `kustomize`, `helm` for key `applications[0].render`",
         ),
     ] {
         let dir = with_config(text);
@@ -316,4 +343,74 @@ fn the_bundled_example_configurations_are_valid() {
         let run = driftguard(&["config", "validate", "--config", config], &[], &root);
         assert_eq!(run.code, 0, "{config}: {}", run.stderr);
     }
+}
+
+#[test]
+fn a_misspelt_log_level_is_refused_and_a_tracing_filter_validates() {
+    let dir = with_config(&format!("{VALID}logging:\n  level: inof\n"));
+    let run = driftguard(&["config", "validate"], &[], dir.path());
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "logging.level `inof`: `inof` is not a level (error, warn, info, debug, trace or off); did you mean `info`?"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let dir = with_config(&format!(
+        "{VALID}logging:\n  level: info,driftguard_sources=debug\n"
+    ));
+    let run = driftguard(&["config", "validate"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // A bare target name is what EnvFilter would have taken `inof` for.
+    let dir = with_config(&format!("{VALID}logging:\n  level: driftguard_sources\n"));
+    let run = driftguard(&["config", "validate"], &[], dir.path());
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("to set the level of a target, write `driftguard_sources=<level>`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn git_auth_takes_its_type_from_the_keys_set() {
+    for (auth, shown) in [
+        ("{token_env: GIT_TOKEN}", "type: token"),
+        ("{token_file: /var/run/secrets/git/token}", "type: token"),
+        ("{ssh_key: /etc/driftguard/ssh/id_ed25519}", "type: ssh"),
+    ] {
+        let dir = with_config(&format!(
+            "git:\n  url: https://git.example.com/platform/manifests.git\n  auth: {auth}\n"
+        ));
+        let run = driftguard(&["config", "validate"], &[], dir.path());
+        assert_eq!(run.code, 0, "{auth}: {}", run.stderr);
+        let run = driftguard(&["config", "show"], &[], dir.path());
+        assert_eq!(run.code, 0, "{auth}: {}", run.stderr);
+        assert!(run.stdout.contains(shown), "{auth}: {}", run.stdout);
+        // What config show prints reads back the same.
+        std::fs::write(dir.path().join("shown.yaml"), &run.stdout).unwrap();
+        let again = driftguard(
+            &["config", "validate", "--config", "shown.yaml"],
+            &[],
+            dir.path(),
+        );
+        assert_eq!(again.code, 0, "{}\n{}", again.stderr, run.stdout);
+    }
+    // The same from the environment.
+    let dir = with_config("git:\n  url: https://git.example.com/platform/manifests.git\n");
+    let run = driftguard(
+        &["config", "show"],
+        &[("DRIFTGUARD__GIT__AUTH__TOKEN_ENV", "GL_TOKEN")],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("type: token") && run.stdout.contains("token_env: GL_TOKEN"),
+        "{}",
+        run.stdout
+    );
 }

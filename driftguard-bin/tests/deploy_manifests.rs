@@ -665,3 +665,123 @@ fn the_image_is_built_multi_stage_and_runs_as_the_deployments_user() {
     );
     assert_eq!(namespace.metadata.name.as_deref(), Some("driftguard"));
 }
+
+/// The `yaml` code blocks of the section of docs/operations.md that `heading` opens.
+fn operations_yaml_blocks(heading: &str) -> Vec<String> {
+    let text = read(&repo_root().join("docs/operations.md"));
+    let section = text
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("docs/operations.md has no `{heading}`"))
+        .1;
+    let section = section.split("\n## ").next().unwrap_or(section);
+    section
+        .split("```yaml\n")
+        .skip(1)
+        .map(|block| {
+            block
+                .split_once("```")
+                .expect("a closed code block")
+                .0
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The objects `kubectl kustomize` builds from `kustomization` (and `files` next to it),
+/// placed where the example places it: `clusters/prod/driftguard/`, three levels below a
+/// copy of `deploy/`.
+fn kustomize_overlay(kustomization: &str, files: &[(&str, &str)]) -> Vec<Value> {
+    let root = tempfile::tempdir().unwrap();
+    driftguard_test_support::files::copy_tree(&deploy_dir(), &root.path().join("deploy"));
+    let overlay = root.path().join("clusters/prod/driftguard");
+    std::fs::create_dir_all(&overlay).unwrap();
+    std::fs::write(overlay.join("kustomization.yaml"), kustomization).unwrap();
+    for (name, text) in files {
+        std::fs::write(overlay.join(name), text).unwrap();
+    }
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&overlay)
+        .output()
+        .expect("kubectl runs (scripts/test.sh installs it when missing)");
+    assert!(
+        output.status.success(),
+        "kubectl kustomize of\n{kustomization}\nfailed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    serde_saphyr::from_multiple::<Value>(&text)
+        .expect("kustomize prints YAML")
+        .into_iter()
+        .filter(|o| !o.is_null())
+        .collect()
+}
+
+fn kinds(objects: &[Value]) -> BTreeSet<String> {
+    objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_documented_overlay_labels_the_operator_objects_or_drops_both() {
+    let blocks = operations_yaml_blocks("### An overlay of your own");
+    let kustomization = &blocks[0];
+    let config_patch = &blocks[1];
+    assert!(
+        config_patch.contains("name: driftguard-config"),
+        "{config_patch}"
+    );
+    let files = [("config.yaml.patch", config_patch.as_str())];
+    let operator_kinds = BTreeSet::from(["PrometheusRule".to_owned(), "ServiceMonitor".to_owned()]);
+
+    // As written: both Prometheus Operator objects, labelled for kube-prometheus-stack.
+    let objects = kustomize_overlay(kustomization, &files);
+    let built = kinds(&objects);
+    assert!(built.is_superset(&operator_kinds), "{built:?}");
+    for object in &objects {
+        if operator_kinds.contains(object["kind"].as_str().unwrap()) {
+            assert_eq!(
+                object["metadata"]["labels"]["release"], "kube-prometheus-stack",
+                "{object}"
+            );
+        }
+    }
+
+    // The variant for a cluster without the operator: the commented patches in place of
+    // the label patch.
+    let (head, alternative) = kustomization
+        .split_once("  # Without the Prometheus Operator")
+        .expect("the overlay shows how to drop the operator's objects");
+    let head = head
+        .split_once("  # kube-prometheus-stack")
+        .expect("the label patch")
+        .0;
+    let mut without_operator = head.to_owned();
+    for line in alternative.lines().skip(1) {
+        let line = line
+            .strip_prefix("  # ")
+            .unwrap_or_else(|| panic!("a commented line: {line:?}"));
+        without_operator.push_str("  ");
+        without_operator.push_str(line);
+        without_operator.push('\n');
+    }
+    let objects = kustomize_overlay(&without_operator, &files);
+    let built = kinds(&objects);
+    assert!(
+        built.is_disjoint(&operator_kinds),
+        "{without_operator}\nstill builds {built:?}"
+    );
+    let base = kinds(
+        &deploy_objects()
+            .iter()
+            .map(|r| r.object.clone())
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        built,
+        base.difference(&operator_kinds).cloned().collect(),
+        "everything else is kept"
+    );
+}

@@ -1,6 +1,7 @@
 //! Configuration: a YAML file (optional) overlaid with `DRIFTGUARD__SECTION__KEY`
 //! environment variables, checked as a whole before anything starts.
 
+mod load_error;
 mod settings;
 mod show;
 mod validate;
@@ -23,6 +24,7 @@ pub const ENV_PREFIX: &str = "DRIFTGUARD";
 
 /// Keys whose environment override is a comma-separated list.
 const LIST_KEYS: &[&str] = &[
+    "sources.dump_types",
     "kubernetes.namespaces",
     "kubernetes.resource_types",
     "kubernetes.system_namespaces",
@@ -42,25 +44,35 @@ pub struct Loaded {
     pub file: Option<PathBuf>,
 }
 
-/// Loads the configuration.
+/// Loads the configuration for `serve` and `config`.
 ///
 /// `explicit` is `--config`: it must exist. Without it, `config.yaml` in the working
 /// directory is read when present, and built-in defaults apply otherwise.
 pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
     let file = match explicit {
-        Some(path) => {
-            if !path.exists() {
-                bail!("the configuration file {} does not exist", path.display());
-            }
-            Some(path.to_owned())
-        }
-        None => {
-            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
-            default.exists().then_some(default)
-        }
+        Some(_) => explicit,
+        None => Some(Path::new(DEFAULT_CONFIG_FILE)).filter(|default| default.exists()),
     };
+    load_from(file)
+}
+
+/// Loads the configuration for `check`: `explicit` (`--config`) when given, else
+/// built-in defaults; the environment overrides either, as for `serve`. Unlike `serve`,
+/// `check` never reads a `config.yaml` it was not pointed at: a CI job runs in a
+/// repository whose `config.yaml` may be anything.
+pub fn load_for_check(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
+    load_from(explicit)
+}
+
+/// Reads `file` (which must exist) or only the defaults, overlaid with the environment.
+fn load_from(file: Option<&Path>) -> anyhow::Result<Loaded> {
+    if let Some(path) = file
+        && !path.exists()
+    {
+        bail!("the configuration file {} does not exist", path.display());
+    }
     let mut builder = Config::builder();
-    if let Some(path) = &file {
+    if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         builder = builder.add_source(File::from_str(&text, yaml::Yaml));
@@ -73,13 +85,59 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
     for key in LIST_KEYS {
         environment = environment.with_list_parse_key(key);
     }
-    let where_ = file
-        .as_ref()
-        .map_or_else(|| "the environment".to_owned(), |p| p.display().to_string());
-    let settings: Settings = builder
+    let where_ = file.map_or_else(|| "the environment".to_owned(), |p| p.display().to_string());
+    let mut settings: Settings = builder
         .add_source(environment)
         .build()
         .and_then(Config::try_deserialize)
+        .map_err(load_error::explain)
         .with_context(|| format!("invalid configuration in {where_}"))?;
-    Ok(Loaded { settings, file })
+    apply_key_alias(&mut settings, std::env::var(FINGERPRINT_KEY_ALIAS).ok())?;
+    Ok(Loaded {
+        settings,
+        file: file.map(Path::to_owned),
+    })
+}
+
+/// The older name of `DRIFTGUARD__DETECTION__FINGERPRINT_KEY`, still read by both
+/// commands: the key material for Secret fingerprints.
+pub const FINGERPRINT_KEY_ALIAS: &str = "DRIFTGUARD_FINGERPRINT_KEY";
+
+/// Fills `detection.fingerprint_key` from the alias variable's `value` when the key is
+/// not set otherwise; two different keys under both names are an error, since either
+/// choice would be a guess.
+fn apply_key_alias(settings: &mut Settings, value: Option<String>) -> anyhow::Result<()> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    match &settings.detection.fingerprint_key {
+        None => settings.detection.fingerprint_key = Some(value),
+        Some(key) if *key == value => {}
+        Some(_) => bail!(
+            "{FINGERPRINT_KEY_ALIAS} and detection.fingerprint_key (DRIFTGUARD__DETECTION__FINGERPRINT_KEY) hold different keys; keep one: {FINGERPRINT_KEY_ALIAS} is the older name of the same setting"
+        ),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alias_fills_an_unset_key_and_must_agree_with_a_set_one() {
+        let mut settings = Settings::default();
+        apply_key_alias(&mut settings, Some("team key".to_owned())).expect("unset key");
+        assert_eq!(
+            settings.detection.fingerprint_key.as_deref(),
+            Some("team key")
+        );
+        apply_key_alias(&mut settings, Some("team key".to_owned())).expect("same key");
+        let error = apply_key_alias(&mut settings, Some("other".to_owned())).expect_err("two keys");
+        assert!(error.to_string().contains("different keys"), "{error}");
+        assert!(!error.to_string().contains("team key"), "{error}");
+        let mut untouched = Settings::default();
+        apply_key_alias(&mut untouched, Some(String::new())).expect("empty alias");
+        assert_eq!(untouched.detection.fingerprint_key, None);
+    }
 }

@@ -55,8 +55,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingSettings {
-    /// `error`, `warn`, `info`, `debug`, `trace`, or a tracing filter such as
-    /// `info,driftguard_sources=debug`. `RUST_LOG` overrides it.
+    /// `error`, `warn`, `info`, `debug`, `trace`, `off`, or a tracing filter such as
+    /// `info,driftguard_sources=debug`; a bare word must be a level (see
+    /// [`validate`](super::validate)). `RUST_LOG` overrides it.
     pub level: String,
     /// `json` or `text`.
     pub format: LogFormat,

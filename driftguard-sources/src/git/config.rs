@@ -136,92 +136,156 @@ pub struct GitAuthFields {
     pub ssh_passphrase_file: Option<PathBuf>,
 }
 
+impl GitAuthKind {
+    /// The name `auth.type` gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Token => "token",
+            Self::Ssh => "ssh",
+            Self::SshAgent => "ssh-agent",
+        }
+    }
+}
+
+/// `auth.a`, `auth.a and auth.b`, `auth.a, auth.b and auth.c`: the keys a message names.
+fn key_list(keys: &[&str]) -> String {
+    let keys: Vec<String> = keys.iter().map(|key| format!("auth.{key}")).collect();
+    match keys.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    }
+}
+
 impl TryFrom<GitAuthFields> for GitAuth {
     type Error = String;
 
+    /// Reads the flat mapping: the type as given, or inferred from the keys that are set;
+    /// every key that the type would not use is refused, with what to change.
     fn try_from(fields: GitAuthFields) -> Result<Self, String> {
-        let token = match (fields.token_env, fields.token_file) {
-            (Some(_), Some(_)) => {
-                return Err("set only one of auth.token_env and auth.token_file".to_owned());
-            }
-            (Some(name), None) => Some(TokenSource::Env(name)),
-            (None, Some(path)) => Some(TokenSource::File(path)),
-            (None, None) => None,
-        };
-        let passphrase = match (fields.ssh_passphrase_env, fields.ssh_passphrase_file) {
-            (Some(_), Some(_)) => {
-                return Err(
-                    "set only one of auth.ssh_passphrase_env and auth.ssh_passphrase_file"
-                        .to_owned(),
-                );
-            }
-            (Some(name), None) => Some(TokenSource::Env(name)),
-            (None, Some(path)) => Some(TokenSource::File(path)),
-            (None, None) => None,
-        };
-        let has_ssh =
-            fields.ssh_key.is_some() || fields.ssh_public_key.is_some() || passphrase.is_some();
+        let token_keys: Vec<&str> = [
+            ("token_env", fields.token_env.is_some()),
+            ("token_file", fields.token_file.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect();
+        let ssh_keys: Vec<&str> = [
+            ("ssh_key", fields.ssh_key.is_some()),
+            ("ssh_public_key", fields.ssh_public_key.is_some()),
+            ("ssh_passphrase_env", fields.ssh_passphrase_env.is_some()),
+            ("ssh_passphrase_file", fields.ssh_passphrase_file.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect();
+        if token_keys.len() > 1 {
+            return Err(
+                "set only one of auth.token_env and auth.token_file: the token is read from one place"
+                    .to_owned(),
+            );
+        }
+        if fields.ssh_passphrase_env.is_some() && fields.ssh_passphrase_file.is_some() {
+            return Err(
+                "set only one of auth.ssh_passphrase_env and auth.ssh_passphrase_file: the passphrase is read from one place"
+                    .to_owned(),
+            );
+        }
         let kind = match fields.kind {
             Some(kind) => kind,
-            None if token.is_some() && has_ssh => {
+            None if !token_keys.is_empty() && !ssh_keys.is_empty() => {
+                return Err(format!(
+                    "auth sets both a token ({}) and an SSH key ({}); keep only the settings of the credential the remote takes",
+                    key_list(&token_keys),
+                    key_list(&ssh_keys)
+                ));
+            }
+            None if !token_keys.is_empty() => GitAuthKind::Token,
+            None if !ssh_keys.is_empty() => GitAuthKind::Ssh,
+            None if fields.username.is_some() => {
                 return Err(
-                    "auth holds both a token and an SSH key; set auth.type to token or ssh and remove the other"
+                    "auth.username is set but no credential is: add auth.token_env or auth.token_file (an HTTPS token), auth.ssh_key (an SSH key), or set auth.type: ssh-agent"
                         .to_owned(),
                 );
             }
-            None if token.is_some() => GitAuthKind::Token,
-            None if has_ssh => GitAuthKind::Ssh,
             None => GitAuthKind::None,
         };
+        let stated = fields.kind.is_some();
+        // Keys of another type than the stated one (an inferred type has none): name
+        // them, and the two ways out.
+        let foreign = |keys: &[&str], owner: GitAuthKind, own: &[&str]| {
+            let listed = key_list(keys);
+            let verb = if keys.len() > 1 { "are" } else { "is" };
+            let and_remove = if own.is_empty() {
+                String::new()
+            } else {
+                format!(" and remove {}", key_list(own))
+            };
+            format!(
+                "auth.type is {} but {listed} {verb} set, which only auth.type: {} uses; remove {listed}, or set auth.type: {}{and_remove}",
+                kind.as_str(),
+                owner.as_str(),
+                owner.as_str()
+            )
+        };
         let username = fields.username;
+        let passphrase = match (fields.ssh_passphrase_env, fields.ssh_passphrase_file) {
+            (Some(name), _) => Some(TokenSource::Env(name)),
+            (None, Some(path)) => Some(TokenSource::File(path)),
+            (None, None) => None,
+        };
+        let token = match (fields.token_env, fields.token_file) {
+            (Some(name), _) => Some(TokenSource::Env(name)),
+            (None, Some(path)) => Some(TokenSource::File(path)),
+            (None, None) => None,
+        };
         match kind {
             GitAuthKind::None | GitAuthKind::SshAgent => {
-                let what = if kind == GitAuthKind::None {
-                    "none"
-                } else {
-                    "ssh-agent"
-                };
-                if token.is_some() {
-                    return Err(format!(
-                        "auth.type is {what} but a token (auth.token_env or auth.token_file) is set; set auth.type: token, or remove the token"
-                    ));
+                if !token_keys.is_empty() {
+                    return Err(foreign(&token_keys, GitAuthKind::Token, &[]));
                 }
-                if has_ssh {
-                    return Err(format!(
-                        "auth.type is {what} but an SSH key setting is set; set auth.type: ssh, or remove it"
-                    ));
+                if !ssh_keys.is_empty() {
+                    return Err(foreign(&ssh_keys, GitAuthKind::Ssh, &[]));
                 }
-                if kind == GitAuthKind::None {
-                    if username.is_some() {
-                        return Err("auth.username is set but auth.type is none".to_owned());
-                    }
-                    Ok(Self::None)
-                } else {
-                    Ok(Self::SshAgent { username })
+                if kind == GitAuthKind::SshAgent {
+                    return Ok(Self::SshAgent { username });
                 }
-            }
-            GitAuthKind::Token => {
-                if has_ssh {
+                if username.is_some() {
                     return Err(
-                        "auth.type is token but an SSH key setting is set; remove it".to_owned(),
+                        "auth.type is none but auth.username is set; remove auth.username, or give the credential it goes with"
+                            .to_owned(),
                     );
                 }
+                Ok(Self::None)
+            }
+            GitAuthKind::Token => {
+                if !ssh_keys.is_empty() {
+                    return Err(foreign(&ssh_keys, GitAuthKind::Ssh, &token_keys));
+                }
                 let token = token.ok_or_else(|| {
-                    "auth.token_env or auth.token_file is required when auth.type is token"
+                    "auth.type is token but no token is named: set auth.token_env (an environment variable) or auth.token_file (a file) holding it"
                         .to_owned()
                 })?;
                 Ok(Self::HttpsToken { username, token })
             }
             GitAuthKind::Ssh => {
-                if token.is_some() {
-                    return Err(
-                        "auth.type is ssh but a token (auth.token_env or auth.token_file) is set; remove it"
-                            .to_owned(),
-                    );
+                if !token_keys.is_empty() {
+                    return Err(foreign(&token_keys, GitAuthKind::Token, &ssh_keys));
                 }
-                let private_key = fields
-                    .ssh_key
-                    .ok_or_else(|| "auth.ssh_key is required when auth.type is ssh".to_owned())?;
+                let private_key = fields.ssh_key.ok_or_else(|| {
+                    if stated {
+                        "auth.type is ssh but auth.ssh_key is not set: set it to the private key file (or use auth.type: ssh-agent)"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "{} {} set without auth.ssh_key: set auth.ssh_key to the private key file, or remove {}",
+                            key_list(&ssh_keys),
+                            if ssh_keys.len() > 1 { "are" } else { "is" },
+                            if ssh_keys.len() > 1 { "them" } else { "it" }
+                        )
+                    }
+                })?;
                 Ok(Self::SshKey {
                     username,
                     private_key,
@@ -400,7 +464,7 @@ impl GitSourceConfig {
                     return invalid("git.auth.username is empty".to_owned());
                 }
                 if private_key.as_os_str().is_empty() {
-                    return invalid("git.auth.private_key is empty".to_owned());
+                    return invalid("git.auth.ssh_key is empty".to_owned());
                 }
                 if let Some(passphrase) = passphrase {
                     check_token_source(passphrase)?;
@@ -520,6 +584,178 @@ mod tests {
             Some(vec!["deploy".into(), "prod".into()])
         );
         assert_eq!(GitSourceConfig::new("x", "y").sub_path().ok(), Some(vec![]));
+    }
+
+    /// `auth` as the configuration file writes it.
+    fn auth(yaml: &str) -> Result<GitAuth, String> {
+        serde_saphyr::from_str::<GitAuth>(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_auth_type_follows_from_the_keys_set() {
+        assert_eq!(
+            auth("token_env: GIT_TOKEN\n"),
+            Ok(GitAuth::HttpsToken {
+                username: None,
+                token: TokenSource::Env("GIT_TOKEN".to_owned()),
+            })
+        );
+        assert_eq!(
+            auth("username: oauth2\ntoken_file: /run/secrets/git-token\n"),
+            Ok(GitAuth::HttpsToken {
+                username: Some("oauth2".to_owned()),
+                token: TokenSource::File(PathBuf::from("/run/secrets/git-token")),
+            })
+        );
+        assert_eq!(
+            auth("ssh_key: /etc/ssh/id_ed25519\nssh_passphrase_env: KEY_PASS\n"),
+            Ok(GitAuth::SshKey {
+                username: None,
+                private_key: PathBuf::from("/etc/ssh/id_ed25519"),
+                public_key: None,
+                passphrase: Some(TokenSource::Env("KEY_PASS".to_owned())),
+            })
+        );
+        assert_eq!(auth("{}\n"), Ok(GitAuth::None));
+        assert_eq!(
+            auth("type: ssh-agent\nusername: deploy\n"),
+            Ok(GitAuth::SshAgent {
+                username: Some("deploy".to_owned())
+            })
+        );
+        // A stated type that matches the keys is the same as an inferred one.
+        assert_eq!(
+            auth("type: token\ntoken_env: GIT_TOKEN\n"),
+            auth("token_env: GIT_TOKEN\n")
+        );
+    }
+
+    #[test]
+    fn contradictory_auth_keys_are_refused_with_the_fix() {
+        for (yaml, expected) in [
+            (
+                "token_env: A\ntoken_file: /b\n",
+                "set only one of auth.token_env and auth.token_file",
+            ),
+            (
+                "ssh_key: /k\nssh_passphrase_env: P\nssh_passphrase_file: /p\n",
+                "set only one of auth.ssh_passphrase_env and auth.ssh_passphrase_file",
+            ),
+            (
+                "token_env: A\nssh_key: /k\n",
+                "auth sets both a token (auth.token_env) and an SSH key (auth.ssh_key); keep only the settings of the credential the remote takes",
+            ),
+            (
+                "type: none\ntoken_env: A\n",
+                "auth.type is none but auth.token_env is set, which only auth.type: token uses; remove auth.token_env, or set auth.type: token",
+            ),
+            (
+                "type: none\nssh_key: /k\n",
+                "auth.type is none but auth.ssh_key is set, which only auth.type: ssh uses; remove auth.ssh_key, or set auth.type: ssh",
+            ),
+            (
+                "type: none\nusername: bob\n",
+                "auth.type is none but auth.username is set",
+            ),
+            (
+                "type: token\ntoken_env: A\nssh_key: /k\nssh_public_key: /k.pub\n",
+                "auth.type is token but auth.ssh_key and auth.ssh_public_key are set, which only auth.type: ssh uses; remove auth.ssh_key and auth.ssh_public_key, or set auth.type: ssh and remove auth.token_env",
+            ),
+            ("type: token\n", "auth.type is token but no token is named"),
+            (
+                "type: ssh\nssh_key: /k\ntoken_file: /t\n",
+                "auth.type is ssh but auth.token_file is set, which only auth.type: token uses; remove auth.token_file, or set auth.type: token and remove auth.ssh_key",
+            ),
+            (
+                "type: ssh\n",
+                "auth.type is ssh but auth.ssh_key is not set",
+            ),
+            (
+                "type: ssh-agent\nssh_key: /k\n",
+                "auth.type is ssh-agent but auth.ssh_key is set",
+            ),
+            (
+                "type: ssh-agent\ntoken_env: A\n",
+                "auth.type is ssh-agent but auth.token_env is set",
+            ),
+            (
+                "ssh_passphrase_env: P\n",
+                "auth.ssh_passphrase_env is set without auth.ssh_key",
+            ),
+            (
+                "username: bob\n",
+                "auth.username is set but no credential is",
+            ),
+            ("ssh_agent: true\n", "unknown field `ssh_agent`"),
+        ] {
+            let error = auth(yaml).expect_err(yaml);
+            assert!(
+                error.contains(expected),
+                "{yaml}: expected {expected:?} in {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn auth_reads_back_as_written_with_its_type_stated() {
+        for original in [
+            GitAuth::None,
+            GitAuth::HttpsToken {
+                username: Some("oauth2".to_owned()),
+                token: TokenSource::File(PathBuf::from("/run/secrets/git-token")),
+            },
+            GitAuth::SshKey {
+                username: None,
+                private_key: PathBuf::from("/k"),
+                public_key: Some(PathBuf::from("/k.pub")),
+                passphrase: Some(TokenSource::Env("P".to_owned())),
+            },
+            GitAuth::SshAgent { username: None },
+        ] {
+            let yaml = serde_saphyr::to_string(&original).expect("serialisable");
+            assert_eq!(auth(&yaml).as_ref(), Ok(&original), "{yaml}");
+            if original != GitAuth::None {
+                assert!(yaml.contains("type: "), "{yaml}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_applications_auth_is_inferred_the_same_way() {
+        let own: crate::ApplicationGitConfig =
+            serde_saphyr::from_str("path: apps/shop\nauth: {token_file: /run/secrets/t}\n")
+                .expect("valid");
+        let resolved = own.over(&config());
+        assert_eq!(
+            resolved.auth,
+            GitAuth::HttpsToken {
+                username: None,
+                token: TokenSource::File(PathBuf::from("/run/secrets/t")),
+            }
+        );
+        let error = serde_saphyr::from_str::<crate::ApplicationGitConfig>(
+            "path: apps/shop\nauth: {type: none, token_env: T}\n",
+        )
+        .expect_err("contradictory");
+        assert!(error.to_string().contains("auth.type is none"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_key_file_is_named_by_its_key() {
+        let config = GitSourceConfig {
+            auth: GitAuth::SshKey {
+                username: None,
+                private_key: PathBuf::new(),
+                public_key: None,
+                passphrase: None,
+            },
+            ..config()
+        };
+        let error = config.validate().expect_err("empty key path");
+        assert!(
+            error.to_string().contains("git.auth.ssh_key is empty"),
+            "{error}"
+        );
     }
 
     #[test]
