@@ -39,7 +39,9 @@ pub async fn live_source(
                 .dump
                 .clone()
                 .context("sources.dump is required when sources.live is dump")?;
-            (Arc::new(DumpLiveSource::new(dump, key.clone())), None)
+            let source = DumpLiveSource::new(dump, key.clone())
+                .with_declared_types(settings.sources.dump_types.clone());
+            (Arc::new(source), None)
         }
         LiveKind::Kubernetes => {
             let source = KubeLiveSource::connect(settings.kubernetes.clone(), key.clone()).await?;

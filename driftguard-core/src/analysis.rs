@@ -11,7 +11,7 @@ use crate::k8s::kinds::{
 };
 use crate::k8s::metadata::HOOK_ANNOTATIONS;
 use crate::k8s::schema::SchemaCatalog;
-use crate::model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource};
+use crate::model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource, Unobserved};
 use crate::normalize::versions::align_to;
 use crate::record::{DEFAULT_APPLICATION, DriftEvent, DriftRecord, advance, retire};
 use crate::{Error, ResourceId};
@@ -111,6 +111,30 @@ pub struct AnalysisOutcome {
     /// Things the user should know that did not stop the analysis, such as a resource
     /// that two applications declare.
     pub warnings: Vec<String>,
+    /// The desired resources the live side could not observe (sorted by id), with why;
+    /// counted in [`Summary::not_observed`]. They have no record in this outcome.
+    pub not_observed: Vec<NotObserved>,
+}
+
+/// A desired resource whose live counterpart could not be looked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotObserved {
+    /// The id it is tracked under.
+    pub resource_id: ResourceId,
+    /// The API version Git declares.
+    pub api_version: String,
+    /// The application that declares it.
+    pub application: String,
+    /// Why it was not observed.
+    pub reason: Unobserved,
+}
+
+impl NotObserved {
+    /// Why, as a sentence fragment naming the kind and namespace.
+    pub fn explanation(&self) -> String {
+        self.reason
+            .explain(self.resource_id.kind(), self.resource_id.namespace())
+    }
 }
 
 /// Which kinds are cluster-scoped, as far as the two snapshots tell: the built-in list,
@@ -283,8 +307,8 @@ pub fn analyze_applications(
 struct Declared {
     /// Objects the live side covers.
     observed: HashMap<ResourceId, Resource>,
-    /// Objects of kinds or namespaces the live side did not read.
-    unobserved: HashMap<ResourceId, Resource>,
+    /// Objects of kinds or namespaces the live side did not read, with why.
+    unobserved: HashMap<ResourceId, (Resource, Unobserved)>,
 }
 
 /// Resolves the ids of one application's objects; fails when one id is declared twice.
@@ -312,7 +336,7 @@ fn declare(
         if let Some(first) = declared
             .observed
             .get(&id)
-            .or_else(|| declared.unobserved.get(&id))
+            .or_else(|| declared.unobserved.get(&id).map(|(r, _)| r))
         {
             return Err(Error::DuplicateResource {
                 id: id.to_string(),
@@ -320,10 +344,13 @@ fn declare(
                 second: resource.origin.as_ref().map(ToString::to_string),
             });
         }
-        if coverage.is_none_or(|c| c.covers(&id)) {
-            declared.observed.insert(id, resource);
-        } else {
-            declared.unobserved.insert(id, resource);
+        match coverage.and_then(|c| c.unobserved(&id)) {
+            None => {
+                declared.observed.insert(id, resource);
+            }
+            Some(reason) => {
+                declared.unobserved.insert(id, (resource, reason));
+            }
         }
     }
     Ok(declared)
@@ -441,9 +468,15 @@ pub(crate) fn run_analysis(
                         declared.insert(id, (index, resource));
                     }
                 }
-                for id in own.unobserved.into_keys() {
+                for (id, (resource, reason)) in own.unobserved {
                     if claim(id.clone()) {
                         result.summary.not_observed += 1;
+                        outcome.not_observed.push(NotObserved {
+                            resource_id: id.clone(),
+                            api_version: resource.api_version,
+                            application: application.name.clone(),
+                            reason,
+                        });
                         unobserved.insert(id);
                     }
                 }
@@ -452,6 +485,9 @@ pub(crate) fn run_analysis(
         outcome.applications.push(result);
     }
 
+    outcome
+        .not_observed
+        .sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
     let mut ids: Vec<ResourceId> = declared.keys().cloned().collect();
     ids.sort();
     let options = &settings.compare.canonical;

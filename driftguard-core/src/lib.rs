@@ -82,7 +82,9 @@ pub use detector::Detector;
 pub use drift::{DriftDetail, DriftType, Severity};
 pub use error::{Error, error_chain};
 pub use id::ResourceId;
-pub use model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, RenderSummary, Resource};
+pub use model::{
+    DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, RenderSummary, Resource, Unobserved,
+};
 pub use ports::{
     DesiredSource, DriftStore, LiveChange, LiveChangeKind, LiveChangeStream, LiveSource, PortError,
     PortErrorKind,

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::k8s::schema::ClusterSchema;
@@ -167,6 +168,8 @@ impl LiveSnapshot {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveCoverage {
     kinds: BTreeSet<String>,
+    /// The kinds are those a dump holds (or declares it holds), not those a source reads.
+    from_dump: bool,
     namespaces: Option<BTreeSet<String>>,
     excluded_namespaces: BTreeSet<String>,
     gaps: BTreeSet<(String, String)>,
@@ -180,6 +183,16 @@ impl LiveCoverage {
         Self {
             kinds: kinds.into_iter().collect(),
             ..Self::default()
+        }
+    }
+
+    /// Coverage of a dump: the kinds it holds objects of, and the kinds it is declared to
+    /// hold in full. A kind with no object in the dump was not dumped, so its objects are
+    /// not observed rather than missing.
+    pub fn of_dump(kinds: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            from_dump: true,
+            ..Self::of_kinds(kinds)
         }
     }
 
@@ -214,19 +227,76 @@ impl LiveCoverage {
 
     /// Whether the object `id` was in what was read.
     pub fn covers(&self, id: &ResourceId) -> bool {
+        self.unobserved(id).is_none()
+    }
+
+    /// Why the object `id` was not in what was read; `None` when it was.
+    pub fn unobserved(&self, id: &ResourceId) -> Option<Unobserved> {
         if !self.kinds.contains(id.kind()) {
-            return false;
+            return Some(if self.from_dump {
+                Unobserved::KindNotInDump
+            } else {
+                Unobserved::KindNotRead
+            });
         }
-        let Some(namespace) = id.namespace() else {
-            return true;
-        };
-        self.namespaces
+        let namespace = id.namespace()?;
+        if self
+            .namespaces
             .as_ref()
-            .is_none_or(|wanted| wanted.contains(namespace))
-            && !self.excluded_namespaces.contains(namespace)
-            && !self
-                .gaps
-                .contains(&(id.kind().to_owned(), namespace.to_owned()))
+            .is_some_and(|wanted| !wanted.contains(namespace))
+        {
+            return Some(Unobserved::NamespaceNotRead);
+        }
+        if self.excluded_namespaces.contains(namespace) {
+            return Some(Unobserved::NamespaceExcluded);
+        }
+        if self
+            .gaps
+            .contains(&(id.kind().to_owned(), namespace.to_owned()))
+        {
+            return Some(Unobserved::Forbidden);
+        }
+        None
+    }
+}
+
+/// Why a desired object could not be observed: the live side did not read where it
+/// would be, so whether it exists is unknown (neither in sync nor missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unobserved {
+    /// The live source does not read objects of this kind (not among its resource
+    /// types, or the API server does not serve them).
+    KindNotRead,
+    /// The live dump holds no object of this kind and is not declared to cover it.
+    KindNotInDump,
+    /// The live source reads other namespaces only.
+    NamespaceNotRead,
+    /// The namespace is excluded (a system namespace).
+    NamespaceExcluded,
+    /// Reading this kind in this namespace was refused (RBAC).
+    Forbidden,
+}
+
+impl Unobserved {
+    /// Why, in a sentence fragment naming the object's `kind` and `namespace`.
+    pub fn explain(self, kind: &str, namespace: Option<&str>) -> String {
+        let namespace = namespace.unwrap_or("-");
+        match self {
+            Self::KindNotRead => format!(
+                "{kind} objects are not read from the cluster (not among the resource types read)"
+            ),
+            Self::KindNotInDump => format!(
+                "the live dump holds no {kind} object (declare the types a dump covers with --resource-type to have absent ones reported missing)"
+            ),
+            Self::NamespaceNotRead => format!("namespace {namespace} is not read"),
+            Self::NamespaceExcluded => {
+                format!("namespace {namespace} is excluded from the live state")
+            }
+            Self::Forbidden => {
+                format!("reading {kind} objects in namespace {namespace} was refused (RBAC)")
+            }
+        }
     }
 }
 

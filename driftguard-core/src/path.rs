@@ -97,6 +97,166 @@ impl fmt::Display for FieldPath {
     }
 }
 
+/// Why a text is not a [`FieldPath`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid field path `{text}`: {reason}")]
+pub struct ParseFieldPathError {
+    /// The text given.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Reads a path back from its [`Display`](fmt::Display) form, so that a drift's `path`
+/// string (as records and the API carry it) can be walked segment by segment again.
+///
+/// The empty text is the root. `[N]` is a list position, `["key"]` a quoted map key and
+/// `[field=value,…]` a keyed list item. The displayed form does not record the type of a
+/// key field's value: a canonical integer reads back as a number, `true` and `false` as
+/// booleans, anything else as a string (merge keys are names, paths and port numbers).
+/// A key field's value may itself hold `]` or `,` as long as what follows cannot be read
+/// as the end of the item or as another `field=`.
+impl std::str::FromStr for FieldPath {
+    type Err = ParseFieldPathError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_field_path(text).map_err(|reason| ParseFieldPathError {
+            text: text.to_owned(),
+            reason,
+        })
+    }
+}
+
+fn parse_field_path(text: &str) -> Result<FieldPath, String> {
+    let mut path = FieldPath::root();
+    let mut rest = text;
+    let mut expect_key = true;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '.' => {
+                if expect_key {
+                    return Err("empty segment".to_owned());
+                }
+                rest = &rest[1..];
+                if rest.is_empty() {
+                    return Err("trailing dot".to_owned());
+                }
+                expect_key = true;
+            }
+            '[' => {
+                if expect_key && !path.0.is_empty() {
+                    return Err("`[` right after a dot".to_owned());
+                }
+                let (segment, after) = parse_path_bracket(&rest[1..])?;
+                path.push(segment);
+                rest = after;
+                expect_key = false;
+            }
+            _ => {
+                if !expect_key {
+                    return Err(format!("unexpected `{c}`"));
+                }
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                path.push(Segment::Key(rest[..end].to_owned()));
+                rest = &rest[end..];
+                expect_key = false;
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// One bracketed segment; `text` starts after the `[`. Returns the segment and the text
+/// after its `]`.
+fn parse_path_bracket(text: &str) -> Result<(Segment, &str), String> {
+    if text.starts_with('"') {
+        let mut escaped = false;
+        for (i, c) in text.char_indices().skip(1) {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                let key: String = serde_json::from_str(&text[..=i])
+                    .map_err(|e| format!("bad quoted key: {e}"))?;
+                let after = text[i + 1..]
+                    .strip_prefix(']')
+                    .ok_or_else(|| "a quoted key must be followed by `]`".to_owned())?;
+                return Ok((Segment::Key(key), after));
+            }
+        }
+        return Err("unclosed quoted key".to_owned());
+    }
+    // The item ends at the first `]` that the end, a `.` or a `[` follows.
+    let close = text
+        .char_indices()
+        .filter(|&(_, c)| c == ']')
+        .map(|(i, _)| i)
+        .find(|&i| matches!(text[i + 1..].chars().next(), None | Some('.' | '[')))
+        .ok_or_else(|| "unclosed `[`".to_owned())?;
+    let inner = &text[..close];
+    let after = &text[close + 1..];
+    if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
+        let index = inner
+            .parse::<usize>()
+            .map_err(|e| format!("bad index `{inner}`: {e}"))?;
+        return Ok((Segment::Index(index), after));
+    }
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for piece in inner.split(',') {
+        match piece.split_once('=') {
+            Some((field, value)) if is_key_field_name(field) => {
+                fields.push((field.to_owned(), value.to_owned()));
+            }
+            // A `,` inside the previous field's value.
+            _ => match fields.last_mut() {
+                Some((_, value)) => {
+                    value.push(',');
+                    value.push_str(piece);
+                }
+                None => {
+                    return Err(format!(
+                        "`[{inner}]` is neither `[N]`, `[\"key\"]` nor `[field=value]`"
+                    ));
+                }
+            },
+        }
+    }
+    let fields = fields
+        .into_iter()
+        .map(|(field, value)| (field, key_value(&value)))
+        .collect();
+    Ok((Segment::Keyed(fields), after))
+}
+
+/// Whether `name` can be the field of a keyed item: a merge key is a plain field name.
+fn is_key_field_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+/// A key field's value as the displayed text shows it.
+fn key_value(text: &str) -> Value {
+    match text {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(n) = text.parse::<u64>()
+        && n.to_string() == text
+    {
+        return Value::from(n);
+    }
+    if let Ok(n) = text.parse::<i64>()
+        && n.to_string() == text
+    {
+        return Value::from(n);
+    }
+    Value::String(text.to_owned())
+}
+
 /// One element of a [`PathPattern`].
 #[derive(Debug, Clone, PartialEq)]
 enum PatternPart {
@@ -328,6 +488,97 @@ mod tests {
             label.to_string(),
             r#"metadata.labels["app.kubernetes.io/name"]"#
         );
+    }
+
+    #[test]
+    fn paths_read_back_from_their_display() {
+        let path = |segments: Vec<Segment>| {
+            let mut p = FieldPath::root();
+            for s in segments {
+                p.push(s);
+            }
+            p
+        };
+        let key = |k: &str| Segment::Key(k.to_owned());
+        let cases = [
+            FieldPath::root(),
+            path(vec![key("spec"), key("replicas")]),
+            container_image(),
+            path(vec![
+                key("metadata"),
+                key("labels"),
+                key("app.kubernetes.io/name"),
+            ]),
+            path(vec![
+                key("metadata"),
+                key("annotations"),
+                key("a \"quoted\" [key]"),
+            ]),
+            path(vec![
+                key("spec"),
+                key("ports"),
+                Segment::Index(0),
+                key("port"),
+            ]),
+            path(vec![key("data"), key("LOG_LEVEL")]),
+            path(vec![key("weird.top"), key("x")]),
+            path(vec![
+                key("spec"),
+                key("template"),
+                key("spec"),
+                key("containers"),
+                Segment::Keyed(vec![("name".to_owned(), json!("web"))]),
+                key("ports"),
+                Segment::Keyed(vec![
+                    ("containerPort".to_owned(), json!(8080)),
+                    ("protocol".to_owned(), json!("TCP")),
+                ]),
+                key("hostPort"),
+            ]),
+            path(vec![
+                key("items"),
+                Segment::Keyed(vec![
+                    ("a".to_owned(), json!(1)),
+                    ("b".to_owned(), json!("x")),
+                ]),
+            ]),
+            path(vec![
+                key("spec"),
+                key("containers"),
+                Segment::Keyed(vec![("name".to_owned(), json!("web"))]),
+                key("volumeMounts"),
+                Segment::Keyed(vec![("mountPath".to_owned(), json!("/data/a,b]c"))]),
+                Segment::Index(3),
+                Segment::Index(1),
+            ]),
+        ];
+        for original in cases {
+            let text = original.to_string();
+            let parsed: FieldPath = text.parse().expect("a displayed path parses");
+            assert_eq!(parsed, original, "{text}");
+            assert_eq!(parsed.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_paths() {
+        for bad in [
+            "spec..replicas",
+            "spec.",
+            ".spec",
+            "containers[",
+            "containers[]",
+            "containers[web]",
+            "labels[\"open",
+            "labels[\"a\"x]",
+            "a[0]b",
+            "a.[0]",
+        ] {
+            assert!(
+                bad.parse::<FieldPath>().is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,12 @@ pub struct SourcesConfig {
     /// The dump folder, when `live` is `dump`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dump: Option<PathBuf>,
+    /// The resource types the dump holds in full (plural names as in
+    /// `kubernetes.resource_types`, or kinds such as `Certificate`): a desired object of
+    /// such a type that the dump lacks is missing. A kind the dump holds no object of and
+    /// that is not listed here is not observed, never missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dump_types: Vec<String>,
 }
 
 impl SourcesConfig {

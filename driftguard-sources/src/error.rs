@@ -194,6 +194,16 @@ pub enum Error {
         /// What the renderer printed on stderr.
         stderr: String,
     },
+    /// A resource type declared for a live dump names no kind DriftGuard knows.
+    #[error(
+        "resource type `{resource_type}` declared for the live dump (--resource-type with --live-dir, or sources.dump_types) {reason}"
+    )]
+    DumpType {
+        /// The type as written.
+        resource_type: String,
+        /// Why it cannot be resolved, and what to write instead.
+        reason: String,
+    },
     /// A setting of the Kubernetes source is invalid.
     #[error("kubernetes.{setting}: {reason}")]
     KubeSetting {
@@ -281,7 +291,9 @@ impl Error {
                 _ => PortErrorKind::Other,
             },
             Self::KubeInvalidResponse { .. } => PortErrorKind::InvalidData,
-            Self::KubeSetting { .. } | Self::KubeConfig { .. } => PortErrorKind::Other,
+            Self::KubeSetting { .. } | Self::KubeConfig { .. } | Self::DumpType { .. } => {
+                PortErrorKind::Other
+            }
         }
     }
 }

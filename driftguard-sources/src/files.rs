@@ -13,6 +13,7 @@ use driftguard_core::{
 };
 
 use crate::Error;
+use crate::dump_coverage::dump_coverage;
 use crate::manifest::{ManifestLimits, ManifestReader, manifest_files};
 use crate::render::kustomization::normalize;
 use crate::render::{ApplicationRender, Capabilities, DesiredReader, RenderConfig, Renderer};
@@ -126,6 +127,7 @@ impl DesiredSource for FolderDesiredSource {
 pub struct DumpLiveSource {
     root: PathBuf,
     reader: ManifestReader,
+    declared_types: Vec<String>,
 }
 
 impl DumpLiveSource {
@@ -134,14 +136,28 @@ impl DumpLiveSource {
         Self {
             root: root.into(),
             reader: ManifestReader::new(key, ManifestLimits::LIVE_DUMP),
+            declared_types: Vec::new(),
         }
+    }
+
+    /// Declares the resource types the dump holds in full (`sources.dump_types`): a
+    /// desired object of such a type that the dump lacks is missing. Without it, only the
+    /// kinds the dump holds objects of are covered, and objects of other kinds are not
+    /// observed.
+    pub fn with_declared_types(mut self, types: Vec<String>) -> Self {
+        self.declared_types = types;
+        self
     }
 
     /// Reads the dumps now.
     pub fn read(&self) -> Result<LiveSnapshot, Error> {
         let resources = read_tree(&self.reader, &self.root)?;
         warn_about_differing_copies(&resources);
-        Ok(LiveSnapshot::complete(resources))
+        let coverage = dump_coverage(&resources, &self.declared_types)?;
+        Ok(LiveSnapshot {
+            coverage: Some(coverage),
+            ..LiveSnapshot::complete(resources)
+        })
     }
 }
 

@@ -14,6 +14,7 @@
 //!   local folder, render settings, a destination namespace), built into desired sources.
 
 pub mod application;
+mod dump_coverage;
 mod error;
 pub mod files;
 pub mod git;

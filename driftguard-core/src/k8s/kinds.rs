@@ -172,3 +172,100 @@ pub fn has_pod_template(kind: &str) -> bool {
 pub fn is_built_in_kind(kind: &str) -> bool {
     is_cluster_scoped_kind(kind) || is_namespaced_kind(kind)
 }
+
+/// A built-in API resource: its plural name (as `kubectl get` and RBAC name it), its API
+/// group (`""` for the core group) and its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltInResource {
+    /// The plural resource name, e.g. `deployments`.
+    pub plural: &'static str,
+    /// The API group; `""` is the core group.
+    pub group: &'static str,
+    /// The kind, e.g. `Deployment`.
+    pub kind: &'static str,
+}
+
+const fn resource(
+    plural: &'static str,
+    group: &'static str,
+    kind: &'static str,
+) -> BuiltInResource {
+    BuiltInResource {
+        plural,
+        group,
+        kind,
+    }
+}
+
+/// The built-in resources DriftGuard reads and compares, by plural name (`kubectl
+/// api-resources`, Kubernetes 1.34; the plural names are the REST paths of
+/// `api/openapi-spec/v3` in kubernetes/kubernetes). Configuration names resource types by
+/// these plurals; a live dump is checked against them by kind.
+pub const BUILT_IN_RESOURCES: &[BuiltInResource] = &[
+    resource("configmaps", "", "ConfigMap"),
+    resource("endpoints", "", "Endpoints"),
+    resource("limitranges", "", "LimitRange"),
+    resource("namespaces", "", "Namespace"),
+    resource("persistentvolumeclaims", "", "PersistentVolumeClaim"),
+    resource("persistentvolumes", "", "PersistentVolume"),
+    resource("pods", "", "Pod"),
+    resource("podtemplates", "", "PodTemplate"),
+    resource("replicationcontrollers", "", "ReplicationController"),
+    resource("resourcequotas", "", "ResourceQuota"),
+    resource("secrets", "", "Secret"),
+    resource("serviceaccounts", "", "ServiceAccount"),
+    resource("services", "", "Service"),
+    resource("controllerrevisions", "apps", "ControllerRevision"),
+    resource("daemonsets", "apps", "DaemonSet"),
+    resource("deployments", "apps", "Deployment"),
+    resource("replicasets", "apps", "ReplicaSet"),
+    resource("statefulsets", "apps", "StatefulSet"),
+    resource(
+        "horizontalpodautoscalers",
+        "autoscaling",
+        "HorizontalPodAutoscaler",
+    ),
+    resource("cronjobs", "batch", "CronJob"),
+    resource("jobs", "batch", "Job"),
+    resource("leases", "coordination.k8s.io", "Lease"),
+    resource("endpointslices", "discovery.k8s.io", "EndpointSlice"),
+    resource("ingressclasses", "networking.k8s.io", "IngressClass"),
+    resource("ingresses", "networking.k8s.io", "Ingress"),
+    resource("networkpolicies", "networking.k8s.io", "NetworkPolicy"),
+    resource("poddisruptionbudgets", "policy", "PodDisruptionBudget"),
+    resource(
+        "clusterrolebindings",
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+    ),
+    resource("clusterroles", "rbac.authorization.k8s.io", "ClusterRole"),
+    resource("rolebindings", "rbac.authorization.k8s.io", "RoleBinding"),
+    resource("roles", "rbac.authorization.k8s.io", "Role"),
+    resource("priorityclasses", "scheduling.k8s.io", "PriorityClass"),
+    resource(
+        "csistoragecapacities",
+        "storage.k8s.io",
+        "CSIStorageCapacity",
+    ),
+    resource("storageclasses", "storage.k8s.io", "StorageClass"),
+    resource(
+        "customresourcedefinitions",
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+    ),
+    resource(
+        "mutatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    resource(
+        "validatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+];
+
+/// The built-in resource with this plural name, e.g. `deployments`.
+pub fn built_in_resource(plural: &str) -> Option<&'static BuiltInResource> {
+    BUILT_IN_RESOURCES.iter().find(|r| r.plural == plural)
+}

@@ -45,7 +45,7 @@ mod listing;
 mod namespaces;
 mod openapi;
 mod request;
-mod resource_type;
+pub(crate) mod resource_type;
 mod schema;
 mod source;
 mod warnings;

@@ -6,55 +6,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use driftguard_core::k8s::kinds::built_in_resource;
+
 use crate::Error;
 
 /// The types read when configuration names none: the workload and configuration kinds
 /// that drift most often.
 pub const DEFAULT_RESOURCE_TYPES: &[&str] = &["deployments", "services", "configmaps", "secrets"];
-
-/// Built-in resources by plural name, with their API group, so that discovery needs to
-/// ask only about the groups in use instead of walking every group the server has.
-const BUILT_IN_GROUPS: &[(&str, &str)] = &[
-    ("configmaps", ""),
-    ("endpoints", ""),
-    ("limitranges", ""),
-    ("namespaces", ""),
-    ("persistentvolumeclaims", ""),
-    ("persistentvolumes", ""),
-    ("pods", ""),
-    ("replicationcontrollers", ""),
-    ("resourcequotas", ""),
-    ("secrets", ""),
-    ("serviceaccounts", ""),
-    ("services", ""),
-    ("controllerrevisions", "apps"),
-    ("daemonsets", "apps"),
-    ("deployments", "apps"),
-    ("replicasets", "apps"),
-    ("statefulsets", "apps"),
-    ("horizontalpodautoscalers", "autoscaling"),
-    ("cronjobs", "batch"),
-    ("jobs", "batch"),
-    ("ingressclasses", "networking.k8s.io"),
-    ("ingresses", "networking.k8s.io"),
-    ("networkpolicies", "networking.k8s.io"),
-    ("poddisruptionbudgets", "policy"),
-    ("clusterrolebindings", "rbac.authorization.k8s.io"),
-    ("clusterroles", "rbac.authorization.k8s.io"),
-    ("rolebindings", "rbac.authorization.k8s.io"),
-    ("roles", "rbac.authorization.k8s.io"),
-    ("priorityclasses", "scheduling.k8s.io"),
-    ("storageclasses", "storage.k8s.io"),
-    ("customresourcedefinitions", "apiextensions.k8s.io"),
-    (
-        "mutatingwebhookconfigurations",
-        "admissionregistration.k8s.io",
-    ),
-    (
-        "validatingwebhookconfigurations",
-        "admissionregistration.k8s.io",
-    ),
-];
 
 /// Which API group a configured type belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -165,10 +123,10 @@ impl FromStr for ResourceTypeSpec {
             [name] => match name.split_once('.') {
                 Some((plural, group)) => (GroupHint::Known(group.to_owned()), None, plural),
                 None => {
-                    let group = BUILT_IN_GROUPS
-                        .iter()
-                        .find(|(p, _)| p == name)
-                        .map(|(_, g)| GroupHint::Known((*g).to_owned()))
+                    // Built-in plurals name their group, so that discovery needs to ask
+                    // only about the groups in use instead of walking every group.
+                    let group = built_in_resource(name)
+                        .map(|r| GroupHint::Known(r.group.to_owned()))
                         .unwrap_or(GroupHint::Search);
                     (group, None, *name)
                 }
