@@ -32,10 +32,19 @@ pub enum Command {
 /// Arguments of `driftguard check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Desired state: a folder (or file) of manifests, or a Git repository URL
-    /// (https://, ssh://, user@host:path, git://, file://, or a bare repository's path).
-    #[arg(long, value_name = "DIR|URL")]
-    pub desired: String,
+    /// The configuration file `serve` reads: its applications, rendering, ignore rules,
+    /// ignored managers, severities, fingerprint key and live source. Flags override it.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check only this application of the configuration.
+    #[arg(long, value_name = "NAME")]
+    pub application: Option<String>,
+    /// Desired state: a folder (or file) of manifests, a Git repository URL (https://,
+    /// ssh://, user@host:path, git://, file://, or a bare repository's path), or `-` for
+    /// rendered manifests on stdin (`kustomize build … | driftguard check --desired -`).
+    /// Required without `--config`; with it, replaces the configured applications.
+    #[arg(long, value_name = "DIR|URL|-", required_unless_present = "config")]
+    pub desired: Option<String>,
     /// The Git branch to read (default `main`; makes `--desired` a Git repository).
     #[arg(long, value_name = "BRANCH")]
     pub branch: Option<String>,
@@ -76,14 +85,13 @@ pub struct CheckArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long, value_name = "NAME", conflicts_with = "live_dir")]
     pub context: Option<String>,
-    /// Resource types read from the cluster (repeatable; plural names such as
-    /// `deployments` or `group/version/plural`). Default: deployments, services,
-    /// configmaps, secrets.
-    #[arg(
-        long = "resource-type",
-        value_name = "TYPE",
-        conflicts_with = "live_dir"
-    )]
+    /// Resource types (repeatable; plural names such as `deployments` or
+    /// `group/version/plural`). From a cluster: the types read (default: deployments,
+    /// services, configmaps, secrets). With `--live-dir`: the types the dump holds in full,
+    /// so that an absent object of these types is missing (kinds such as `Certificate` are
+    /// accepted too); other types count as covered only when the dump holds an object of
+    /// them.
+    #[arg(long = "resource-type", value_name = "TYPE")]
     pub resource_types: Vec<String>,
     /// Only check resources in this namespace (repeatable). Cluster-scoped resources are
     /// left out when any namespace is given.
@@ -92,8 +100,9 @@ pub struct CheckArgs {
     /// How the desired folder becomes manifests: `auto` renders a folder holding a
     /// kustomization with Kustomize and one holding a Chart.yaml with Helm, and reads
     /// anything else as plain manifests.
-    #[arg(long, value_enum, default_value_t = RenderArg::Auto)]
-    pub render: RenderArg,
+    /// Default: `auto` (with `--config`, each application's own `render`).
+    #[arg(long, value_enum)]
+    pub render: Option<RenderArg>,
     /// The destination namespace: namespaced objects without a namespace live there (as
     /// with `kubectl apply -n`, Argo CD's destination or Flux's target namespace); also
     /// Helm's release namespace. Default: `default`.
@@ -112,9 +121,35 @@ pub struct CheckArgs {
     /// Exit 0 when the desired state holds no Kubernetes objects, instead of 2.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Accept desired resources the live side could not observe (a type or namespace it
+    /// does not read, a type a dump does not hold, a namespace RBAC refuses) instead of
+    /// exiting 2. They are still listed.
+    #[arg(long)]
+    pub allow_unobserved: bool,
+    /// The lowest severity that fails the check (exit 1); drift below it is still
+    /// printed.
+    #[arg(long, value_enum, default_value_t = FailOn::Low, ignore_case = true)]
+    pub fail_on: FailOn,
+    /// Leave in-sync resources out of the table (the summary still counts them).
+    #[arg(long)]
+    pub only_drifted: bool,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+/// `--fail-on`: the lowest severity that fails the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Only High drift fails.
+    #[value(name = "High")]
+    High,
+    /// Medium and High drift fail.
+    #[value(name = "Medium")]
+    Medium,
+    /// Any drift fails.
+    #[value(name = "Low")]
+    Low,
 }
 
 /// `--render`.
@@ -137,6 +172,8 @@ pub enum OutputFormat {
     Table,
     /// One JSON object.
     Json,
+    /// A unified diff per drifted resource, Git (`---`) against the cluster (`+++`).
+    Diff,
 }
 
 /// Arguments of `driftguard serve`.

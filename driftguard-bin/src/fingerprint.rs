@@ -8,27 +8,31 @@ use driftguard_core::secret::FingerprintKey;
 
 use crate::config::Settings;
 
-/// Environment variable holding the fingerprint key material for `check`.
-pub const KEY_ENV: &str = "DRIFTGUARD_FINGERPRINT_KEY";
-
 fn random_bytes() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).context("cannot generate a fingerprint key")?;
     Ok(bytes)
 }
 
-/// The key for `check`: from `DRIFTGUARD_FINGERPRINT_KEY`, or a random one for this run.
+/// The key for `check`: `detection.fingerprint_key` (set in the file given with
+/// `--config`, in `DRIFTGUARD__DETECTION__FINGERPRINT_KEY` or in its older name
+/// `DRIFTGUARD_FINGERPRINT_KEY`); else, with `--config`, the service's key file when it
+/// exists (so that fingerprints match the service's records); else a random key for
+/// this run.
 ///
 /// A one-shot check compares both sides under the same key, so a random key detects
 /// Secret drift just as well; a fixed key makes fingerprints comparable across runs.
-pub fn key_from_env() -> anyhow::Result<FingerprintKey> {
-    if let Ok(material) = std::env::var(KEY_ENV)
-        && !material.is_empty()
-    {
+/// `check` never creates a key file.
+pub fn key_for_check(settings: &Settings, config_given: bool) -> anyhow::Result<FingerprintKey> {
+    if let Some(material) = settings.detection.fingerprint_key.as_deref() {
         if material.trim().is_empty() {
-            bail!("{KEY_ENV} holds only whitespace; set a real key or unset it");
+            bail!("detection.fingerprint_key holds only whitespace; set a real key or unset it");
         }
-        return Ok(FingerprintKey::derive(&material));
+        return Ok(FingerprintKey::derive(material));
+    }
+    let path = &settings.detection.fingerprint_key_file;
+    if config_given && path.exists() {
+        return read_key_file(path);
     }
     Ok(FingerprintKey::from_bytes(random_bytes()?))
 }

@@ -188,7 +188,25 @@ fn the_cluster_is_read_when_no_dump_is_given() {
     let desired = desired.path().to_str().unwrap();
     let kubeconfig = cluster.kubeconfig().to_str().unwrap();
 
-    let run = check(&["--desired", desired, "--kubeconfig", kubeconfig]);
+    // Ingresses are not among the types read: the gate cannot pass on them.
+    let unobserved = check(&["--desired", desired, "--kubeconfig", kubeconfig]);
+    assert_eq!(unobserved.code, 2, "stderr: {}", unobserved.stderr);
+    let entry = &unobserved.report()["not_observed"][0];
+    assert_eq!(entry["resource_id"], "Ingress:shop:api", "{entry}");
+    assert_eq!(entry["reason"], "kind_not_read", "{entry}");
+    assert!(
+        unobserved.error().contains("Ingress:shop:api"),
+        "{}",
+        unobserved.error()
+    );
+
+    let run = check(&[
+        "--desired",
+        desired,
+        "--kubeconfig",
+        kubeconfig,
+        "--allow-unobserved",
+    ]);
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     let types = run.types();
     assert!(
@@ -228,6 +246,7 @@ fn the_cluster_is_read_when_no_dump_is_given() {
         "shop",
         "--resource-type",
         "configmaps",
+        "--allow-unobserved",
     ]);
     let ids: Vec<String> = run.types().into_iter().map(|(id, _)| id).collect();
     assert!(
@@ -235,6 +254,26 @@ fn the_cluster_is_read_when_no_dump_is_given() {
         "{ids:?}"
     );
     assert!(!ids.iter().any(|id| id.contains("billing")), "{ids:?}");
+}
+
+#[test]
+fn a_resource_type_the_cluster_does_not_serve_is_exit_2_naming_it() {
+    let cluster = KmockServer::start(&cluster_objects());
+    let desired = tempfile::tempdir().unwrap();
+    std::fs::write(desired.path().join("all.yaml"), DESIRED).unwrap();
+    let run = check(&[
+        "--desired",
+        desired.path().to_str().unwrap(),
+        "--kubeconfig",
+        cluster.kubeconfig().to_str().unwrap(),
+        "--resource-type",
+        "deploymentz",
+        "--allow-unobserved",
+    ]);
+    assert_eq!(run.code, 2, "stdout: {}", run.stdout);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(run.error().contains("`deploymentz`"), "{}", run.error());
+    assert!(run.error().contains("does not serve"), "{}", run.error());
 }
 
 #[test]

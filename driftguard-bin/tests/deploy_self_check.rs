@@ -25,8 +25,14 @@ struct Run {
 }
 
 fn check(desired: &Path, live: &Path) -> Run {
+    check_with(desired, live, &[])
+}
+
+/// [`check`] with more arguments.
+fn check_with(desired: &Path, live: &Path, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_driftguard"))
         .arg("check")
+        .args(args)
         .arg("--desired")
         .arg(desired)
         .arg("--live-dir")
@@ -175,7 +181,16 @@ fn hand_edits_of_the_running_deployment_are_drift() {
     );
     std::fs::remove_file(live.join("prometheus-rules.yaml")).unwrap();
 
-    let run = check(&deploy_dir(), &live);
+    // The dump now holds no PrometheusRule at all: nothing says it was deleted rather
+    // than not dumped, so it is not observed, and the gate fails with exit 2...
+    let undeclared = check(&deploy_dir(), &live);
+    assert_eq!(undeclared.code, 2, "{}", undeclared.stderr);
+    assert_eq!(
+        undeclared.report["not_observed"][0]["resource_id"],
+        "PrometheusRule:driftguard:driftguard"
+    );
+    // ...until the dump is declared to hold every PrometheusRule: then it is missing.
+    let run = check_with(&deploy_dir(), &live, &["--resource-type", "PrometheusRule"]);
     assert_eq!(run.code, 1, "{}\n{}", run.report, run.stderr);
     let drifted: BTreeSet<(String, String)> = run.report["records"]
         .as_array()

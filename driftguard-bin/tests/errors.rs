@@ -258,10 +258,12 @@ fn a_list_with_null_items_is_empty() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n",
     )
     .expect("write");
+    // An empty dump covers nothing: the ConfigMap was not looked for.
     let (code, stdout, stderr) = check(&desired, &live);
-    assert_eq!(code, 1, "stderr: {stderr}");
+    assert_eq!(code, 2, "stderr: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
-    assert_eq!(report["summary"]["missing"], 1);
+    assert_eq!(report["summary"]["missing"], 0);
+    assert_eq!(report["summary"]["not_observed"], 1);
 }
 
 #[test]
@@ -309,7 +311,12 @@ fn the_table_escapes_control_characters_in_values() {
         .expect("driftguard runs");
     assert_eq!(out.status.code(), Some(1));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("x\\nFAKE ROW\\u{1b}[2J → v"), "{table}");
+    // A multi-line value is a line diff, each line indented under its field, with the
+    // escape sequence escaped.
+    assert!(
+        table.contains("\n        - FAKE ROW\\u{1b}[2J\n"),
+        "{table}"
+    );
     assert!(!table.contains('\u{1b}'), "{table}");
     assert!(!table.lines().any(|l| l.starts_with("FAKE ROW")), "{table}");
 }

@@ -1,41 +1,41 @@
 //! `driftguard check`: one comparison, a report, and an exit code for CI.
 //!
-//! The flags are an overlay on the configuration types `serve` reads: they build the same
-//! `Settings`, checked by the same rules and wired by the same code.
+//! The flags are an overlay on the configuration `serve` reads (the `overlay` module): they build
+//! the same `Settings`, checked by the same rules and wired by the same code.
+
+mod overlay;
+mod read;
+
+pub use read::DesiredObjects;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
-use driftguard_core::DesiredSnapshot;
-use driftguard_core::analysis::{
-    AnalysisOutcome, ApplicationDesired, analyze_applications, is_deploy_hook,
-};
-use driftguard_sources::{
-    ApplicationConfig, ApplicationGitConfig, GitAuth, KubeLiveSource, LiveKind, RenderMode,
-    TokenSource,
-};
+use anyhow::Context as _;
+use driftguard_core::Severity;
+use driftguard_core::analysis::AnalysisOutcome;
 use tracing::Dispatch;
 use tracing::dispatcher::{self, DefaultGuard};
 
-use crate::cli::{CheckArgs, OutputFormat, RenderArg};
-use crate::config::{self, Settings};
-use crate::fingerprint::key_from_env;
-use crate::report;
-use crate::wiring::{self, is_git_location};
+use crate::cli::{CheckArgs, FailOn, OutputFormat};
+use crate::report::{self, TableOptions};
 
-/// Exit code when every desired resource is in sync.
+/// Exit code when every desired resource is in sync (or drifted below `--fail-on`).
 pub const EXIT_IN_SYNC: u8 = 0;
-/// Exit code when any resource drifted or is missing.
+/// Exit code when any resource drifted at or above `--fail-on`, or is missing.
 pub const EXIT_DRIFT: u8 = 1;
-/// Exit code when the check could not run.
+/// Exit code when the check could not run, or could not observe what it was to compare.
 pub const EXIT_ERROR: u8 = 2;
 
-/// Runs the check with the process's stdout and stderr (see [`run_to`]).
+/// Runs the check with the process's stdin, stdout and stderr (see [`run_to`]).
 pub fn run(args: &CheckArgs) -> ExitCode {
-    ExitCode::from(run_to(args, &mut std::io::stdout(), &mut std::io::stderr()))
+    ExitCode::from(run_with(
+        args,
+        &mut std::io::stdin().lock(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    ))
 }
 
 thread_local! {
@@ -44,15 +44,26 @@ thread_local! {
     static CALLER_LOGS: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
 }
 
-/// Runs the check: the report goes to `out`; warnings, and an error as one line, go to
-/// `err`. Returns the exit code: [`EXIT_IN_SYNC`], [`EXIT_DRIFT`] or [`EXIT_ERROR`].
+/// Runs the check with nothing on stdin (see [`run_with`]).
+pub fn run_to(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    run_with(args, &mut std::io::empty(), out, err)
+}
+
+/// Runs the check: `--desired -` reads `stdin`; the report goes to `out`; warnings, and
+/// an error as one line, go to `err`. Returns the exit code: [`EXIT_IN_SYNC`],
+/// [`EXIT_DRIFT`] or [`EXIT_ERROR`].
 ///
 /// It logs through `tracing` to the subscriber that is current where it is called, from
 /// its runtime's threads too (so that a scoped subscriber also sees what the sources log
 /// while they read files), and installs none.
-pub fn run_to(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+pub fn run_with(
+    args: &CheckArgs,
+    stdin: &mut dyn std::io::Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
     let caller_logs = dispatcher::get_default(Dispatch::clone);
-    let outcome = tokio::runtime::Builder::new_current_thread()
+    let checked = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .on_thread_start(move || {
             let guard = dispatcher::set_default(&caller_logs);
@@ -61,215 +72,86 @@ pub fn run_to(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 
         .on_thread_stop(|| CALLER_LOGS.with(|logs| drop(logs.borrow_mut().take())))
         .build()
         .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(analyse(args, err)));
-    match outcome {
-        Ok(outcome) => {
-            let printed = match args.output {
-                OutputFormat::Json => report::print_json(&outcome, out),
-                OutputFormat::Table => report::print_table(&outcome, out),
-            };
-            if let Err(error) = printed {
-                let _ = writeln!(err, "driftguard: cannot write the report: {error}");
-                return EXIT_ERROR;
-            }
-            if outcome.summary.has_drift() {
-                EXIT_DRIFT
-            } else {
-                EXIT_IN_SYNC
-            }
-        }
+        .and_then(|runtime| runtime.block_on(read::analyse(args, stdin, err)));
+    let checked = match checked {
+        Ok(checked) => checked,
         Err(error) => {
             let _ = writeln!(
                 err,
                 "driftguard: error: {}",
                 crate::error_text::one_line(&error)
             );
-            EXIT_ERROR
+            return EXIT_ERROR;
         }
+    };
+    let outcome = &checked.outcome;
+    let printed = match args.output {
+        OutputFormat::Json => report::print_json(outcome, out),
+        OutputFormat::Table => report::print_table(
+            outcome,
+            &TableOptions {
+                only_drifted: args.only_drifted,
+            },
+            out,
+        ),
+        OutputFormat::Diff => report::print_diff(outcome, &checked.desired_objects, out),
+    };
+    if let Err(error) = printed {
+        let _ = writeln!(err, "driftguard: cannot write the report: {error}");
+        return EXIT_ERROR;
     }
-}
-
-/// The settings the flags describe, and the temporary Git cache they use (removed when
-/// dropped) when `--git-cache` is not given.
-fn settings(args: &CheckArgs) -> anyhow::Result<(Settings, Option<tempfile::TempDir>)> {
-    let mut settings = Settings::default();
-    let git_given = args.branch.is_some()
-        || args.path.is_some()
-        || args.git_token_env.is_some()
-        || args.git_token_file.is_some()
-        || args.ssh_key.is_some()
-        || args.ssh_agent;
-    let mut temporary = None;
-    let mut application = if is_git_location(&args.desired, git_given) {
-        let git = &mut settings.git;
-        git.url = args.desired.clone();
-        if let Some(branch) = &args.branch {
-            git.branch = branch.clone();
-        }
-        git.auth = git_auth(args);
-        git.cache_dir = match &args.git_cache {
-            Some(dir) => dir.clone(),
-            None => {
-                let dir =
-                    tempfile::tempdir().context("cannot create a folder for the Git clone")?;
-                let path = dir.path().to_owned();
-                temporary = Some(dir);
-                path
-            }
-        };
-        ApplicationConfig {
-            git: Some(ApplicationGitConfig {
-                path: args.path.clone(),
-                ..ApplicationGitConfig::default()
-            }),
-            ..ApplicationConfig::git(None)
-        }
-    } else {
-        ApplicationConfig::folder(&args.desired)
-    };
-    application.render = match args.render {
-        RenderArg::Auto => RenderMode::Auto,
-        RenderArg::Plain => RenderMode::Plain,
-        RenderArg::Kustomize => RenderMode::Kustomize,
-        RenderArg::Helm => RenderMode::Helm,
-    };
-    let helm_flags =
-        args.helm_release.is_some() || !args.helm_values.is_empty() || !args.helm_set.is_empty();
-    if helm_flags
-        && matches!(
-            application.render,
-            RenderMode::Plain | RenderMode::Kustomize
-        )
-    {
-        bail!(
-            "--helm-release, --helm-values and --helm-set render a chart; they need --render helm or auto, not {}",
-            application.render.as_str()
+    let not_observed = outcome.not_observed.len();
+    if not_observed > 0 && !args.allow_unobserved {
+        let _ = writeln!(
+            err,
+            "driftguard: error: {not_observed} desired resource{} could not be observed ({}); nothing says whether {} in sync: give the live side what it lacks (--resource-type, --namespace, RBAC), or pass --allow-unobserved to accept it",
+            if not_observed == 1 { "" } else { "s" },
+            first_reasons(outcome),
+            if not_observed == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
         );
+        return EXIT_ERROR;
     }
-    application.namespace = args.target_namespace.clone();
-    application.helm.release = args.helm_release.clone();
-    for values in &args.helm_values {
-        // Relative to the working directory, as for `helm --values`.
-        let path = std::path::absolute(values)
-            .with_context(|| format!("--helm-values {}", values.display()))?;
-        if !path.is_file() {
-            bail!("--helm-values {}: no such file", values.display());
-        }
-        application.helm.local_values.push(path);
-    }
-    application.helm.set_expressions = args.helm_set.clone();
-    settings.applications = vec![application];
-    settings.kubernetes.namespaces = args.namespaces.clone();
-    match &args.live_dir {
-        Some(dir) => {
-            settings.sources.live = LiveKind::Dump;
-            settings.sources.dump = Some(dir.clone());
-        }
-        None => {
-            settings.kubernetes.kubeconfig = args.kubeconfig.clone();
-            settings.kubernetes.context = args.context.clone();
-            if !args.resource_types.is_empty() {
-                settings.kubernetes.resource_types = args.resource_types.clone();
-            }
-        }
-    }
-    Ok((settings, temporary))
-}
-
-/// The analysis the flags describe; warnings go to `err` as they come.
-async fn analyse(args: &CheckArgs, err: &mut dyn Write) -> anyhow::Result<AnalysisOutcome> {
-    let key = key_from_env()?;
-    let (settings, _git_cache) = settings(args)?;
-    config::validate(&settings)?;
-    let detection = wiring::detection_settings(&settings)?;
-    // The live state is read first: a cluster that cannot be reached fails fast, before
-    // a clone that may take a while.
-    let (live, capabilities) = match settings.sources.live {
-        LiveKind::Kubernetes => {
-            let source = std::sync::Arc::new(
-                KubeLiveSource::connect(settings.kubernetes.clone(), key.clone()).await?,
-            );
-            let snapshot = source.read().await?;
-            for warning in source.warnings() {
-                let _ = writeln!(err, "driftguard: warning: {warning}");
-            }
-            let capabilities: std::sync::Arc<dyn driftguard_sources::CapabilitiesSource> = source;
-            (snapshot, Some(capabilities))
-        }
-        LiveKind::Dump => {
-            let (source, _) = wiring::live_source(&settings, &key, false).await?;
-            (source.snapshot().await?, None)
-        }
-    };
-    let applications = wiring::applications(&settings, &key, capabilities)?;
-    let mut desired = Vec::with_capacity(applications.len());
-    for application in &applications {
-        let snapshot = application.source.snapshot().await?;
-        if !args.allow_empty {
-            refuse_empty(&snapshot, &application.description, args.render)?;
-        }
-        desired.push(ApplicationDesired {
-            name: application.name.clone(),
-            namespace: application.namespace.clone(),
-            snapshot,
-        });
-    }
-    let outcome = analyze_applications(
-        desired,
-        &[],
-        live,
-        &HashMap::new(),
-        &detection,
-        chrono::Utc::now(),
-    );
-    if let Some(error) = outcome.applications.iter().find_map(|a| a.error.as_ref()) {
-        bail!("{error}");
-    }
-    for warning in &outcome.warnings {
-        let _ = writeln!(err, "driftguard: warning: {warning}");
-    }
-    Ok(outcome)
-}
-
-/// An empty desired state is an error: a gate that compared nothing must not pass.
-fn refuse_empty(snapshot: &DesiredSnapshot, folder: &str, render: RenderArg) -> anyhow::Result<()> {
-    if snapshot.resources.iter().any(|r| !is_deploy_hook(r)) {
-        return Ok(());
-    }
-    let how = match render {
-        RenderArg::Plain => "read as plain manifests (--render plain)",
-        RenderArg::Kustomize => "built with Kustomize (--render kustomize)",
-        RenderArg::Helm => "rendered with Helm (--render helm)",
-        RenderArg::Auto => "read by what it holds (--render auto)",
-    };
-    bail!(
-        "no Kubernetes objects found in {folder} (application default): it was {how} and holds nothing to compare (deploy hooks are not tracked); check --desired and --path, choose --render kustomize or --render helm for a folder that needs rendering, or pass --allow-empty to accept an empty desired state"
-    )
-}
-
-/// The Git credentials the flags name.
-fn git_auth(args: &CheckArgs) -> GitAuth {
-    let username = args.git_username.clone();
-    if let Some(variable) = &args.git_token_env {
-        GitAuth::HttpsToken {
-            username,
-            token: TokenSource::Env(variable.clone()),
-        }
-    } else if let Some(file) = &args.git_token_file {
-        GitAuth::HttpsToken {
-            username,
-            token: TokenSource::File(file.clone()),
-        }
-    } else if let Some(key) = &args.ssh_key {
-        GitAuth::SshKey {
-            username,
-            private_key: key.clone(),
-            public_key: None,
-            passphrase: args.ssh_passphrase_env.clone().map(TokenSource::Env),
-        }
-    } else if args.ssh_agent {
-        GitAuth::SshAgent { username }
+    if fails(outcome, args.fail_on) {
+        EXIT_DRIFT
     } else {
-        GitAuth::None
+        EXIT_IN_SYNC
     }
+}
+
+/// The first not-observed resources with why, for the one-line error.
+fn first_reasons(outcome: &AnalysisOutcome) -> String {
+    const SHOWN: usize = 3;
+    let mut shown: Vec<String> = outcome
+        .not_observed
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("{}: {}", n.resource_id, n.explanation()))
+        .collect();
+    if outcome.not_observed.len() > SHOWN {
+        shown.push(format!("and {} more", outcome.not_observed.len() - SHOWN));
+    }
+    crate::report::printable(&shown.join("; "))
+}
+
+/// The lowest severity `fail_on` fails on.
+fn threshold(fail_on: FailOn) -> Severity {
+    match fail_on {
+        FailOn::High => Severity::High,
+        FailOn::Medium => Severity::Medium,
+        FailOn::Low => Severity::Low,
+    }
+}
+
+/// Whether any resource drifted (or is missing) at or above the threshold.
+fn fails(outcome: &AnalysisOutcome, fail_on: FailOn) -> bool {
+    let threshold = threshold(fail_on);
+    outcome
+        .records
+        .iter()
+        .filter(|r| r.drift_detected)
+        .any(|r| r.severity.is_some_and(|s| s >= threshold))
 }
