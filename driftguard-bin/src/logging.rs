@@ -34,7 +34,9 @@ where
     let default = match verbose {
         // kube's client logs each failed request at error level; the command reports the
         // failure itself, in one line.
-        0 => "warn,kube_client=off",
+        // The resource types a cluster leaves out are printed by `check` itself, once,
+        // as `driftguard: warning:` lines (or as its error).
+        0 => "warn,kube_client=off,driftguard_sources::kube::warnings=off",
         1 => "info",
         _ => "debug",
     };

@@ -818,3 +818,82 @@ fn check_with_the_example_configuration_gives_the_records_serve_stores() {
         assert_eq!(from_check, from_serve);
     }
 }
+
+#[test]
+fn a_run_that_compares_nothing_or_mixes_sources_is_refused() {
+    // A misspelt namespace leaves nothing in scope: the gate must not pass.
+    let typo = json(&[
+        "--desired",
+        "examples/desired",
+        "--live-dir",
+        "examples/live",
+        "-n",
+        "shpo",
+    ]);
+    assert_eq!(typo.code, 2, "stdout: {}", typo.stdout);
+    error_names(&typo, "nothing was compared");
+    error_names(&typo, "shpo");
+
+    let mixed = json(&[
+        "--config",
+        "examples/gitops/config.yaml",
+        "--desired",
+        "examples/gitops/platform",
+        "--application",
+        "platform",
+    ]);
+    assert_eq!(mixed.code, 2);
+    error_names(&mixed, "--application");
+
+    let branch = json(&[
+        "--desired",
+        "examples/desired",
+        "--branch",
+        "main",
+        "--live-dir",
+        "examples/live",
+    ]);
+    assert_eq!(branch.code, 2);
+    error_names(&branch, "is a local folder, not a Git repository");
+
+    let empty = run(
+        &["--desired", "-", "--live-dir", "examples/live"],
+        &[],
+        Some(""),
+    );
+    assert_eq!(empty.code, 2);
+    error_names(&empty, "<stdin>");
+}
+
+#[test]
+fn declared_dump_types_are_checked_with_the_configuration() {
+    let case = Case::new(&[DEPLOYMENT], &[DEPLOYMENT]);
+    let config = case.path("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:\n  desired: folder\n  folder: {}\n  live: dump\n  dump: {}\n  dump_types: [junk/a/b/c]\n",
+            case.desired(),
+            case.live()
+        ),
+    )
+    .unwrap();
+    let checked = json(&["--config", &config]);
+    assert_eq!(checked.code, 2);
+    error_names(&checked, "`junk/a/b/c`");
+    assert!(
+        !checked.error().contains("kubernetes."),
+        "{}",
+        checked.error()
+    );
+    let validated = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+        .args(["config", "validate", "--config", &config])
+        .output()
+        .unwrap();
+    assert_eq!(validated.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&validated.stderr).contains("junk/a/b/c"),
+        "{}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+}

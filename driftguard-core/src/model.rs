@@ -173,6 +173,8 @@ pub struct LiveCoverage {
     namespaces: Option<BTreeSet<String>>,
     excluded_namespaces: BTreeSet<String>,
     gaps: BTreeSet<(String, String)>,
+    /// Kinds whose reading was refused everywhere (RBAC).
+    refused_kinds: BTreeSet<String>,
     /// Kind → cluster-scoped, as the API server's discovery says.
     scopes: BTreeMap<String, bool>,
 }
@@ -225,6 +227,13 @@ impl LiveCoverage {
         self.gaps.insert((kind.into(), namespace.into()));
     }
 
+    /// Reading objects of `kind` was refused in every namespace (RBAC refused the list).
+    pub fn add_refused_kind(&mut self, kind: impl Into<String>) {
+        let kind = kind.into();
+        self.kinds.remove(&kind);
+        self.refused_kinds.insert(kind);
+    }
+
     /// Whether the object `id` was in what was read.
     pub fn covers(&self, id: &ResourceId) -> bool {
         self.unobserved(id).is_none()
@@ -232,6 +241,9 @@ impl LiveCoverage {
 
     /// Why the object `id` was not in what was read; `None` when it was.
     pub fn unobserved(&self, id: &ResourceId) -> Option<Unobserved> {
+        if self.refused_kinds.contains(id.kind()) {
+            return Some(Unobserved::KindForbidden);
+        }
         if !self.kinds.contains(id.kind()) {
             return Some(if self.from_dump {
                 Unobserved::KindNotInDump
@@ -276,6 +288,9 @@ pub enum Unobserved {
     NamespaceExcluded,
     /// Reading this kind in this namespace was refused (RBAC).
     Forbidden,
+    /// Reading this kind was refused in every namespace (RBAC refused the cluster-wide
+    /// list).
+    KindForbidden,
 }
 
 impl Unobserved {
@@ -296,6 +311,7 @@ impl Unobserved {
             Self::Forbidden => {
                 format!("reading {kind} objects in namespace {namespace} was refused (RBAC)")
             }
+            Self::KindForbidden => format!("reading {kind} objects was refused (RBAC)"),
         }
     }
 }
@@ -318,6 +334,46 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn coverage_says_why_an_object_was_not_observed() {
+        let mut coverage = LiveCoverage::of_kinds(["Deployment".to_owned(), "Secret".to_owned()])
+            .only_namespaces(["shop".to_owned(), "kube-system".to_owned()])
+            .excluding_namespaces(["kube-system".to_owned()]);
+        coverage.add_gap("Deployment", "shop");
+        coverage.add_refused_kind("Secret");
+        let id = |kind: &str, namespace: &str| ResourceId::new(kind, Some(namespace), "x");
+        assert_eq!(
+            coverage.unobserved(&id("ConfigMap", "shop")),
+            Some(Unobserved::KindNotRead)
+        );
+        assert_eq!(
+            coverage.unobserved(&id("Secret", "shop")),
+            Some(Unobserved::KindForbidden)
+        );
+        assert_eq!(
+            coverage.unobserved(&id("Deployment", "shop")),
+            Some(Unobserved::Forbidden)
+        );
+        assert_eq!(
+            coverage.unobserved(&id("Deployment", "billing")),
+            Some(Unobserved::NamespaceNotRead)
+        );
+        assert_eq!(
+            coverage.unobserved(&id("Deployment", "kube-system")),
+            Some(Unobserved::NamespaceExcluded)
+        );
+        let dump = LiveCoverage::of_dump(["Deployment".to_owned()]);
+        assert_eq!(
+            dump.unobserved(&id("ConfigMap", "shop")),
+            Some(Unobserved::KindNotInDump)
+        );
+        assert_eq!(dump.unobserved(&id("Deployment", "shop")), None);
+        assert_eq!(
+            Unobserved::KindForbidden.explain("Secret", Some("shop")),
+            "reading Secret objects was refused (RBAC)"
+        );
+    }
 
     #[test]
     fn colons_in_a_kind_or_namespace_are_refused() {

@@ -85,6 +85,9 @@ impl SourcesConfig {
                 "sources.dump is required when sources.live is dump",
             ));
         }
+        for declared in &self.dump_types {
+            crate::dump_coverage::check_declared(declared)?;
+        }
         Ok(())
     }
 }

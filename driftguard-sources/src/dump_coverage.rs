@@ -29,19 +29,41 @@ pub(crate) fn dump_coverage(
     Ok(LiveCoverage::of_dump(kinds))
 }
 
+/// Checks how a declared type is written, before any dump is read: a kind
+/// (`Certificate`) or a resource type as configuration writes it.
+pub(crate) fn check_declared(text: &str) -> Result<(), Error> {
+    let text = text.trim();
+    if is_kind(text) {
+        return Ok(());
+    }
+    parse_declared(text).map(drop)
+}
+
+/// Whether `text` is written as a kind: `Deployment`, `Certificate`.
+fn is_kind(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_uppercase())
+        && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// `text` parsed as a resource type, its error naming the dump's setting.
+fn parse_declared(text: &str) -> Result<ResourceTypeSpec, Error> {
+    text.parse().map_err(|error: Error| Error::DumpType {
+        resource_type: text.to_owned(),
+        reason: match error {
+            Error::KubeSetting { reason, .. } => format!("is not a resource type: {reason}"),
+            other => format!("is not a resource type: {other}"),
+        },
+    })
+}
+
 /// The kind a declared type names.
 fn declared_kind(text: &str, resources: &[Resource]) -> Result<String, Error> {
     let text = text.trim();
     // A kind as manifests write it: `Deployment`, `Certificate`.
-    if text.starts_with(|c: char| c.is_ascii_uppercase())
-        && text.chars().all(|c| c.is_ascii_alphanumeric())
-    {
+    if is_kind(text) {
         return Ok(text.to_owned());
     }
-    let spec: ResourceTypeSpec = text.parse().map_err(|error: Error| Error::DumpType {
-        resource_type: text.to_owned(),
-        reason: format!("is not a resource type ({error})"),
-    })?;
+    let spec = parse_declared(text)?;
     let group = match spec.group() {
         GroupHint::Known(group) => Some(group.as_str()),
         GroupHint::Search => None,

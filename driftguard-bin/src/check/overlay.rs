@@ -48,6 +48,11 @@ pub fn settings(args: &CheckArgs) -> anyhow::Result<CheckSettings> {
             settings.git.cache_dir = dir.clone();
         }
     }
+    if args.application.is_some() && args.desired.is_some() {
+        bail!(
+            "--application picks one of the applications of --config; --desired replaces them with its own, so give one or the other"
+        );
+    }
     select_application(&mut settings, args.application.as_deref())?;
     apply_application_flags(args, &mut settings)?;
     if !args.namespaces.is_empty() {
@@ -108,12 +113,22 @@ fn desired_application(
         return Ok(ApplicationConfig::folder(STDIN));
     }
     let git_given = args.branch.is_some() || credential_flags_given(args);
+    if git_given && is_local_folder_not_repository(desired) {
+        bail!(
+            "--desired {desired} is a local folder, not a Git repository; --branch and the Git credential flags need a repository URL or path"
+        );
+    }
     if !is_git_location(desired, git_given) {
         if let Some(path) = &args.path {
             bail!(
                 "--path {} selects a folder inside a Git repository, but --desired {desired} is a local folder; check the folder itself (--desired {}), or give a Git URL or --branch",
                 path.display(),
                 std::path::Path::new(desired).join(path).display()
+            );
+        }
+        if args.git_cache.is_some() {
+            bail!(
+                "--git-cache keeps a Git clone, but --desired {desired} is a local folder; leave it out"
             );
         }
         return Ok(ApplicationConfig::folder(desired));
@@ -141,6 +156,15 @@ fn desired_application(
         }),
         ..ApplicationConfig::git(None)
     })
+}
+
+/// Whether `desired` is a folder on disk that is no Git repository (neither a working
+/// tree nor a bare repository).
+fn is_local_folder_not_repository(desired: &str) -> bool {
+    let path = std::path::Path::new(desired);
+    path.is_dir()
+        && !path.join(".git").exists()
+        && !(path.join("HEAD").is_file() && path.join("objects").is_dir())
 }
 
 /// Keeps only the application `--application` names, turning the single-source form into

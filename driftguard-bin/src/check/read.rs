@@ -70,7 +70,7 @@ pub async fn analyse(
         }
         let snapshot = read_stdin(stdin, &key)?;
         if !args.allow_empty {
-            refuse_empty(&snapshot, "stdin", "read as rendered manifests")?;
+            refuse_empty(&snapshot, "<stdin>", "read as rendered manifests")?;
         }
         desired.push(ApplicationDesired {
             namespace: args.target_namespace.clone(),
@@ -112,6 +112,16 @@ pub async fn analyse(
     } else {
         DesiredObjects::default()
     };
+    let declared: usize = desired
+        .iter()
+        .map(|a| {
+            a.snapshot
+                .resources
+                .iter()
+                .filter(|r| !is_deploy_hook(r))
+                .count()
+        })
+        .sum();
     let outcome = analyze_applications(
         desired,
         &[],
@@ -125,6 +135,16 @@ pub async fn analyse(
             "application {}: {}",
             application.name,
             application.error.as_deref().unwrap_or_default()
+        );
+    }
+    if declared > 0
+        && outcome.records.is_empty()
+        && outcome.not_observed.is_empty()
+        && !args.allow_empty
+    {
+        bail!(
+            "nothing was compared: the namespaces checked ({}) hold none of the {declared} desired resources; check --namespace (kubernetes.namespaces), or pass --allow-empty to accept it",
+            settings.kubernetes.namespaces.join(", ")
         );
     }
     for warning in &outcome.warnings {
@@ -156,7 +176,7 @@ async fn read_live(
                 .collect();
             if !unserved.is_empty() {
                 bail!(
-                    "the cluster does not serve the resource type{} {}; check the spelling (`kubectl api-resources` lists what it serves)",
+                    "the cluster does not serve the resource type{} {}; check the spelling: types are plural resource names such as `deployments` or `GROUP/VERSION/PLURAL` (`kubectl api-resources` lists what it serves)",
                     if unserved.len() == 1 { "" } else { "s" },
                     unserved.join(", ")
                 );
@@ -184,7 +204,7 @@ fn read_stdin(stdin: &mut dyn Read, key: &FingerprintKey) -> anyhow::Result<Desi
         .context("cannot read the manifests on stdin")?;
     if bytes.len() as u64 > limits.max_file_bytes {
         bail!(
-            "stdin holds more than {} bytes, the limit for a manifest file",
+            "<stdin> holds more than {} bytes, the limit for a manifest file",
             limits.max_file_bytes
         );
     }

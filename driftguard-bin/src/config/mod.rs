@@ -85,7 +85,18 @@ fn load_from(file: Option<&Path>) -> anyhow::Result<Loaded> {
     for key in LIST_KEYS {
         environment = environment.with_list_parse_key(key);
     }
-    let where_ = file.map_or_else(|| "the environment".to_owned(), |p| p.display().to_string());
+    let overridden = std::env::vars_os().any(|(name, _)| {
+        name.to_str()
+            .is_some_and(|n| n.starts_with(&format!("{ENV_PREFIX}__")))
+    });
+    let where_ = match file {
+        None => "the environment".to_owned(),
+        Some(path) if overridden => format!(
+            "{} or its {ENV_PREFIX}__… environment overrides",
+            path.display()
+        ),
+        Some(path) => path.display().to_string(),
+    };
     let mut settings: Settings = builder
         .add_source(environment)
         .build()

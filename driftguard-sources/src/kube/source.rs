@@ -24,7 +24,7 @@ use crate::kube::openapi::{OpenApiCache, OpenApiDocument};
 use crate::kube::request::{ApiCaller, classify, json_error};
 use crate::kube::resource_type::ResourceTypeSpec;
 use crate::kube::schema::ClusterSchemaCache;
-use crate::kube::warnings::{TypeWarning, log_new};
+use crate::kube::warnings::{TypeWarning, TypeWarningReason, log_new};
 use crate::kube::watch::{Watch, WatchShared};
 use crate::render::{Capabilities, CapabilitiesSource};
 
@@ -224,14 +224,17 @@ impl KubeLiveSource {
                 .await;
         let mut resources = Vec::new();
         let mut unread_kinds = Vec::new();
+        let mut refused_kinds = Vec::new();
         let mut gaps = Vec::new();
         for (kind, namespace, result) in results {
             match result? {
                 Listed::Objects(objects) => resources.extend(objects),
                 Listed::LeftOut(warning) => {
+                    let refused = warning.reason == TypeWarningReason::Forbidden;
                     warnings.push(warning);
                     match namespace {
                         Some(namespace) => gaps.push((kind, namespace)),
+                        None if refused => refused_kinds.push(kind),
                         None => unread_kinds.push(kind),
                     }
                 }
@@ -244,6 +247,9 @@ impl KubeLiveSource {
                 .map(|t| t.kind.clone())
                 .filter(|kind| !unread_kinds.contains(kind)),
         );
+        for kind in refused_kinds {
+            coverage.add_refused_kind(kind);
+        }
         for (kind, namespace) in gaps {
             coverage.add_gap(kind, namespace);
         }
