@@ -118,7 +118,8 @@ pub struct CheckArgs {
     /// A Helm value, `KEY=VALUE`, passed to `helm template --set` as written (repeatable).
     #[arg(long = "helm-set", value_name = "KEY=VALUE")]
     pub helm_set: Vec<String>,
-    /// Exit 0 when the desired state holds no Kubernetes objects, instead of 2.
+    /// Accept a desired state with no Kubernetes objects, or none in the namespaces
+    /// checked, instead of exiting 2.
     #[arg(long)]
     pub allow_empty: bool,
     /// Accept desired resources the live side could not observe (a type or namespace it
