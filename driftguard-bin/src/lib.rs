@@ -13,6 +13,7 @@ mod error_text;
 mod fingerprint;
 pub mod logging;
 mod report;
+mod retention;
 mod serve;
 mod wiring;
 

@@ -243,6 +243,15 @@ impl EventPage {
     }
 }
 
+/// What one [`DriftStore::prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneCounts {
+    /// Events older than the events cutoff.
+    pub events: u64,
+    /// Resolved records whose resolution is older than the records cutoff.
+    pub records: u64,
+}
+
 /// Persistence of records and their event history.
 #[async_trait]
 pub trait DriftStore: Send + Sync {
@@ -269,6 +278,25 @@ pub trait DriftStore: Send + Sync {
         Ok(crate::stats::status_counts_by(&records, |r| {
             r.application.as_str()
         }))
+    }
+
+    /// Deletes what retention no longer keeps: events that happened before
+    /// `before_events`, and records in state `resolved` whose `resolved_at` is before
+    /// `before_resolved`. The events of a deleted record stay until they age out
+    /// themselves, so history and trend statistics cover one window whatever became of
+    /// the records. Returns how many of each were deleted.
+    ///
+    /// The default refuses: a store that keeps data must say how it deletes it.
+    async fn prune(
+        &self,
+        before_events: DateTime<Utc>,
+        before_resolved: DateTime<Utc>,
+    ) -> Result<PruneCounts, PortError> {
+        let _ = (before_events, before_resolved);
+        Err(PortError::new(
+            PortErrorKind::InvalidRequest,
+            "this store cannot prune records and events",
+        ))
     }
 
     /// Whether the store can serve reads and writes now; for readiness probes.

@@ -4,14 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::ports::{
     DesiredSource, DriftStore, EventFilter, EventPage, LiveSource, PortError, PortErrorKind,
-    RecordFilter,
+    PruneCounts, RecordFilter,
 };
-use crate::record::{DriftEvent, DriftRecord};
+use crate::record::{DriftEvent, DriftRecord, DriftStatus};
 use crate::stats::{DriftStatistics, compute};
 
 fn unavailable(what: &str) -> PortError {
@@ -96,7 +97,15 @@ impl LiveSource for InMemoryLive {
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     records: Mutex<BTreeMap<ResourceId, DriftRecord>>,
-    events: Mutex<Vec<DriftEvent>>,
+    events: Mutex<SavedEvents>,
+}
+
+/// Events in saved order, each with its sequence number: its key in the order of events,
+/// which stays the same when older events are pruned.
+#[derive(Debug, Default)]
+struct SavedEvents {
+    events: Vec<(u64, DriftEvent)>,
+    next: u64,
 }
 
 impl InMemoryStore {
@@ -127,11 +136,16 @@ impl DriftStore for InMemoryStore {
         for record in records {
             stored.insert(record.resource_id.clone(), record.clone());
         }
-        locked(&self.events).extend_from_slice(events);
+        let mut saved = locked(&self.events);
+        for event in events {
+            let seq = saved.next;
+            saved.next += 1;
+            saved.events.push((seq, event.clone()));
+        }
         Ok(())
     }
 
-    /// Events keyed by their index in the saved order (eight bytes, big-endian).
+    /// Events keyed by their sequence number in the saved order (eight bytes, big-endian).
     async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError> {
         let after = filter
             .after
@@ -147,12 +161,12 @@ impl DriftStore for InMemoryStore {
             })
             .transpose()?;
         let mut rows: Vec<(DriftEvent, u64)> = locked(&self.events)
+            .events
             .iter()
-            .zip(0_u64..)
-            .filter(|(e, index)| {
+            .filter(|(index, e)| {
                 filter.matches(e) && after.is_none_or(|position| (e.at, *index) > position)
             })
-            .map(|(e, index)| (e.clone(), index))
+            .map(|(index, e)| (e.clone(), *index))
             .collect();
         rows.sort_by_key(|(e, index)| (e.at, *index));
         let keyed = rows
@@ -164,6 +178,31 @@ impl DriftStore for InMemoryStore {
 
     async fn statistics(&self) -> Result<DriftStatistics, PortError> {
         let records: Vec<DriftRecord> = locked(&self.records).values().cloned().collect();
-        Ok(compute(&records, &locked(&self.events)))
+        let events: Vec<DriftEvent> = locked(&self.events)
+            .events
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect();
+        Ok(compute(&records, &events))
+    }
+
+    async fn prune(
+        &self,
+        before_events: DateTime<Utc>,
+        before_resolved: DateTime<Utc>,
+    ) -> Result<PruneCounts, PortError> {
+        // Records, then events: the order `save` takes the locks in.
+        let mut stored = locked(&self.records);
+        let records_before = stored.len();
+        stored.retain(|_, r| {
+            !(r.drift_status == DriftStatus::Resolved
+                && r.resolved_at.is_some_and(|at| at < before_resolved))
+        });
+        let records = (records_before - stored.len()) as u64;
+        let mut saved = locked(&self.events);
+        let events_before = saved.events.len();
+        saved.events.retain(|(_, e)| e.at >= before_events);
+        let events = (events_before - saved.events.len()) as u64;
+        Ok(PruneCounts { events, records })
     }
 }

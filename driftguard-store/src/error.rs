@@ -15,6 +15,10 @@ pub enum Error {
     #[error("invalid database configuration: {0}")]
     Config(String),
 
+    /// The `retention` configuration is invalid.
+    #[error("invalid retention configuration: {0}")]
+    Retention(String),
+
     /// The SQLite file cannot be opened or set up.
     #[error("cannot open the SQLite database {}", path.display())]
     SqliteOpen {
@@ -126,6 +130,7 @@ impl Error {
             Self::Malformed { .. } | Self::Unstorable { .. } => PortErrorKind::InvalidData,
             Self::InvalidPosition { .. } => PortErrorKind::InvalidRequest,
             Self::Config(_)
+            | Self::Retention(_)
             | Self::SchemaTooNew { .. }
             | Self::MongoUri { .. }
             | Self::Worker(_) => PortErrorKind::Other,

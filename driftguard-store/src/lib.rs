@@ -17,6 +17,11 @@
 //! back in the default one. One contract test suite (`tests/contract`) holds them, and
 //! the in-memory store of `driftguard-core`, to the same behaviour.
 //!
+//! Both delete what retention no longer keeps when asked
+//! ([`DriftStore::prune`](driftguard_core::DriftStore::prune)): events older than
+//! `retention.events`, resolved records older than `retention.resolved_records`
+//! ([`RetentionConfig`]).
+//!
 //! [`open()`] builds the store the `database` configuration section ([`StoreConfig`])
 //! names.
 //!
@@ -37,6 +42,7 @@ mod identity;
 pub mod mongo;
 mod open;
 mod redact;
+mod retention;
 pub mod sqlite;
 
 pub use config::{
@@ -46,4 +52,8 @@ pub use error::{Error, Result};
 pub use mongo::{BulkWriteMode, MongoStore};
 pub use open::open;
 pub use redact::redact_uri;
+pub use retention::{
+    DEFAULT_EVENT_RETENTION, DEFAULT_PRUNE_INTERVAL, DEFAULT_RESOLVED_RECORD_RETENTION,
+    RetentionConfig, RetentionCutoffs,
+};
 pub use sqlite::SqliteStore;

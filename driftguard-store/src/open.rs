@@ -15,10 +15,11 @@ use crate::sqlite::SqliteStore;
 /// - SQLite: opens (creating and migrating) the file, creating its folder when missing
 ///   (the default path, `driftguard-data/driftguard.db`, names one); fails when it cannot.
 /// - MongoDB: fails only on an unusable URI or database name. It then tries once, within
-///   `connect_timeout`, to reach the server and create the indexes; when the server is
-///   down it logs a warning and returns the store all the same. Until the server answers,
-///   [`DriftStore::ping`] and every call report it unavailable, and each call retries,
-///   so the service starts, reports the store not ready, and recovers by itself.
+///   `connect_timeout`, to reach the server, create the indexes and deliver the events an
+///   earlier run left pending; when that fails it logs a warning and returns the store
+///   all the same. Until the server answers, [`DriftStore::ping`] and every call report
+///   it unavailable, and each call retries, so the service starts, reports the store not
+///   ready, and recovers by itself.
 pub async fn open(config: &StoreConfig) -> Result<Arc<dyn DriftStore>> {
     config.validate()?;
     match &config.kind {

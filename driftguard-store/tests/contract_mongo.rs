@@ -1,6 +1,8 @@
-//! The store contract against the MongoDB store, in both write modes: nx-27017 started
-//! on 127.0.0.1 for this test binary (or the server in `DRIFTGUARD_TEST_MONGODB_URI`),
-//! a fresh database per case, dropped when the case passes.
+//! The store contract against the MongoDB store, in both write modes and on both save
+//! paths (transactions, outbox): nx-27017 started on 127.0.0.1 for this test binary (or
+//! the server in `DRIFTGUARD_TEST_MONGODB_URI`), a fresh database per case, dropped when
+//! the case passes. nx-27017 describes itself as a standalone server but runs
+//! transactions, so each path is forced.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,19 +13,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contract::Subject;
+use driftguard_store::mongo::SavePath;
 use driftguard_store::{BulkWriteMode, MongoStore};
 use driftguard_test_support::mongo::{shared, unique_database_name};
 
 /// Generous: nx-27017 serves every test of the binary from one Python process.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn subject_in(mode: BulkWriteMode) -> Subject {
+async fn subject_in(mode: BulkWriteMode, path: SavePath) -> Subject {
     let server = shared();
     let name = unique_database_name("driftguard_contract");
     let store = MongoStore::connect(server.uri(), &name, TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("cannot reach the test MongoDB server: {e}"))
-        .with_bulk_write_mode(mode);
+        .with_bulk_write_mode(mode)
+        .with_save_path(path);
     let uri = server.uri().to_owned();
     Subject {
         store: Arc::new(store),
@@ -42,21 +46,41 @@ async fn subject_in(mode: BulkWriteMode) -> Subject {
     }
 }
 
-mod client_bulk_write {
+mod client_bulk_write_in_transactions {
     use super::*;
 
     async fn subject() -> Subject {
-        subject_in(BulkWriteMode::ClientBulkWrite).await
+        subject_in(BulkWriteMode::ClientBulkWrite, SavePath::Transaction).await
     }
 
     contract_tests!(subject);
 }
 
-mod collection_commands {
+mod client_bulk_write_through_outboxes {
     use super::*;
 
     async fn subject() -> Subject {
-        subject_in(BulkWriteMode::CollectionCommands).await
+        subject_in(BulkWriteMode::ClientBulkWrite, SavePath::Outbox).await
+    }
+
+    contract_tests!(subject);
+}
+
+mod collection_commands_in_transactions {
+    use super::*;
+
+    async fn subject() -> Subject {
+        subject_in(BulkWriteMode::CollectionCommands, SavePath::Transaction).await
+    }
+
+    contract_tests!(subject);
+}
+
+mod collection_commands_through_outboxes {
+    use super::*;
+
+    async fn subject() -> Subject {
+        subject_in(BulkWriteMode::CollectionCommands, SavePath::Outbox).await
     }
 
     contract_tests!(subject);

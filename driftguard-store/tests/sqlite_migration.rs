@@ -253,3 +253,78 @@ async fn a_migrated_file_stores_applications_and_opens_again() {
         .collect();
     assert_eq!(applications, [DEFAULT_APPLICATION, "shop-frontend"]);
 }
+
+/// A file of an earlier version, with history, gets the statistics summaries filled from
+/// what it holds and incremental auto-vacuum (one `VACUUM`), and prunes like a new one.
+#[tokio::test]
+async fn an_earlier_file_gets_summaries_and_incremental_vacuum() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("drift.db");
+    write_version_1_file(&path);
+    // More history, written with version 1's columns, saved out of time order: the
+    // resolution, then a detection before it, then a later detection still open.
+    let mut events = vec![expected_event()];
+    {
+        let connection = Connection::open(&path).expect("open");
+        for (minute, kind) in [
+            (9, EventKind::DriftResolved),
+            (4, EventKind::DriftDetected),
+            (12, EventKind::DriftDetected),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO drift_events (resource_id, kind, at, drift_types, severity,
+                         git_revision, message)
+                     VALUES ('Service:shop:web', ?1, ?2, '[\"Missing\"]', 'High', 'c0ffee',
+                         'history')",
+                    (kind.as_str(), nanos(at(minute))),
+                )
+                .expect("a version 1 event");
+            events.push(DriftEvent {
+                kind,
+                at: at(minute),
+                message: "history".to_owned(),
+                ..expected_event()
+            });
+        }
+    }
+    let auto_vacuum = |path: &Path| -> i64 {
+        Connection::open(path)
+            .expect("open")
+            .pragma_query_value(None, "auto_vacuum", |row| row.get(0))
+            .expect("auto_vacuum")
+    };
+    assert_eq!(auto_vacuum(&path), 0, "written without auto-vacuum");
+
+    let store = SqliteStore::open(&path).expect("open and migrate");
+    assert_eq!(user_version(&path), SqliteStore::schema_version());
+    assert_eq!(auto_vacuum(&path), 2, "incremental auto-vacuum");
+    let expected = driftguard_core::stats::compute(&[expected_record()], &events);
+    assert_eq!(expected.mean_time_to_resolve_seconds, Some(8.0 * 60.0));
+    assert_eq!(store.statistics().await.expect("statistics"), expected);
+
+    // The summaries go on from there: a later resolution closes the open episode.
+    let resolution = DriftEvent {
+        kind: EventKind::DriftResolved,
+        at: at(20),
+        ..expected_event()
+    };
+    store
+        .save(&[], std::slice::from_ref(&resolution))
+        .await
+        .expect("save");
+    events.push(resolution);
+    assert_eq!(
+        store.statistics().await.expect("statistics"),
+        driftguard_core::stats::compute(&[expected_record()], &events)
+    );
+
+    // And pruning the first episode away counts only what is left.
+    let counts = store.prune(at(10), at(0)).await.expect("prune");
+    assert_eq!(counts.events, 3);
+    let kept: Vec<DriftEvent> = events.into_iter().filter(|e| e.at >= at(10)).collect();
+    assert_eq!(
+        store.statistics().await.expect("statistics"),
+        driftguard_core::stats::compute(&[expected_record()], &kept)
+    );
+}

@@ -10,7 +10,7 @@ use driftguard_core::config::DetectionConfig;
 use driftguard_sources::{
     ApplicationConfig, GitSourceConfig, KubeSourceConfig, RenderConfig, SourcesConfig,
 };
-use driftguard_store::StoreConfig;
+use driftguard_store::{RetentionConfig, StoreConfig};
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
@@ -23,6 +23,8 @@ pub struct Settings {
     pub logging: LoggingSettings,
     /// Where records and events are stored (driftguard-store).
     pub database: StoreConfig,
+    /// How long events and resolved records are kept (driftguard-store).
+    pub retention: RetentionConfig,
     /// Which adapters provide the live state, and the desired state of the single-source
     /// form (driftguard-sources).
     pub sources: SourcesConfig,

@@ -13,6 +13,7 @@ pub fn validate(settings: &Settings) -> anyhow::Result<()> {
     settings.server.validate()?;
     check_log_level(&settings.logging.level)?;
     settings.database.validate()?;
+    settings.retention.validate()?;
     settings.detection.validate()?;
     settings.render.validate()?;
     settings.sources.validate()?;

@@ -8,12 +8,14 @@ use crate::error::Error;
 use crate::redact::{redact_uri, scrub};
 
 /// MongoDB's code for a duplicate key.
-const DUPLICATE_KEY: i32 = 11000;
+pub(crate) const DUPLICATE_KEY: i32 = 11000;
 
 /// Server codes meaning "not now": not primary, shutting down, interrupted at shutdown,
-/// host unreachable, network timeout, exceeded time limit while electing.
+/// host unreachable, network timeout, exceeded time limit while electing; and in a
+/// transaction, a write conflict or a transaction the server already aborted, which
+/// running the transaction again resolves.
 const UNAVAILABLE_CODES: &[i32] = &[
-    6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436,
+    6, 7, 89, 91, 112, 189, 251, 262, 9001, 10107, 11600, 11602, 13435, 13436,
 ];
 
 /// The store error for a driver error during `operation` against `uri`.

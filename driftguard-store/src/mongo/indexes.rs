@@ -5,6 +5,8 @@ use bson::doc;
 use mongodb::IndexModel;
 use mongodb::options::IndexOptions;
 
+use crate::mongo::outbox::OUTBOX_TOKEN;
+
 fn index(name: &str, keys: bson::Document, unique: bool) -> IndexModel {
     IndexModel::builder()
         .keys(keys)
@@ -17,10 +19,25 @@ fn index(name: &str, keys: bson::Document, unique: bool) -> IndexModel {
         .build()
 }
 
+/// An index of the documents that have the field only.
+fn sparse(name: &str, keys: bson::Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .sparse(true)
+                .build(),
+        )
+        .build()
+}
+
 /// `drift_records`: one document per resource, listed in `ResourceId` order
 /// (kind, namespace, name), filtered by namespace, application, drift and status.
 /// Documents stored before applications existed are indexed under a null
-/// `application`, which the filter for the default application includes.
+/// `application`, which the filter for the default application includes. Pruning reads
+/// resolved records by `resolved_at`; deliveries find pending outboxes by their token,
+/// which only documents holding one have.
 pub(crate) fn record_indexes() -> Vec<IndexModel> {
     vec![
         index("resource_id_unique", doc! { "resource_id": 1 }, true),
@@ -49,6 +66,12 @@ pub(crate) fn record_indexes() -> Vec<IndexModel> {
             doc! { "drift_detected": 1, "kind": 1, "namespace": 1, "name": 1 },
             false,
         ),
+        index(
+            "by_resolution",
+            doc! { "drift_status": 1, "resolved_at": 1 },
+            false,
+        ),
+        sparse("pending_outbox", doc! { OUTBOX_TOKEN: 1 }),
     ]
 }
 

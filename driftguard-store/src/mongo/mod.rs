@@ -4,10 +4,19 @@
 //!   its `_id` and its uniquely indexed `resource_id` both the resource id) and
 //!   `drift_events` (append-only);
 //! - indexes created when the store first reaches the server, idempotently;
-//! - statistics and counts per application as aggregation pipelines; saves as bulk
-//!   writes ([`BulkWriteMode`]);
-//! - no transactions and no change streams, so any server speaking the wire protocol
-//!   with these commands will do.
+//! - statistics and counts per application as aggregation pipelines; record writes as
+//!   bulk writes ([`BulkWriteMode`]);
+//! - each record saved together with its events: in multi-document transactions on a
+//!   replica set or sharded cluster, through an outbox in the record document on a
+//!   standalone server (both described in `mongo/save.rs`), so no failure at any point
+//!   loses an event;
+//! - pruning by query (`deleteMany` on indexed fields), not TTL indexes: retention
+//!   stays a setting that can change without rebuilding indexes, a record is deleted
+//!   only once its pending events are delivered, and prunes report what they deleted
+//!   (nx-27017, the test server, accepts TTL indexes but never expires documents and
+//!   ignores partial filters, so TTL deletion could not be held to the contract suite);
+//! - no change streams, so any server speaking the wire protocol with these commands
+//!   will do.
 //!
 //! # A server that is down
 //!
@@ -23,8 +32,11 @@
 mod documents;
 mod failure;
 mod indexes;
+mod outbox;
 mod queries;
+mod save;
 mod statistics;
+mod transaction;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -34,7 +46,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bson::{Document, doc};
-use driftguard_core::ports::{DriftStore, EventFilter, EventPage, RecordFilter};
+use chrono::{DateTime, Utc};
+use driftguard_core::ports::{DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId};
 use futures_util::TryStreamExt;
@@ -46,8 +59,11 @@ use crate::config::StoreConfig;
 use crate::error::{Error, Result};
 use crate::redact::{redact_uri, scrub};
 use failure::failure;
+use save::Batch;
+#[doc(hidden)]
+pub use save::{SaveFault, SavePath, SaveStep};
 pub use writes::BulkWriteMode;
-use writes::{CLIENT_BULK_WRITE_WIRE_VERSION, RecordWrite, Writer};
+use writes::{CLIENT_BULK_WRITE_WIRE_VERSION, Writer};
 
 /// The collection of current records.
 pub const RECORDS_COLLECTION: &str = "drift_records";
@@ -64,6 +80,8 @@ pub struct MongoStore {
     database_name: String,
     connect_timeout: Duration,
     mode: BulkWriteMode,
+    path: SavePath,
+    fault: Option<SaveFault>,
     prepared: OnceCell<Prepared>,
     last_failure: Mutex<Option<RecentFailure>>,
 }
@@ -88,6 +106,8 @@ struct Prepared {
     events: Collection<Document>,
     /// What [`BulkWriteMode::Auto`] means for this server.
     server_mode: BulkWriteMode,
+    /// What [`SavePath::Auto`] means for this server.
+    server_path: SavePath,
 }
 
 impl Prepared {
@@ -96,6 +116,14 @@ impl Prepared {
         match requested {
             BulkWriteMode::Auto => self.server_mode,
             mode => mode,
+        }
+    }
+
+    /// The path to save by: the one asked for, or the one the server allows.
+    fn path(&self, requested: SavePath) -> SavePath {
+        match requested {
+            SavePath::Auto => self.server_path,
+            path => path,
         }
     }
 }
@@ -107,6 +135,7 @@ impl fmt::Debug for MongoStore {
             .field("database", &self.database_name)
             .field("connect_timeout", &self.connect_timeout)
             .field("mode", &self.mode)
+            .field("path", &self.path)
             .field("prepared", &self.prepared.initialized())
             .finish()
     }
@@ -130,6 +159,8 @@ impl MongoStore {
             database_name: database.to_owned(),
             connect_timeout,
             mode: BulkWriteMode::Auto,
+            path: SavePath::Auto,
+            fault: None,
             prepared: OnceCell::new(),
             last_failure: Mutex::new(None),
         })
@@ -147,6 +178,32 @@ impl MongoStore {
     pub fn with_bulk_write_mode(mut self, mode: BulkWriteMode) -> Self {
         self.mode = mode;
         self
+    }
+
+    /// The same store, saving by `path` whatever the server says of itself. For tests:
+    /// some servers run transactions while describing themselves as standalone.
+    #[doc(hidden)]
+    pub fn with_save_path(mut self, path: SavePath) -> Self {
+        self.path = path;
+        self
+    }
+
+    /// The same store, asking `fault` at every [`SaveStep`] whether to fail there. For
+    /// tests of what a save that stops half-way leaves behind.
+    #[doc(hidden)]
+    pub fn with_save_fault(mut self, fault: SaveFault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// The save path in use: the one asked for, or for [`SavePath::Auto`] the one chosen
+    /// once the store reached the server (`None` before that).
+    #[doc(hidden)]
+    pub fn save_path(&self) -> Option<SavePath> {
+        match self.path {
+            SavePath::Auto => self.prepared.get().map(|p| p.server_path),
+            path => Some(path),
+        }
     }
 
     /// The database name.
@@ -168,10 +225,32 @@ impl MongoStore {
         }
     }
 
-    /// Reaches the server, creates the indexes and picks the write mode, once; a failed
-    /// attempt is retried by the next call.
+    /// Reaches the server, creates the indexes and picks the write mode and save path,
+    /// once (a failed attempt is retried by the next call); then delivers the events that
+    /// an earlier run left pending.
     pub async fn prepare(&self) -> Result<()> {
-        self.prepared().await.map(|_| ())
+        let prepared = self.prepared().await?;
+        outbox::drain(&self.writer(prepared), self.fault.as_ref()).await?;
+        Ok(())
+    }
+
+    /// The writer over the prepared collections.
+    fn writer<'a>(&'a self, prepared: &'a Prepared) -> Writer<'a> {
+        Writer {
+            client: &prepared.client,
+            database: &prepared.database,
+            records: &prepared.records,
+            events: &prepared.events,
+            uri: &self.uri,
+        }
+    }
+
+    /// The prepared store, with the events earlier saves left pending delivered: what
+    /// reads of events need.
+    async fn drained(&self) -> Result<&Prepared> {
+        let prepared = self.prepared().await?;
+        outbox::drain(&self.writer(prepared), self.fault.as_ref()).await?;
+        Ok(prepared)
     }
 
     async fn prepared(&self) -> Result<&Prepared> {
@@ -273,10 +352,16 @@ impl MongoStore {
         } else {
             BulkWriteMode::CollectionCommands
         };
+        let server_path = if runs_transactions(&hello) {
+            SavePath::Transaction
+        } else {
+            SavePath::Outbox
+        };
         tracing::debug!(
             uri = %redact_uri(uri),
             database = %self.database_name,
             ?server_mode,
+            ?server_path,
             "MongoDB store prepared"
         );
         Ok(Prepared {
@@ -285,6 +370,7 @@ impl MongoStore {
             records,
             events,
             server_mode,
+            server_path,
         })
     }
 
@@ -299,6 +385,15 @@ impl MongoStore {
             .await
             .map_err(|e| failure(operation, &self.uri, &e))
     }
+}
+
+/// Whether the server `hello` describes runs multi-document transactions: a replica set
+/// member (it names its set) or a `mongos`, with sessions.
+fn runs_transactions(hello: &Document) -> bool {
+    let sessions = hello.contains_key("logicalSessionTimeoutMinutes");
+    let replica_set = hello.get_str("setName").is_ok();
+    let router = hello.get_str("msg").is_ok_and(|msg| msg == "isdbgrid");
+    sessions && (replica_set || router)
 }
 
 fn to_u64(n: usize) -> u64 {
@@ -316,6 +411,7 @@ impl DriftStore for MongoStore {
         let document = prepared
             .records
             .find_one(doc! { "_id": id.to_string() })
+            .projection(outbox::without_outbox())
             .await
             .map_err(|e| failure("reading a record", &self.uri, &e))?;
         Ok(document.map(documents::record_from_document).transpose()?)
@@ -329,6 +425,7 @@ impl DriftStore for MongoStore {
         let mut find = prepared
             .records
             .find(queries::record_query(filter))
+            .projection(outbox::without_outbox())
             .sort(queries::record_order())
             .skip(to_u64(filter.offset));
         if let Some(limit) = filter.limit {
@@ -345,30 +442,17 @@ impl DriftStore for MongoStore {
         if records.is_empty() && events.is_empty() {
             return Ok(());
         }
-        let record_writes = records
-            .iter()
-            .map(|record| {
-                Ok(RecordWrite {
-                    resource_id: record.resource_id.to_string(),
-                    document: documents::record_document(record)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let event_documents = events
-            .iter()
-            .map(documents::event_document)
-            .collect::<Result<Vec<_>>>()?;
+        let batch = Batch::new(records, events)?;
         let prepared = self.prepared().await?;
-        let writer = Writer {
-            client: &prepared.client,
-            database: &prepared.database,
-            records: &prepared.records,
-            events: &prepared.events,
-            uri: &self.uri,
-        };
-        Ok(writer
-            .save(prepared.mode(self.mode), record_writes, event_documents)
-            .await?)
+        let writer = self.writer(prepared);
+        let mode = prepared.mode(self.mode);
+        let fault = self.fault.as_ref();
+        Ok(match prepared.path(self.path) {
+            SavePath::Transaction | SavePath::Auto => {
+                transaction::save(&writer, mode, batch, fault).await
+            }
+            SavePath::Outbox => outbox::save(&writer, mode, batch, fault).await,
+        }?)
     }
 
     async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError> {
@@ -376,7 +460,7 @@ impl DriftStore for MongoStore {
             return Ok(EventPage::default());
         }
         let query = queries::event_query(filter)?;
-        let prepared = self.prepared().await?;
+        let prepared = self.drained().await?;
         let mut find = prepared.events.find(query).sort(queries::event_order());
         if let Some(limit) = filter.limit {
             // One more than asked for tells whether a next page exists.
@@ -391,7 +475,7 @@ impl DriftStore for MongoStore {
     }
 
     async fn statistics(&self) -> Result<DriftStatistics, PortError> {
-        let prepared = self.prepared().await?;
+        let prepared = self.drained().await?;
         let operation = "computing statistics";
         let aggregate = |collection: &Collection<Document>, pipeline: Vec<Document>| {
             let collection = collection.clone();
@@ -438,6 +522,38 @@ impl DriftStore for MongoStore {
         Ok(statistics::application_counts_from(&groups)?)
     }
 
+    /// Deletes by query: events through the `at` index, resolved records through the
+    /// `(drift_status, resolved_at)` index. Pending outboxes are delivered first, and a
+    /// record still holding one is kept until the next prune.
+    async fn prune(
+        &self,
+        before_events: DateTime<Utc>,
+        before_resolved: DateTime<Utc>,
+    ) -> Result<PruneCounts, PortError> {
+        // Earlier than any time a BSON date of every server in the family holds: the
+        // first instant of year 1 deletes the same (nothing written by a detector).
+        let floor = DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).unwrap_or_default();
+        let (before_events, before_resolved) =
+            (before_events.max(floor), before_resolved.max(floor));
+        let prepared = self.drained().await?;
+        let records = prepared
+            .records
+            .delete_many(queries::prunable_records(before_resolved))
+            .await
+            .map_err(|e| failure("pruning resolved records", &self.uri, &e))?
+            .deleted_count;
+        let events = prepared
+            .events
+            .delete_many(queries::event_query(&EventFilter {
+                until: Some(before_events),
+                ..EventFilter::default()
+            })?)
+            .await
+            .map_err(|e| failure("pruning events", &self.uri, &e))?
+            .deleted_count;
+        Ok(PruneCounts { events, records })
+    }
+
     async fn ping(&self) -> Result<(), PortError> {
         let prepared = self.prepared().await?;
         prepared
@@ -452,6 +568,24 @@ impl DriftStore for MongoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_on_replica_sets_and_routers_with_sessions_only() {
+        let sessions = doc! { "logicalSessionTimeoutMinutes": 30 };
+        let with = |extra: Document| {
+            let mut hello = sessions.clone();
+            hello.extend(extra);
+            hello
+        };
+        assert!(runs_transactions(&with(doc! { "setName": "rs0" })));
+        assert!(runs_transactions(&with(doc! { "msg": "isdbgrid" })));
+        assert!(!runs_transactions(&sessions), "a standalone server");
+        assert!(
+            !runs_transactions(&doc! { "setName": "rs0" }),
+            "no sessions"
+        );
+        assert!(!runs_transactions(&with(doc! { "msg": "hello" })));
+    }
 
     #[tokio::test]
     async fn calls_right_after_a_failed_attempt_fail_with_it_instead_of_waiting_again() {

@@ -3,10 +3,11 @@
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime as BsonDateTime, Document, doc};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use driftguard_core::DEFAULT_APPLICATION;
 use driftguard_core::ports::{EventFilter, RecordFilter};
+use driftguard_core::{DEFAULT_APPLICATION, DriftStatus};
 
 use crate::error::{Error, Result};
+use crate::mongo::outbox::OUTBOX_TOKEN;
 
 /// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped, stored
 /// as null, first), then name.
@@ -112,6 +113,20 @@ pub(crate) fn event_query(filter: &EventFilter) -> Result<Document> {
         query.insert("$expr", doc! { "$and": exact });
     }
     Ok(query)
+}
+
+/// The resolved records whose `resolved_at` is before `before` and that hold no
+/// pending outbox (their events must be delivered first).
+///
+/// As in [`event_query`], the plain range (widened to whole seconds, served by the
+/// `(drift_status, resolved_at)` index) is paired with the exact bound in `$expr`.
+pub(crate) fn prunable_records(before: DateTime<Utc>) -> Document {
+    doc! {
+        "drift_status": DriftStatus::Resolved.as_str(),
+        "resolved_at": { "$lt": BsonDateTime::from_chrono(whole_second_ceiling(before)) },
+        "$expr": { "$lt": ["$resolved_at", BsonDateTime::from_chrono(before)] },
+        OUTBOX_TOKEN: { "$exists": false },
+    }
 }
 
 /// The ObjectId an event position's key holds.

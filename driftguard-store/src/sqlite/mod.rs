@@ -3,21 +3,29 @@
 //! - WAL mode with `synchronous = FULL`: a save is on disk when it returns;
 //! - one immediate transaction per save, so an analysis is stored whole or not at all;
 //! - the schema is migrated in code (`PRAGMA user_version`) when the file is opened;
+//! - statistics read summaries kept in the same transactions as the rows they
+//!   summarise, so they cost the same at any size;
+//! - pruning deletes in short transactions, then returns the freed pages to the file
+//!   system (incremental auto-vacuum);
 //! - blocking calls run on tokio's blocking threads, reads on a small set of read-only
 //!   connections that never wait for a save.
 
 mod codec;
 mod connections;
+mod counts;
+mod prune;
 mod queries;
 mod schema;
 mod statistics;
+mod summaries;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use driftguard_core::ports::{DriftStore, EventFilter, EventPage, RecordFilter};
+use chrono::{DateTime, Utc};
+use driftguard_core::ports::{DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{DriftEvent, DriftRecord, PortError, ResourceId};
 use rusqlite::Connection;
@@ -119,6 +127,37 @@ impl DriftStore for SqliteStore {
 
     async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
         Ok(self.read(statistics::application_counts).await?)
+    }
+
+    async fn prune(
+        &self,
+        before_events: DateTime<Utc>,
+        before_resolved: DateTime<Utc>,
+    ) -> Result<PruneCounts, PortError> {
+        let mut counts = PruneCounts::default();
+        // One chunk per call to the writer: saves get their turn in between.
+        loop {
+            let deleted = self
+                .write(move |connection| prune::records_chunk(connection, before_resolved))
+                .await?;
+            counts.records += deleted;
+            if deleted < prune::CHUNK as u64 {
+                break;
+            }
+        }
+        loop {
+            let deleted = self
+                .write(move |connection| prune::events_chunk(connection, before_events))
+                .await?;
+            counts.events += deleted;
+            if deleted < prune::CHUNK as u64 {
+                break;
+            }
+        }
+        if counts != PruneCounts::default() {
+            self.write(prune::reclaim).await?;
+        }
+        Ok(counts)
     }
 
     async fn ping(&self) -> Result<(), PortError> {

@@ -13,6 +13,7 @@ use crate::sqlite::codec::{
     EVENT_COLUMN_COUNT, EVENT_COLUMNS, RECORD_COLUMN_COUNT, RECORD_COLUMNS, event_from_row,
     event_values, record_from_row, record_values,
 };
+use crate::sqlite::counts::Deltas;
 
 /// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped first),
 /// then name. The id itself breaks any tie.
@@ -126,7 +127,8 @@ fn record_listing(filter: &RecordFilter) -> (String, Vec<Value>) {
 }
 
 /// Upserts `records` and appends `events` in one immediate transaction: all or nothing,
-/// and on disk when this returns.
+/// and on disk when this returns. The record counts of the statistics move in the same
+/// transaction.
 pub(crate) fn save(
     connection: &mut Connection,
     records: &[DriftRecord],
@@ -146,11 +148,13 @@ pub(crate) fn save(
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(&failed)?;
+    let mut deltas = Deltas::default();
     {
         let mut upsert = transaction
             .prepare_cached(&UPSERT_RECORD)
             .map_err(&failed)?;
-        for row in record_rows {
+        for (record, row) in records.iter().zip(record_rows) {
+            deltas.replace(&transaction, record, &row)?;
             upsert.execute(params_from_iter(row)).map_err(&failed)?;
         }
         let mut insert = transaction.prepare_cached(&INSERT_EVENT).map_err(&failed)?;
@@ -158,6 +162,7 @@ pub(crate) fn save(
             insert.execute(params_from_iter(row)).map_err(&failed)?;
         }
     }
+    deltas.apply(&transaction, "saving records and events")?;
     transaction.commit().map_err(&failed)
 }
 
@@ -235,9 +240,9 @@ fn sequence_key(key: &[u8]) -> Result<i64> {
         })
 }
 
-/// A time bound of an event query in stored nanoseconds; a time outside the storable
-/// years clamps to the nearest end, which selects the same events.
-fn bound(time: chrono::DateTime<chrono::Utc>) -> i64 {
+/// A time bound of a query in stored nanoseconds; a time outside the storable years
+/// clamps to the nearest end, which selects the same rows.
+pub(crate) fn bound(time: chrono::DateTime<chrono::Utc>) -> i64 {
     time.timestamp_nanos_opt()
         .unwrap_or(if time.timestamp() < 0 {
             i64::MIN

@@ -1,19 +1,32 @@
 //! The SQLite schema and its migrations, versioned in code with `PRAGMA user_version`.
 //!
-//! Migration N (1-based) takes a file from version N-1 to N. Each runs in its own
-//! immediate transaction that re-reads the version first, so two processes opening the
-//! same new file do not both apply it. Append new migrations; never edit applied ones.
+//! Migration N (1-based) takes a file from version N-1 to N. A statement migration runs
+//! in its own immediate transaction that re-reads the version first, so two processes
+//! opening the same new file do not both apply it. A step that SQLite cannot run inside
+//! a transaction (`VACUUM`) runs on its own, is idempotent, and the version is then
+//! bumped in a transaction that re-reads it. Append new migrations; never edit applied
+//! ones.
 
 use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
+use crate::sqlite::summaries;
+
+/// One migration: statements run in a transaction, or a step run outside of one.
+enum Migration {
+    /// Statements applied in one immediate transaction.
+    Statements(&'static str),
+    /// A step that must run outside a transaction; running it twice is harmless.
+    Step(fn(&Connection) -> rusqlite::Result<()>),
+}
 
 /// The migrations, oldest first.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: records, events and the indexes behind every listing and statistic.
-    "CREATE TABLE drift_records (
+    Migration::Statements(
+        "CREATE TABLE drift_records (
         resource_id          TEXT PRIMARY KEY NOT NULL,
         api_version          TEXT NOT NULL,
         kind                 TEXT NOT NULL,
@@ -54,17 +67,40 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX drift_events_by_resource ON drift_events (resource_id, at, seq);
     CREATE INDEX drift_events_by_time ON drift_events (at, seq);
     CREATE INDEX drift_events_by_kind ON drift_events (kind, resource_id);",
+    ),
     // 2: the application that declares each resource. Rows written before applications
     // existed belong to `default`. One index serves listings of an application in
     // `ResourceId` order; one covers the counts per application and status (with the
     // drift types, so Missing records are counted from the index alone).
-    "ALTER TABLE drift_records ADD COLUMN application TEXT NOT NULL DEFAULT 'default';
+    Migration::Statements(
+        "ALTER TABLE drift_records ADD COLUMN application TEXT NOT NULL DEFAULT 'default';
     ALTER TABLE drift_events ADD COLUMN application TEXT NOT NULL DEFAULT 'default';
     CREATE INDEX drift_records_by_application
         ON drift_records (application, kind, namespace, name);
     CREATE INDEX drift_records_by_application_status
         ON drift_records (application, drift_status, drift_types);",
+    ),
+    // 3: statistics from summaries that triggers keep (see `summaries`), filled from
+    // what the file holds; and an index for pruning resolved records by age.
+    Migration::Statements(summaries::MIGRATION),
+    // 4: pages freed by pruning go back to the file system (`PRAGMA incremental_vacuum`
+    // after each prune). Turning auto-vacuum on in a file that has tables takes one
+    // `VACUUM`, which rewrites the file once.
+    Migration::Step(incremental_auto_vacuum),
 ];
+
+/// `PRAGMA auto_vacuum` when it is `INCREMENTAL`.
+const AUTO_VACUUM_INCREMENTAL: i64 = 2;
+
+/// Turns on incremental auto-vacuum, rewriting the file when it was off.
+fn incremental_auto_vacuum(connection: &Connection) -> rusqlite::Result<()> {
+    let mode: i64 = connection.pragma_query_value(None, "auto_vacuum", |row| row.get(0))?;
+    if mode != AUTO_VACUUM_INCREMENTAL {
+        connection.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        connection.execute_batch("VACUUM")?;
+    }
+    Ok(())
+}
 
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {
@@ -97,7 +133,28 @@ pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<()> {
         else {
             return Ok(());
         };
-        transaction.execute_batch(migration).map_err(failed)?;
+        match migration {
+            Migration::Statements(statements) => {
+                transaction.execute_batch(statements).map_err(failed)?;
+            }
+            Migration::Step(step) => {
+                transaction.rollback().map_err(failed)?;
+                step(connection).map_err(failed)?;
+                let transaction = connection
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(failed)?;
+                let now: i64 = transaction
+                    .pragma_query_value(None, "user_version", |row| row.get(0))
+                    .map_err(failed)?;
+                if now == version {
+                    transaction
+                        .pragma_update(None, "user_version", version + 1)
+                        .map_err(failed)?;
+                    transaction.commit().map_err(failed)?;
+                }
+                continue;
+            }
+        }
         transaction
             .pragma_update(None, "user_version", version + 1)
             .map_err(failed)?;

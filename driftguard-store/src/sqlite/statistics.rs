@@ -1,8 +1,10 @@
 //! Statistics and counts per application in SQL, with the meaning
 //! `driftguard_core::stats::compute` and `StatusCounts` give them.
 //!
-//! Each answer is read in one read transaction, so its numbers describe one moment even
-//! while an analysis is being saved.
+//! Statistics read the summaries that triggers keep ([`crate::sqlite::summaries`]): a
+//! few small rows and the top of one index, however many records and events the file
+//! holds. Each answer is read in one read transaction, so its numbers describe one
+//! moment even while an analysis is being saved.
 
 use std::collections::BTreeMap;
 
@@ -12,35 +14,7 @@ use driftguard_core::stats::{
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-
-/// Mean time to resolve: each `drift_resolved` event pairs with the earliest
-/// `drift_detected` event of the same resource since that resource's previous
-/// resolution. A running count of resolutions numbers the episodes; a detection belongs
-/// to the episode of the resolutions before it, a resolution closes its own.
-const MEAN_TIME_TO_RESOLVE: &str = "
-    WITH marked AS (
-        SELECT resource_id, at, seq,
-               CASE kind WHEN 'drift_resolved' THEN 1 ELSE 0 END AS is_resolution
-        FROM drift_events
-        WHERE kind IN ('drift_detected', 'drift_resolved')
-    ),
-    numbered AS (
-        SELECT resource_id, at, is_resolution,
-               SUM(is_resolution) OVER (
-                   PARTITION BY resource_id ORDER BY at, seq
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-               ) - is_resolution AS episode
-        FROM marked
-    ),
-    episodes AS (
-        SELECT MIN(CASE WHEN is_resolution = 0 THEN at END) AS detected,
-               MIN(CASE WHEN is_resolution = 1 THEN at END) AS resolved
-        FROM numbered
-        GROUP BY resource_id, episode
-    )
-    SELECT COALESCE(SUM((resolved - detected) / 1000000), 0), COUNT(*)
-    FROM episodes
-    WHERE detected IS NOT NULL AND resolved IS NOT NULL";
+use crate::sqlite::summaries::{EVENT_TOTALS, MOST_DRIFTED, RECORD_COUNTS};
 
 /// Totals and breakdowns over every record and event.
 pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics> {
@@ -49,61 +23,54 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
         source,
     };
     let transaction = connection.transaction().map_err(failed)?;
-    let counts = |sql: &str| -> Result<BTreeMap<String, u64>> {
-        let mut statement = transaction.prepare_cached(sql).map_err(failed)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
-            .map_err(failed)?;
-        let mut map = BTreeMap::new();
-        for row in rows {
-            let (key, count) = row.map_err(failed)?;
-            map.insert(key, count_of(count));
-        }
-        Ok(map)
-    };
-    let single = |sql: &str| -> Result<i64> {
-        transaction
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row([], |row| row.get(0)))
-            .map_err(failed)
-    };
 
     let mut by_status = zero_status_counts();
-    by_status.extend(counts(
-        "SELECT drift_status, COUNT(*) FROM drift_records GROUP BY drift_status",
-    )?);
-    let by_severity = counts(
-        "SELECT severity, COUNT(*) FROM drift_records
-         WHERE drift_detected = 1 AND severity IS NOT NULL GROUP BY severity",
-    )?;
-    let by_type = counts(
-        "SELECT t.value, COUNT(*) FROM drift_records AS r, json_each(r.drift_types) AS t
-         WHERE r.drift_detected = 1 GROUP BY t.value",
-    )?;
-    let by_namespace = counts(
-        "SELECT COALESCE(namespace, ''), COUNT(*) FROM drift_records
-         WHERE drift_detected = 1 GROUP BY COALESCE(namespace, '')",
-    )?;
-    let by_application = counts(
-        "SELECT application, COUNT(*) FROM drift_records
-         WHERE drift_detected = 1 GROUP BY application",
-    )?;
-    let total_resources = count_of(single("SELECT COUNT(*) FROM drift_records")?);
-    let drifted_resources = count_of(single(
-        "SELECT COUNT(*) FROM drift_records WHERE drift_detected = 1",
-    )?);
-    let total_events = count_of(single("SELECT COUNT(*) FROM drift_events")?);
+    let mut by_severity = BTreeMap::new();
+    let mut by_type = BTreeMap::new();
+    let mut by_namespace = BTreeMap::new();
+    let mut by_application = BTreeMap::new();
+    {
+        let mut statement = transaction.prepare_cached(RECORD_COUNTS).map_err(failed)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(failed)?;
+        for row in rows {
+            let (facet, key, count) = row.map_err(failed)?;
+            let breakdown = match facet.as_str() {
+                "status" => &mut by_status,
+                "severity" => &mut by_severity,
+                "type" => &mut by_type,
+                "namespace" => &mut by_namespace,
+                "application" => &mut by_application,
+                other => {
+                    return Err(Error::Malformed {
+                        what: "the record counts".to_owned(),
+                        reason: format!("`{other}` is not a known breakdown"),
+                    });
+                }
+            };
+            breakdown.insert(key, count_of(count));
+        }
+    }
+    // Every record has one status; every drifted record one namespace.
+    let total_resources = by_status.values().sum();
+    let drifted_resources = by_namespace.values().sum();
+
+    let (total_events, episodes, total_millis): (i64, i64, i64) = transaction
+        .prepare_cached(EVENT_TOTALS)
+        .and_then(|mut s| s.query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))))
+        .map_err(failed)?;
+    let mean_time_to_resolve_seconds =
+        (episodes > 0).then(|| total_millis as f64 / 1000.0 / episodes as f64);
 
     let most_drifted = {
-        let mut statement = transaction
-            .prepare_cached(
-                "SELECT resource_id, COUNT(*) AS episodes FROM drift_events
-                 WHERE kind = 'drift_detected'
-                 GROUP BY resource_id ORDER BY episodes DESC, resource_id LIMIT ?1",
-            )
-            .map_err(failed)?;
+        let mut statement = transaction.prepare_cached(MOST_DRIFTED).map_err(failed)?;
         let rows = statement
             .query_map([MOST_DRIFTED_LIMIT as i64], |row| {
                 Ok(DriftCount {
@@ -115,13 +82,6 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
         rows.collect::<Result<Vec<_>, _>>().map_err(failed)?
     };
 
-    let (total_millis, episodes): (i64, i64) = transaction
-        .prepare_cached(MEAN_TIME_TO_RESOLVE)
-        .and_then(|mut s| s.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
-        .map_err(failed)?;
-    let mean_time_to_resolve_seconds =
-        (episodes > 0).then(|| total_millis as f64 / 1000.0 / episodes as f64);
-
     Ok(DriftStatistics {
         total_resources,
         drifted_resources,
@@ -130,7 +90,7 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
         by_type,
         by_namespace,
         by_application,
-        total_events,
+        total_events: count_of(total_events),
         mean_time_to_resolve_seconds,
         most_drifted,
     })
@@ -201,6 +161,31 @@ mod tests {
 
     use super::*;
     use crate::sqlite::schema;
+
+    /// The statement's query plan, one line per step.
+    fn plan(connection: &Connection, sql: &str) -> String {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("valid statement");
+        statement
+            .query_map([10_i64], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("plan rows")
+            .join("\n")
+    }
+
+    #[test]
+    fn the_most_drifted_are_read_from_the_top_of_their_index() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let plan = plan(&connection, MOST_DRIFTED);
+        assert!(
+            plan.contains("drift_resource_history_by_detections"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 
     #[test]
     fn counts_per_application_read_only_their_covering_index() {

@@ -10,6 +10,9 @@
 #![allow(dead_code)]
 
 pub mod data;
+pub mod prune;
+
+pub use prune::*;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -90,6 +93,9 @@ macro_rules! contract_tests {
             lifecycle_round_trip_through_the_detector,
             a_large_analysis_is_saved_in_one_call,
             drift_values_of_every_json_type_round_trip,
+            prune_deletes_old_events_and_long_resolved_records,
+            event_pages_and_saves_continue_after_a_prune,
+            a_prune_with_nothing_to_delete_changes_nothing,
         );
     };
     (@cases $subject:path; $($case:ident),* $(,)?) => {
