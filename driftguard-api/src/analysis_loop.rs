@@ -211,9 +211,9 @@ impl Runner {
     }
 
     /// Metrics, logs and readiness from how reading each application went in the full
-    /// analysis at `now`. An application that could not be read keeps the desired source
-    /// not ready, naming it, while the others were analysed (`analysed`); when the whole
-    /// analysis failed its error already says so.
+    /// analysis at `now`. An application that could not be read, or whose desired state
+    /// was held back, keeps the desired source not ready, naming it, while the others were
+    /// analysed (`analysed`); when the whole analysis failed its error already says so.
     fn note_applications(&self, now: chrono::DateTime<Utc>, analysed: bool) {
         let metrics = self.service.metrics();
         let mut failed = Vec::new();
@@ -229,6 +229,12 @@ impl Runner {
                         report::application_failed(&status.name, error);
                     }
                     failed.push(format!("application {}: {error}", status.name));
+                }
+                ReadStatus::HeldBack => {
+                    let reason = status.error.as_deref().unwrap_or_default();
+                    metrics.desired_held_back(&status.name);
+                    report::application_held_back(&status.name, reason);
+                    failed.push(format!("application {}: {reason}", status.name));
                 }
                 ReadStatus::Ok => {
                     if let Some(render) = status.render.filter(|r| r.rendered > 0) {

@@ -141,6 +141,16 @@ pub(crate) fn application_failed(application: &str, error: &str) {
     );
 }
 
+/// The line of an application whose desired state was read but not believed (empty, or
+/// too many objects gone at once): its records were left as they were.
+pub(crate) fn application_held_back(application: &str, reason: &str) {
+    tracing::error!(
+        application,
+        reason,
+        "❌ application {application}: desired state held back, its records are left as they were: {reason}"
+    );
+}
+
 /// The line of something an analysis noticed that did not stop it.
 pub(crate) fn analysis_warning(warning: &str) {
     tracing::warn!(warning, "{warning}");

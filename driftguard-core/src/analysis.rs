@@ -13,7 +13,10 @@ use crate::k8s::metadata::HOOK_ANNOTATIONS;
 use crate::k8s::schema::SchemaCatalog;
 use crate::model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource, Unobserved};
 use crate::normalize::versions::align_to;
-use crate::record::{DEFAULT_APPLICATION, DriftEvent, DriftRecord, advance, retire};
+use crate::plausibility::Plausibility;
+use crate::record::{
+    DEFAULT_APPLICATION, DriftEvent, DriftRecord, REMOVED_EVERYWHERE, advance, orphan, retire,
+};
 use crate::{Error, ResourceId};
 
 /// Comparison settings plus the scope of an analysis.
@@ -24,6 +27,9 @@ pub struct DetectionSettings {
     /// Only resources in these namespaces are analysed; empty for all.
     /// Cluster-scoped resources belong to no namespace and are left out when this is set.
     pub namespaces: Vec<String>,
+    /// When the service holds back a desired state instead of analysing it (an empty one,
+    /// or one that lost too many objects at once).
+    pub plausibility: Plausibility,
 }
 
 /// Counts over the desired resources of one analysis.
@@ -97,8 +103,9 @@ pub struct ApplicationResult {
 /// What one analysis produced: records to store, events to append, and counts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AnalysisOutcome {
-    /// One record per analysed desired resource (sorted by id), plus records of resources
-    /// that left the desired state while drifted.
+    /// One record per analysed desired resource (sorted by id), then the records of
+    /// resources that left the desired state (sorted by id): Orphaned while they still run
+    /// in the cluster, resolved once they are gone from it too.
     pub records: Vec<DriftRecord>,
     /// Lifecycle events, in record order.
     pub events: Vec<DriftEvent>,
@@ -292,6 +299,11 @@ pub fn analyze(
 /// as they are, as do the records of the applications named in `held` (those whose
 /// desired state could not be read). A resource that two applications declare is
 /// analysed under the first, with a warning.
+///
+/// A stored resource that no application declares any more is judged against the live
+/// state: still there, it is active drift of type Orphaned; gone, its active record is
+/// resolved ("removed from Git and from the cluster"). One the live side did not read
+/// (its kind or namespace) stays as it is.
 pub fn analyze_applications(
     applications: Vec<ApplicationDesired>,
     held: &[String],
@@ -555,7 +567,12 @@ pub(crate) fn run_analysis(
         .iter()
         .map(|a| (a.name.as_str(), a.revision.as_deref()))
         .collect();
-    let mut retired: Vec<_> = previous
+    let configured: HashSet<&str> = outcome
+        .applications
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    let mut departed: Vec<&DriftRecord> = previous
         .values()
         .filter(|p| {
             !analysed.contains(&p.resource_id)
@@ -565,20 +582,44 @@ pub(crate) fn run_analysis(
                 && (held.is_empty() || known.contains(p.application.as_str()))
                 && in_scope(&p.resource_id, &settings.namespaces)
         })
-        .filter_map(|p| {
-            // The revision of the record's own application; a record of an application
-            // no longer configured keeps the revision it had.
-            let revision = revisions
-                .get(p.application.as_str())
-                .copied()
-                .unwrap_or(p.git_revision.as_deref());
-            retire(p, revision, now)
-        })
         .collect();
-    retired.sort_by(|a, b| a.record.resource_id.cmp(&b.record.resource_id));
-    for transition in retired {
-        outcome.records.push(transition.record);
-        outcome.events.extend(transition.events);
+    departed.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    for p in departed {
+        // The revision of the record's own application; a record of an application
+        // no longer configured keeps the revision it had.
+        let revision = revisions
+            .get(p.application.as_str())
+            .copied()
+            .unwrap_or(p.git_revision.as_deref());
+        let transition = if !configured.contains(p.application.as_str()) {
+            // Nothing DriftGuard watches declares it any more: it is no longer judged.
+            let message = format!("its application {} is no longer configured", p.application);
+            retire(p, &message, revision, now)
+        } else if coverage.as_ref().is_some_and(|c| !c.covers(&p.resource_id)) {
+            // Whether it still runs is unknown: the live side did not read where it is.
+            None
+        } else {
+            match live_by_id.remove(&p.resource_id) {
+                Some(live) => {
+                    let schema = schemas.cursor(&live.api_version, p.resource_id.kind());
+                    let live_hash = PreparedObject::new(live.object, options, schema)
+                        .hash
+                        .to_hex();
+                    Some(orphan(
+                        p,
+                        settings.compare.classifier.orphaned_severity,
+                        Some(live_hash),
+                        revision,
+                        now,
+                    ))
+                }
+                None => retire(p, REMOVED_EVERYWHERE, revision, now),
+            }
+        };
+        if let Some(transition) = transition {
+            outcome.records.push(transition.record);
+            outcome.events.extend(transition.events);
+        }
     }
     AnalysisRun {
         outcome,

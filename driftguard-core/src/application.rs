@@ -62,15 +62,19 @@ pub enum ReadStatus {
     /// Fetching, rendering or reading it failed, or it declares a resource twice; its
     /// records were left as they were.
     Failed,
+    /// It was read, but it holds no objects or lost too many at once to be believed
+    /// (see [`crate::plausibility`]); its records were left as they were.
+    HeldBack,
 }
 
 impl ReadStatus {
-    /// The name used in answers: `pending`, `ok` or `failed`.
+    /// The name used in answers: `pending`, `ok`, `failed` or `held_back`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Ok => "ok",
             Self::Failed => "failed",
+            Self::HeldBack => "held_back",
         }
     }
 }
@@ -84,11 +88,12 @@ pub struct ApplicationStatus {
     pub source: String,
     /// Its destination namespace.
     pub namespace: Option<String>,
-    /// The revision of its last successful read; `None` for a folder, or before one.
+    /// The revision of its last successful read that was not held back; `None` for a
+    /// folder, or before one.
     pub revision: Option<String>,
     /// How the last read went.
     pub status: ReadStatus,
-    /// Why the last read failed.
+    /// Why the last read failed or was held back.
     pub error: Option<String>,
     /// What the renderers did at the last successful read; `None` for plain manifests.
     pub render: Option<RenderSummary>,

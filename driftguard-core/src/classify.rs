@@ -53,6 +53,8 @@ pub struct Classifier {
     pub fallback: (DriftType, Severity),
     /// Severity of an object declared in Git but absent from the cluster.
     pub missing_severity: Severity,
+    /// Severity of an object removed from Git but still in the cluster.
+    pub orphaned_severity: Severity,
 }
 
 const CONTAINERS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -171,6 +173,7 @@ impl Default for Classifier {
             rules,
             fallback: (Other, Medium),
             missing_severity: High,
+            orphaned_severity: Medium,
         }
     }
 }
@@ -197,15 +200,18 @@ impl Classifier {
         self.rules.insert(0, rule);
     }
 
-    /// Changes the severity of every rule of `drift_type` (and of `Missing`/the fallback).
+    /// Changes the severity of every rule of `drift_type` (and of `Missing`, `Orphaned` or
+    /// the fallback).
     pub fn set_severity(&mut self, drift_type: DriftType, severity: Severity) {
         for rule in &mut self.rules {
             if rule.drift_type == drift_type {
                 rule.severity = severity;
             }
         }
-        if drift_type == DriftType::Missing {
-            self.missing_severity = severity;
+        match drift_type {
+            DriftType::Missing => self.missing_severity = severity,
+            DriftType::Orphaned => self.orphaned_severity = severity,
+            _ => {}
         }
         if self.fallback.0 == drift_type {
             self.fallback.1 = severity;
@@ -481,5 +487,9 @@ mod tests {
             c.classify("X", &p, None, None),
             (DriftType::LabelChange, Severity::High)
         );
+        assert_eq!(c.orphaned_severity, Severity::Medium);
+        c.set_severity(DriftType::Orphaned, Severity::High);
+        assert_eq!(c.orphaned_severity, Severity::High);
+        assert_eq!(c.missing_severity, Severity::High);
     }
 }

@@ -92,6 +92,23 @@ impl DesiredIndex {
         index
     }
 
+    /// The application `name` as kept, without its objects: the revision and destination
+    /// to judge a resource it no longer declares by.
+    pub fn application(&self, name: &str) -> Option<ApplicationDesired> {
+        self.applications
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| ApplicationDesired {
+                name: a.name.clone(),
+                namespace: a.namespace.clone(),
+                snapshot: DesiredSnapshot {
+                    resources: Vec::new(),
+                    revision: a.revision.clone(),
+                    render: None,
+                },
+            })
+    }
+
     /// How many desired objects are kept.
     pub fn len(&self) -> usize {
         self.by_id.values().map(Vec::len).sum()

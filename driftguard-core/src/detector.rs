@@ -1,6 +1,6 @@
 //! The detector: one analysis pass over the three ports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -14,15 +14,19 @@ use crate::application::{Application, ApplicationStatus, ReadStatus};
 use crate::desired_index::DesiredIndex;
 use crate::k8s::schema::SchemaCatalog;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
+use crate::plausibility::HeldBack;
 use crate::ports::{DesiredSource, DriftStore, LiveSource, PortError, PortErrorKind, RecordFilter};
-use crate::{Error, ResourceId, error_chain};
+use crate::record::{DriftRecord, DriftStatus};
+use crate::{DriftType, Error, ResourceId, error_chain};
 
 /// Reads both sides, compares them and stores the result.
 ///
 /// A source that fails leaves every stored record as it was: a Git outage must not
 /// look like "every resource was deleted", nor an API outage like "everything is missing".
 /// With several applications, one that cannot be read (or rendered) leaves its own
-/// records as they were while the others are analysed.
+/// records as they were while the others are analysed. So does one whose desired state
+/// is not believed ([`crate::plausibility`]): empty, or with too many objects gone at once
+/// compared with the last state accepted since the detector was created.
 pub struct Detector {
     applications: Vec<Application>,
     live: Arc<dyn LiveSource>,
@@ -32,6 +36,9 @@ pub struct Detector {
     last_desired: Mutex<Option<Arc<KeptDesired>>>,
     /// What the last full run learnt about each application, in configuration order.
     statuses: Mutex<Vec<ApplicationStatus>>,
+    /// Application → the object count of its last accepted desired state. Kept in
+    /// memory: after a restart the first state is only checked for emptiness.
+    accepted: Mutex<HashMap<String, usize>>,
 }
 
 /// The desired state kept between full runs.
@@ -42,6 +49,9 @@ struct KeptDesired {
     held: Vec<String>,
     /// The schemas the last full run compared with: the cluster's and the CRDs it saw.
     schemas: SchemaCatalog,
+    /// Resources the last full run found Orphaned, whose deletion from the cluster a
+    /// targeted analysis resolves.
+    orphans: HashSet<ResourceId>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -82,6 +92,7 @@ impl Detector {
             settings,
             last_desired: Mutex::new(None),
             statuses: Mutex::new(statuses),
+            accepted: Mutex::new(HashMap::new()),
         }
     }
 
@@ -112,10 +123,10 @@ impl Detector {
 
     /// Runs one full analysis at time `now` and stores its records and events.
     ///
-    /// Fails, changing nothing, when no application could be read, or when the live
-    /// source or the store fails. Applications that could not be read while others were
-    /// appear in the outcome's `applications` with their error; their records stay as
-    /// they were.
+    /// Fails, changing nothing, when no application could be read (or every one read was
+    /// held back), or when the live source or the store fails. Applications that could not
+    /// be read or were held back while others were analysed appear in the outcome's
+    /// `applications` with their error; their records stay as they were.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<AnalysisOutcome, Error> {
         let reads = join_all(self.applications.iter().map(|a| a.source.snapshot())).await;
         let mut readable = Vec::with_capacity(reads.len());
@@ -126,7 +137,14 @@ impl Detector {
                 Err(error) => unreadable.push((application, error)),
             }
         }
-        self.note_reads(&readable, &unreadable, now);
+        let held_back = self.hold_back(&mut readable);
+        self.note_reads(&readable, &unreadable, &held_back, now);
+        unreadable.extend(held_back.into_iter().map(|(application, text)| {
+            (
+                application,
+                PortError::new(PortErrorKind::InvalidData, text),
+            )
+        }));
         if readable.is_empty() {
             return Err(Error::Desired(self.combined(unreadable)));
         }
@@ -137,6 +155,10 @@ impl Detector {
                 namespace: application.namespace.clone(),
                 snapshot,
             })
+            .collect();
+        let counts: Vec<(String, usize)> = desired
+            .iter()
+            .map(|a| (a.name.clone(), a.snapshot.resources.len()))
             .collect();
         let unread: Vec<String> = unreadable.iter().map(|(a, _)| a.name.clone()).collect();
         let index = DesiredIndex::keep(&desired);
@@ -156,10 +178,17 @@ impl Detector {
         } = run_analysis(desired, &unread, live, &previous, &self.settings, now, None);
         let mut held = unread;
         held.extend(failures.iter().map(|(name, _)| name.clone()));
+        let orphans = outcome
+            .records
+            .iter()
+            .filter(|r| is_orphaned(r))
+            .map(|r| r.resource_id.clone())
+            .collect();
         *lock(&self.last_desired) = Some(Arc::new(KeptDesired {
             index,
             held,
             schemas,
+            orphans,
         }));
         self.note_analysis(&outcome, now);
         if outcome.applications.iter().all(|a| a.error.is_some()) {
@@ -195,7 +224,48 @@ impl Detector {
             .save(&outcome.records, &outcome.events)
             .await
             .map_err(Error::Store)?;
+        self.note_accepted(&outcome, counts);
         Ok(outcome)
+    }
+
+    /// Takes the desired states that are not believed out of `readable`, each with why
+    /// (naming the revision when there is one).
+    fn hold_back<'a>(
+        &self,
+        readable: &mut Vec<(&'a Application, DesiredSnapshot)>,
+    ) -> Vec<(&'a Application, String)> {
+        let accepted = lock(&self.accepted);
+        let mut held_back = Vec::new();
+        readable.retain(|(application, snapshot)| {
+            let baseline = accepted.get(&application.name).copied();
+            match self
+                .settings
+                .plausibility
+                .judge(baseline, snapshot.resources.len())
+            {
+                Ok(()) => true,
+                Err(why) => {
+                    held_back.push((*application, held_back_text(&why, snapshot)));
+                    false
+                }
+            }
+        });
+        held_back
+    }
+
+    /// Remembers the object counts of the desired states this analysis accepted: those
+    /// analysed without an error.
+    fn note_accepted(&self, outcome: &AnalysisOutcome, counts: Vec<(String, usize)>) {
+        let mut accepted = lock(&self.accepted);
+        for (name, count) in counts {
+            if outcome
+                .applications
+                .iter()
+                .any(|a| a.name == name && a.error.is_none())
+            {
+                accepted.insert(name, count);
+            }
+        }
     }
 
     /// One error for the applications that could not be read: the error itself for a
@@ -237,6 +307,7 @@ impl Detector {
         &self,
         readable: &[(&Application, DesiredSnapshot)],
         unreadable: &[(&Application, PortError)],
+        held_back: &[(&Application, String)],
         now: DateTime<Utc>,
     ) {
         let mut statuses = lock(&self.statuses);
@@ -251,6 +322,10 @@ impl Detector {
             {
                 status.status = ReadStatus::Failed;
                 status.error = Some(error_chain(error));
+                status.checked_at = Some(now);
+            } else if let Some((_, why)) = held_back.iter().find(|(a, _)| a.name == status.name) {
+                status.status = ReadStatus::HeldBack;
+                status.error = Some(why.clone());
                 status.checked_at = Some(now);
             }
         }
@@ -273,6 +348,8 @@ impl Detector {
     ///
     /// Returns `None`, storing nothing, when no full run has read the desired state yet or
     /// when `id` is not declared there: DriftGuard keeps records only for desired resources.
+    /// The one exception is a resource the last full run found Orphaned: its record is
+    /// judged again, so that its deletion from the cluster resolves it at once.
     pub async fn run_one(
         &self,
         id: &ResourceId,
@@ -281,16 +358,29 @@ impl Detector {
         let Some(kept) = lock(&self.last_desired).clone() else {
             return Ok(None);
         };
-        let candidates = kept.index.candidates(id)?;
+        let mut candidates = kept.index.candidates(id)?;
+        let mut stored = None;
         if candidates.is_empty() {
-            return Ok(None);
+            if !kept.orphans.contains(id) {
+                return Ok(None);
+            }
+            let record = self.store.get(id).await.map_err(Error::Store)?;
+            let application = record
+                .as_ref()
+                .filter(|r| is_orphaned(r) && !kept.held.contains(&r.application))
+                .and_then(|r| kept.index.application(&r.application));
+            let Some(application) = application else {
+                return Ok(None);
+            };
+            candidates.push(application);
+            stored = Some(record);
         }
         let live = self.live.object(id).await.map_err(Error::Live)?;
-        let previous: HashMap<_, _> = self
-            .store
-            .get(id)
-            .await
-            .map_err(Error::Store)?
+        let stored = match stored {
+            Some(record) => record,
+            None => self.store.get(id).await.map_err(Error::Store)?,
+        };
+        let previous: HashMap<_, _> = stored
             .into_iter()
             .map(|r| (r.resource_id.clone(), r))
             .collect();
@@ -315,5 +405,18 @@ impl Detector {
             .await
             .map_err(Error::Store)?;
         Ok(Some(outcome))
+    }
+}
+
+/// Whether `record` is active drift of a resource removed from Git that still runs.
+fn is_orphaned(record: &DriftRecord) -> bool {
+    record.drift_status == DriftStatus::Active && record.drift_types.contains(&DriftType::Orphaned)
+}
+
+/// Why a desired state was held back, with its revision when it has one.
+fn held_back_text(why: &HeldBack, snapshot: &DesiredSnapshot) -> String {
+    match &snapshot.revision {
+        Some(revision) => format!("revision {revision}: {why}"),
+        None => why.to_string(),
     }
 }

@@ -49,6 +49,8 @@ pub enum DriftType {
     LabelChange,
     /// Declared in Git, absent from the cluster.
     Missing,
+    /// Removed from Git, still in the cluster.
+    Orphaned,
     /// A field no rule names.
     Other,
     /// Container ports or Service ports.
@@ -67,12 +69,13 @@ pub enum DriftType {
 
 impl DriftType {
     /// Every drift type, in name order.
-    pub const ALL: [DriftType; 12] = [
+    pub const ALL: [DriftType; 13] = [
         Self::AnnotationChange,
         Self::ConfigMapChange,
         Self::ConfigurationChange,
         Self::LabelChange,
         Self::Missing,
+        Self::Orphaned,
         Self::Other,
         Self::PortChange,
         Self::ResourceChange,
@@ -90,6 +93,7 @@ impl DriftType {
             Self::ConfigurationChange => "ConfigurationChange",
             Self::LabelChange => "LabelChange",
             Self::Missing => "Missing",
+            Self::Orphaned => "Orphaned",
             Self::Other => "Other",
             Self::PortChange => "PortChange",
             Self::ResourceChange => "ResourceChange",
@@ -121,7 +125,8 @@ impl std::str::FromStr for DriftType {
 /// One field that differs between desired and live state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftDetail {
-    /// Where, e.g. `spec.template.spec.containers[name=web].image`; empty for a missing object.
+    /// Where, e.g. `spec.template.spec.containers[name=web].image`; empty for a missing or
+    /// an orphaned object.
     pub path: String,
     /// What kind of change this is.
     pub drift_type: DriftType,

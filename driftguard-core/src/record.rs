@@ -1,7 +1,9 @@
 //! Drift records and their lifecycle: none → active → resolved, with an event per transition.
 //!
 //! [`advance`] is a pure function of the previous record, the new comparison and the time,
-//! so the same rules hold for every store and are tested without one.
+//! so the same rules hold for every store and are tested without one. A resource that
+//! leaves the desired state goes through [`orphan`] while it still runs in the cluster
+//! and through [`retire`] once it is gone.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -167,6 +169,9 @@ fn types_and_severity(drifts: &[DriftDetail]) -> (Vec<DriftType>, Option<Severit
 }
 
 fn resolution_message(previous: &DriftRecord, comparison: &Comparison) -> String {
+    if previous.drift_types.contains(&DriftType::Orphaned) {
+        return "Git declares the resource again, as it runs in the cluster".to_owned();
+    }
     let desired_changed = previous.desired_hash != comparison.desired_hash.to_hex();
     let live_changed = previous.live_hash != comparison.live_hash.map(|h| h.to_hex());
     match (desired_changed, live_changed) {
@@ -279,17 +284,91 @@ pub fn advance(
     Transition { record, events }
 }
 
-/// The lifecycle step for a resource that is no longer declared in the desired state:
-/// an active record is resolved (nobody wants that object any more); others stay as they are.
+/// The resolution message of a record whose resource left both Git and the cluster.
+pub const REMOVED_EVERYWHERE: &str = "removed from Git and from the cluster";
+
+/// The lifecycle step for a resource that is no longer declared in the desired state and
+/// still runs in the cluster: it is active drift of type [`DriftType::Orphaned`], with
+/// one drift whose path is empty, since the whole object is what Git no longer wants.
+/// It is never resolved while it runs.
+///
+/// A record that was not active becomes active (a `drift_detected` event); an active one
+/// whose drift was something else becomes Orphaned (a `drift_changed` event); one that
+/// was already Orphaned stays so, counted once more, without an event. `live_hash` is
+/// the hash of the canonical live object.
+pub fn orphan(
+    previous: &DriftRecord,
+    severity: Severity,
+    live_hash: Option<String>,
+    revision: Option<&str>,
+    now: DateTime<Utc>,
+) -> Transition {
+    let id = &previous.resource_id;
+    let mut record = previous.clone();
+    record.drift_detected = true;
+    record.drift_status = DriftStatus::Active;
+    record.severity = Some(severity);
+    record.drift_types = vec![DriftType::Orphaned];
+    record.drifts = vec![DriftDetail {
+        path: String::new(),
+        drift_type: DriftType::Orphaned,
+        severity,
+        desired: None,
+        live: None,
+        manager: None,
+        hand_edit: false,
+        unowned: false,
+    }];
+    record.live_hash = live_hash;
+    record.git_revision = revision.map(str::to_owned);
+    record.last_checked = now;
+    record.last_detected = Some(now);
+    let kind = if previous.drift_status == DriftStatus::Active {
+        record.detection_count += 1;
+        (previous.drifts != record.drifts).then_some(EventKind::DriftChanged)
+    } else {
+        record.first_detected = Some(now);
+        record.resolved_at = None;
+        record.resolution_message = None;
+        record.detection_count = 1;
+        Some(EventKind::DriftDetected)
+    };
+    let events = kind
+        .map(|kind| {
+            let verb = if kind == EventKind::DriftDetected {
+                "detected"
+            } else {
+                "changed"
+            };
+            DriftEvent {
+                resource_id: id.clone(),
+                application: previous.application.clone(),
+                kind,
+                at: now,
+                drift_types: record.drift_types.clone(),
+                severity: record.severity,
+                git_revision: record.git_revision.clone(),
+                message: format!("drift {verb} on {id}: removed from Git, still in the cluster"),
+            }
+        })
+        .into_iter()
+        .collect();
+    Transition { record, events }
+}
+
+/// The lifecycle step for a resource that is no longer declared in the desired state and
+/// is no longer judged against the cluster (it left the cluster too, or its application
+/// is no longer configured): an active record is resolved with `message` saying how;
+/// others stay as they are.
 pub fn retire(
     previous: &DriftRecord,
+    message: &str,
     revision: Option<&str>,
     now: DateTime<Utc>,
 ) -> Option<Transition> {
     if previous.drift_status != DriftStatus::Active {
         return None;
     }
-    let message = "the resource was removed from the desired state".to_owned();
     let mut record = previous.clone();
     record.drift_detected = false;
     record.drift_status = DriftStatus::Resolved;
@@ -298,7 +377,7 @@ pub fn retire(
     record.drifts = Vec::new();
     record.resolved_at = Some(now);
     record.last_checked = now;
-    record.resolution_message = Some(message.clone());
+    record.resolution_message = Some(message.to_owned());
     record.git_revision = revision.map(str::to_owned);
     let event = DriftEvent {
         resource_id: previous.resource_id.clone(),
@@ -314,4 +393,137 @@ pub fn retire(
         record,
         events: vec![event],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 1, 10, minute, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn stored(status: DriftStatus, types: &[DriftType]) -> DriftRecord {
+        let id = ResourceId::namespaced("Deployment", "shop", "web");
+        let drifts: Vec<DriftDetail> = types
+            .iter()
+            .map(|t| DriftDetail {
+                path: "spec.replicas".to_owned(),
+                drift_type: *t,
+                severity: Severity::Medium,
+                desired: None,
+                live: None,
+                manager: None,
+                hand_edit: false,
+                unowned: false,
+            })
+            .collect();
+        DriftRecord {
+            api_version: "apps/v1".to_owned(),
+            kind: id.kind().to_owned(),
+            namespace: id.namespace().map(str::to_owned),
+            name: id.name().to_owned(),
+            resource_id: id,
+            application: DEFAULT_APPLICATION.to_owned(),
+            drift_detected: status == DriftStatus::Active,
+            drift_status: status,
+            severity: (!drifts.is_empty()).then_some(Severity::Medium),
+            drift_types: types.to_vec(),
+            drifts,
+            desired_hash: "d".to_owned(),
+            live_hash: Some("l".to_owned()),
+            last_known_good_hash: Some("l".to_owned()),
+            git_revision: Some("r1".to_owned()),
+            first_detected: Some(at(0)),
+            last_detected: Some(at(0)),
+            resolved_at: (status == DriftStatus::Resolved).then_some(at(1)),
+            last_checked: at(1),
+            resolution_message: (status == DriftStatus::Resolved).then(|| "earlier".to_owned()),
+            detection_count: 1,
+        }
+    }
+
+    #[test]
+    fn a_record_not_active_becomes_orphaned_with_a_detection() {
+        for status in [DriftStatus::None, DriftStatus::Resolved] {
+            let previous = stored(status, &[]);
+            let t = orphan(
+                &previous,
+                Severity::Medium,
+                Some("l2".to_owned()),
+                Some("r2"),
+                at(5),
+            );
+            let r = &t.record;
+            assert_eq!(r.drift_status, DriftStatus::Active);
+            assert!(r.drift_detected);
+            assert_eq!(r.drift_types, [DriftType::Orphaned]);
+            assert_eq!(r.severity, Some(Severity::Medium));
+            assert_eq!(r.drifts[0].path, "");
+            assert_eq!(
+                (r.first_detected, r.last_detected),
+                (Some(at(5)), Some(at(5)))
+            );
+            assert_eq!(
+                (r.resolved_at, r.resolution_message.as_deref()),
+                (None, None)
+            );
+            assert_eq!(r.detection_count, 1);
+            assert_eq!(r.live_hash.as_deref(), Some("l2"));
+            assert_eq!(r.git_revision.as_deref(), Some("r2"));
+            assert_eq!(r.last_known_good_hash, previous.last_known_good_hash);
+            assert_eq!(t.events.len(), 1);
+            assert_eq!(t.events[0].kind, EventKind::DriftDetected);
+            assert_eq!(t.events[0].drift_types, [DriftType::Orphaned]);
+            assert!(
+                t.events[0].message.contains("removed from Git"),
+                "{}",
+                t.events[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn active_drift_turns_orphaned_with_a_change_then_stays_without_events() {
+        let previous = stored(DriftStatus::Active, &[DriftType::Scaling]);
+        let t = orphan(&previous, Severity::High, None, Some("r2"), at(5));
+        assert_eq!(t.events.len(), 1);
+        assert_eq!(t.events[0].kind, EventKind::DriftChanged);
+        assert_eq!(t.record.first_detected, Some(at(0)), "the episode goes on");
+        assert_eq!(t.record.detection_count, 2);
+        let again = orphan(&t.record, Severity::High, None, Some("r2"), at(6));
+        assert!(again.events.is_empty());
+        assert_eq!(again.record.detection_count, 3);
+        assert_eq!(again.record.last_detected, Some(at(6)));
+    }
+
+    #[test]
+    fn gone_from_both_sides_an_active_record_resolves_and_others_stay() {
+        let previous = orphan(
+            &stored(DriftStatus::None, &[]),
+            Severity::Medium,
+            None,
+            Some("r2"),
+            at(5),
+        )
+        .record;
+        let t = retire(&previous, REMOVED_EVERYWHERE, Some("r3"), at(7)).expect("resolved");
+        assert_eq!(t.record.drift_status, DriftStatus::Resolved);
+        assert!(!t.record.drift_detected);
+        assert!(t.record.drift_types.is_empty());
+        assert_eq!(t.record.resolved_at, Some(at(7)));
+        assert_eq!(
+            t.record.resolution_message.as_deref(),
+            Some("removed from Git and from the cluster")
+        );
+        assert_eq!(t.events[0].kind, EventKind::DriftResolved);
+        assert_eq!(t.events[0].drift_types, [DriftType::Orphaned]);
+        for status in [DriftStatus::None, DriftStatus::Resolved] {
+            assert!(retire(&stored(status, &[]), REMOVED_EVERYWHERE, None, at(7)).is_none());
+        }
+    }
 }

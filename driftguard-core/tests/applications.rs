@@ -388,3 +388,125 @@ fn a_held_applications_resource_is_not_taken_over_by_another() {
     assert!(outcome.records.is_empty(), "{:?}", ids(&outcome.records));
     assert!(outcome.events.is_empty());
 }
+
+#[test]
+fn an_application_whose_desired_state_is_held_back_keeps_its_records_while_the_others_are_analysed()
+{
+    let cluster = cluster();
+    block_on(cluster.detector.run(at(0))).expect("both applications read");
+    let shop_records = |cluster: &Cluster| -> Vec<DriftRecord> {
+        stored(cluster)
+            .into_iter()
+            .filter(|r| r.application == "shop")
+            .collect()
+    };
+    let before = shop_records(&cluster);
+    assert_eq!(before.len(), 2);
+
+    // The shop folder is emptied; its objects still run. Not orphaned: held back.
+    cluster.shop.set(snapshot(Vec::new(), "r2"));
+    cluster
+        .tools
+        .set(snapshot(vec![config_map("tools", None, "2")], "r2"));
+    let outcome = block_on(cluster.detector.run(at(5))).expect("tools analysed");
+    assert_eq!(shop_records(&cluster), before);
+    let tools = stored(&cluster)
+        .into_iter()
+        .find(|r| r.application == "tools")
+        .expect("tools record");
+    assert_eq!(tools.drift_status, DriftStatus::Active);
+    let shop = outcome
+        .applications
+        .iter()
+        .find(|a| a.name == "shop")
+        .expect("shop result");
+    assert!(
+        shop.error
+            .as_deref()
+            .is_some_and(|e| e.contains("revision r2") && e.contains("holds no objects")),
+        "{shop:?}"
+    );
+    let statuses = cluster.detector.application_statuses();
+    assert_eq!(statuses[0].status, ReadStatus::HeldBack);
+    assert_eq!(statuses[0].revision.as_deref(), Some("r1"));
+    assert_eq!(statuses[1].status, ReadStatus::Ok);
+    // Neither is a live change to one of its resources analysed meanwhile.
+    let web: ResourceId = "ConfigMap:shop:web".parse().expect("id");
+    assert!(
+        block_on(cluster.detector.run_one(&web, at(6)))
+            .expect("runs")
+            .is_none()
+    );
+    assert_eq!(shop_records(&cluster), before);
+}
+
+#[test]
+fn records_of_a_held_application_are_never_orphaned_or_resolved() {
+    let owned = active_record("ConfigMap:shop:cfg", "shop");
+    let previous: HashMap<ResourceId, DriftRecord> = [(owned.resource_id.clone(), owned.clone())]
+        .into_iter()
+        .collect();
+    let tools = application_named("tools", vec![config_map("t", Some("tools"), "a")]);
+    for live in [
+        // Still running, and gone: either way `shop` is held and nothing is judged.
+        vec![
+            resource(config_map("t", Some("tools"), "a")),
+            resource(config_map("cfg", Some("shop"), "edited")),
+        ],
+        vec![resource(config_map("t", Some("tools"), "a"))],
+    ] {
+        let outcome = analyze_applications(
+            vec![tools.clone()],
+            &["shop".to_owned()],
+            LiveSnapshot::complete(live),
+            &previous,
+            &DetectionSettings::default(),
+            at(5),
+        );
+        assert!(
+            !outcome
+                .records
+                .iter()
+                .any(|r| r.resource_id == owned.resource_id),
+            "{:?}",
+            ids(&outcome.records)
+        );
+        assert!(
+            outcome
+                .events
+                .iter()
+                .all(|e| e.resource_id != owned.resource_id)
+        );
+    }
+}
+
+#[test]
+fn records_of_an_application_no_longer_configured_are_resolved_not_orphaned() {
+    let old = active_record("ConfigMap:shop:web", "retired-app");
+    let previous: HashMap<ResourceId, DriftRecord> = [(old.resource_id.clone(), old.clone())]
+        .into_iter()
+        .collect();
+    let tools = application_named("tools", vec![config_map("cfg", Some("tools"), "a")]);
+    let outcome = analyze_applications(
+        vec![tools],
+        &[],
+        // It still runs; nothing configured declares it.
+        LiveSnapshot::complete(vec![
+            resource(config_map("cfg", Some("tools"), "a")),
+            resource(config_map("web", Some("shop"), "edited")),
+        ]),
+        &previous,
+        &DetectionSettings::default(),
+        at(5),
+    );
+    let record = outcome
+        .records
+        .iter()
+        .find(|r| r.resource_id == old.resource_id)
+        .expect("retired");
+    assert_eq!(record.drift_status, DriftStatus::Resolved);
+    assert_eq!(
+        record.resolution_message.as_deref(),
+        Some("its application retired-app is no longer configured")
+    );
+}

@@ -5,7 +5,7 @@ use hyper::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fixtures;
-use crate::harness::{Harness, test_settings, wait_until, wait_until_async};
+use crate::harness::{Harness, Metrics, test_settings, wait_until, wait_until_async};
 
 fn not_ready_components(body: &Value) -> Vec<String> {
     body["components"]
@@ -108,6 +108,50 @@ async fn a_failing_desired_source_makes_the_service_unready_until_it_recovers() 
         .await
         .json();
     assert_eq!(after["detection_count"], 2);
+    service.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_desired_state_is_held_back_and_ready_says_why() {
+    let service = Harness::started(fixtures::desired(), fixtures::live_drifted()).await;
+    let before = service.get("/api/v1/drift-records").await.json();
+
+    service
+        .ports
+        .desired
+        .inner
+        .set(driftguard_core::DesiredSnapshot::default());
+    service.analyze().await;
+    let answer = service.get("/ready").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body = answer.json();
+    assert_eq!(not_ready_components(&body), ["desired_source"]);
+    let reason = body["components"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("holds no objects") && reason.contains("detection.allow_empty"),
+        "{reason}"
+    );
+    // Nothing was resolved or orphaned.
+    assert_eq!(service.get("/api/v1/drift-records").await.json(), before);
+    let applications = service.get("/api/v1/applications").await.json();
+    assert_eq!(
+        applications["applications"][0]["render"]["status"], "held_back",
+        "{applications}"
+    );
+    let metrics = Metrics::parse(&service.get("/metrics").await.text());
+    assert_eq!(
+        metrics.value(
+            "driftguard_desired_held_back_total",
+            &[("application", "default")]
+        ),
+        Some(1.0),
+        "{}",
+        metrics.text
+    );
+
+    service.ports.desired.inner.set(fixtures::desired());
+    service.analyze().await;
+    assert_eq!(service.get("/ready").await.status, StatusCode::OK);
     service.stop().await.unwrap();
 }
 

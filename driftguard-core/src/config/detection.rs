@@ -11,6 +11,7 @@ use super::duration;
 use crate::analysis::DetectionSettings;
 use crate::classify::ClassificationRule;
 use crate::ignore::IgnoreRule;
+use crate::plausibility::{DEFAULT_MAX_DROP, Plausibility};
 use crate::{DriftType, Error, Severity};
 
 /// One classification rule added in front of the built-in matrix.
@@ -81,6 +82,14 @@ pub struct DetectionConfig {
     pub fingerprint_key: Option<String>,
     /// Where the generated fingerprint key is kept.
     pub fingerprint_key_file: PathBuf,
+    /// Accept a desired state that holds no objects. Off, an empty desired state (a wrong
+    /// path, a render that printed nothing) is held back and the application's records
+    /// stay as they are.
+    pub allow_empty: bool,
+    /// The largest share (0.0 to 1.0) of its objects an application's desired state may
+    /// lose in one revision, measured against the last accepted one; a state that loses
+    /// more is held back. `1.0` turns the check off.
+    pub max_desired_drop: f64,
 }
 
 impl Default for DetectionConfig {
@@ -100,6 +109,8 @@ impl Default for DetectionConfig {
             ignored_labels: Vec::new(),
             fingerprint_key: None,
             fingerprint_key_file: PathBuf::from("driftguard-data/fingerprint.key"),
+            allow_empty: false,
+            max_desired_drop: DEFAULT_MAX_DROP,
         }
     }
 }
@@ -147,8 +158,18 @@ impl DetectionConfig {
     /// The comparison and classification settings these keys describe, analysing the
     /// given namespaces (empty: all).
     pub fn detection_settings(&self, namespaces: &[String]) -> Result<DetectionSettings, Error> {
+        if !(0.0..=1.0).contains(&self.max_desired_drop) {
+            return Err(Error::InvalidRule(format!(
+                "detection.max_desired_drop: {} is not a share between 0.0 and 1.0 (0.5 holds back a desired state that lost more than half its objects; 1.0 turns the check off)",
+                self.max_desired_drop
+            )));
+        }
         let mut core = DetectionSettings {
             namespaces: namespaces.to_vec(),
+            plausibility: Plausibility {
+                allow_empty: self.allow_empty,
+                max_drop: self.max_desired_drop,
+            },
             ..DetectionSettings::default()
         };
         let compare = &mut core.compare;
@@ -246,6 +267,41 @@ mod tests {
             "{error}"
         );
         assert!(DetectionConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_desired_drop_is_a_share() {
+        for bad in [-0.1, 1.5, f64::NAN] {
+            let config = DetectionConfig {
+                max_desired_drop: bad,
+                ..DetectionConfig::default()
+            };
+            let error = config.validate().expect_err("not a share");
+            assert!(
+                error.to_string().contains("detection.max_desired_drop"),
+                "{error}"
+            );
+        }
+        let config = DetectionConfig {
+            allow_empty: true,
+            max_desired_drop: 1.0,
+            ..DetectionConfig::default()
+        };
+        let settings = config.detection_settings(&[]).expect("valid");
+        assert_eq!(
+            settings.plausibility,
+            Plausibility {
+                allow_empty: true,
+                max_drop: 1.0
+            }
+        );
+        assert_eq!(
+            DetectionConfig::default()
+                .detection_settings(&[])
+                .expect("valid")
+                .plausibility,
+            Plausibility::default()
+        );
     }
 
     #[test]
