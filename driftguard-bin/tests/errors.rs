@@ -1,7 +1,11 @@
 //! `driftguard check` on input it cannot use: exit code 2 and one clear line on stderr.
 
+use std::io::Read as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use driftguard_test_support::process::free_port;
 
 fn check(desired: &Path, live: &Path) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_driftguard"))
@@ -16,6 +20,59 @@ fn check(desired: &Path, live: &Path) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `driftguard` with `args` and `env`, killing it (and failing) when it has not
+/// finished within `limit`: a check that blocks must not hang the test run.
+fn run_within(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("driftguard runs");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for driftguard") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().expect("kill driftguard");
+            child.wait().expect("reap driftguard");
+            panic!("driftguard {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// Makes a named pipe at `path` with mkfifo(1).
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 fn folders() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
@@ -319,4 +376,110 @@ fn the_table_escapes_control_characters_in_values() {
     );
     assert!(!table.contains('\u{1b}'), "{table}");
     assert!(!table.lines().any(|l| l.starts_with("FAKE ROW")), "{table}");
+}
+
+#[test]
+fn a_named_pipe_in_a_manifest_folder_exits_2_naming_it() {
+    // In the desired folder and in the live dump folder; with a manifest's name and
+    // without one; at the top and in a sub-folder. Nothing writes to the pipes: a reader
+    // that opened one would block.
+    for (side, name) in [
+        ("desired", "pipe.yaml"),
+        ("desired", "nested/pipe"),
+        ("live", "dump.json"),
+        ("live", "nested/fifo"),
+    ] {
+        let (_root, desired, live) = folders();
+        std::fs::write(
+            desired.join("cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n",
+        )
+        .expect("write");
+        let folder = if side == "desired" { &desired } else { &live };
+        let pipe = folder.join(name);
+        std::fs::create_dir_all(pipe.parent().expect("a parent")).expect("mkdir");
+        mkfifo(&pipe);
+        let (code, stdout, stderr) = run_within(
+            &[
+                "check".as_ref(),
+                "--output".as_ref(),
+                "json".as_ref(),
+                "--desired".as_ref(),
+                desired.as_os_str(),
+                "--live-dir".as_ref(),
+                live.as_os_str(),
+            ],
+            &[],
+            Duration::from_secs(60),
+        );
+        assert_eq!(code, 2, "{side} {name}: stdout {stdout}, stderr {stderr}");
+        assert!(stdout.is_empty(), "{side} {name}: {stdout}");
+        let error = stderr.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            error.contains(&format!(
+                "{}: not a regular file or a folder (a named pipe)",
+                pipe.display()
+            )),
+            "{side} {name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_named_pipe_given_as_the_folder_exits_2_naming_it() {
+    let (root, desired, _live) = folders();
+    let pipe = root.path().join("live.yaml");
+    mkfifo(&pipe);
+    let (code, _, stderr) = run_within(
+        &[
+            "check".as_ref(),
+            "--desired".as_ref(),
+            desired.as_os_str(),
+            "--live-dir".as_ref(),
+            pipe.as_os_str(),
+        ],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: not a regular file or a folder (a named pipe)",
+            pipe.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_token_in_a_git_url_never_shows_in_the_error() {
+    let (_root, _desired, live) = folders();
+    // Nothing listens on the port: the clone fails, and the error names the remote.
+    let port = free_port();
+    for url in [
+        format!("https://127.0.0.1:{port}/r.git?private_token=SEKRIT"),
+        format!("https://bot:SEKRIT@127.0.0.1:{port}/r.git?ref=main&Access%5FToken=SEKRIT#x"),
+    ] {
+        let (code, stdout, stderr) = run_within(
+            &[
+                "check".as_ref(),
+                "-v".as_ref(),
+                "--desired".as_ref(),
+                url.as_ref(),
+                "--live-dir".as_ref(),
+                live.as_os_str(),
+            ],
+            &[("RUST_LOG", "debug")],
+            Duration::from_secs(120),
+        );
+        assert_eq!(code, 2, "{url}: stdout {stdout}, stderr {stderr}");
+        assert!(!stdout.contains("SEKRIT"), "{stdout}");
+        assert!(!stderr.contains("SEKRIT"), "{stderr}");
+        let error = stderr.trim_end().lines().last().unwrap_or_default();
+        assert!(error.starts_with("driftguard: error: "), "{stderr}");
+        assert!(
+            error.contains(&format!("127.0.0.1:{port}/r.git?")) && error.contains("=***"),
+            "the error names the remote, its secret masked: {stderr}"
+        );
+    }
 }

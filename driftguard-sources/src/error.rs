@@ -39,6 +39,18 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// A named pipe, socket or device where manifests are read: reading it could block or
+    /// never end, so it is refused rather than skipped.
+    #[error(
+        "{}: not a regular file or a folder ({kind}); manifests are read only from regular files and folders, so remove it or move it elsewhere",
+        path.display()
+    )]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is: `a named pipe`, `a socket`, `a device`.
+        kind: &'static str,
+    },
     /// The file is not valid YAML or JSON.
     #[error("{}:{line}:{column}: invalid {format}: {message}", path.display())]
     Syntax {
@@ -268,6 +280,7 @@ impl Error {
             Self::Io { .. } => PortErrorKind::Unavailable,
             Self::TooLarge { .. }
             | Self::NotText { .. }
+            | Self::NotRegularFile { .. }
             | Self::Syntax { .. }
             | Self::InvalidObject { .. } => PortErrorKind::InvalidData,
             Self::GitTimeout { .. } | Self::GitRemote { .. } | Self::GitCache { .. } => {

@@ -21,6 +21,7 @@ pub mod git;
 pub mod kube;
 pub mod manifest;
 pub mod render;
+mod special_file;
 
 pub use application::{
     ApplicationConfig, ApplicationGitConfig, DesiredKind, LiveKind, SourcesConfig,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use serde_saphyr::{Budget, Spanned};
 
 use crate::Error;
+use crate::special_file::{self, special_kind};
 
 /// Size and shape limits that keep a hostile or broken file from exhausting memory or stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -524,7 +525,8 @@ fn depth_exceeds(value: &Value, limit: usize) -> bool {
 }
 
 /// Every manifest file under `root` (or `root` itself when it is a file), sorted by path.
-/// Hidden files and folders (`.git`, `.github`) are skipped.
+/// Hidden files and folders (`.git`, `.github`) are skipped, and so are symbolic links
+/// (with a warning); a named pipe, socket or device is an error that names it.
 pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let metadata = std::fs::metadata(root).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -542,14 +544,8 @@ pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
         return Ok(vec![root.to_owned()]);
     }
     if !metadata.is_dir() {
-        // A pipe or a device: reading it would block or never end.
-        return Err(Error::Io {
-            path: root.to_owned(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file or a folder",
-            ),
-        });
+        let kind = special_kind(&metadata.file_type()).unwrap_or("a special file");
+        return Err(special_file::refuse(root, kind));
     }
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(root)
@@ -570,6 +566,8 @@ pub fn manifest_files(root: &Path) -> Result<Vec<PathBuf>, Error> {
         if entry.file_type().is_symlink() {
             // As in a Git repository, where a link's target may lie outside it.
             tracing::warn!(path = %entry.path().display(), "skipped a symbolic link; links are not followed");
+        } else if let Some(kind) = special_kind(&entry.file_type()) {
+            return Err(special_file::refuse(entry.path(), kind));
         } else if entry.file_type().is_file() && ManifestReader::is_manifest_file(entry.path()) {
             files.push(entry.into_path());
         }

@@ -167,8 +167,10 @@ async fn a_token_written_into_the_url_never_appears_in_errors() {
     for shown in [error.to_string(), format!("{error:?}")] {
         assert!(!shown.contains(WRONG_TOKEN), "the token leaked: {shown}");
     }
+    // The remote, its user information masked.
+    let shown = server.url(repo.name()).replace("http://", "http://***@");
     assert!(
-        error.to_string().contains(&server.url(repo.name())),
+        error.to_string().contains(&shown),
         "the error should name the remote: {error}"
     );
 }

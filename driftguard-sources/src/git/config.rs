@@ -348,11 +348,12 @@ impl From<GitAuth> for GitAuthFields {
 /// Build it with [`GitSourceConfig::new`] and set the public fields that differ from the
 /// defaults (branch `main`, whole repository, clone timeout 120 s, pull timeout 30 s, no
 /// credentials, force pushes refused).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GitSourceConfig {
     /// The repository: `https://…`, `http://…`, `ssh://…`, `user@host:path` (scp-like),
-    /// `git://…`, `file://…` or a local path. Credentials in the URL are never logged.
+    /// `git://…`, `file://…` or a local path. Credentials in the URL (user information,
+    /// secret query parameters) are never logged, nor shown by `Debug`.
     pub url: String,
     /// The branch whose tip is read.
     pub branch: String,
@@ -371,6 +372,23 @@ pub struct GitSourceConfig {
     pub allow_force_push: bool,
     /// Credentials for the remote.
     pub auth: GitAuth,
+}
+
+impl std::fmt::Debug for GitSourceConfig {
+    /// Every field, the URL redacted: a configuration printed with `{:?}` (in a panic, a
+    /// debug log line) keeps the URL's credentials to itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitSourceConfig")
+            .field("url", &super::redact_url(&self.url))
+            .field("branch", &self.branch)
+            .field("path", &self.path)
+            .field("cache_dir", &self.cache_dir)
+            .field("clone_timeout", &self.clone_timeout)
+            .field("pull_timeout", &self.pull_timeout)
+            .field("allow_force_push", &self.allow_force_push)
+            .field("auth", &self.auth)
+            .finish()
+    }
 }
 
 impl Default for GitSourceConfig {
@@ -767,6 +785,23 @@ mod tests {
         assert_eq!(
             auth.describe(),
             "HTTPS token from environment variable GIT_TOKEN"
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_the_url() {
+        let config = GitSourceConfig::new(
+            "https://bot:s3cr3t@git.example.com/x.git?private_token=SEKRIT",
+            "/tmp/cache",
+        );
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("SEKRIT"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("https://***@git.example.com/x.git?private_token=***"),
+            "{shown}"
         );
     }
 }

@@ -11,7 +11,7 @@ use git2::{AutotagOption, ErrorClass, ErrorCode, FetchOptions, Oid, RemoteCallba
 use super::auth::Credentials;
 use super::config::GitSourceConfig;
 use super::timeouts::{Deadline, NetworkSlot};
-use super::url::{redact_url, scrub, url_password};
+use super::url::{redact_url, scrub};
 use crate::Error;
 
 /// Which network operation runs, for its time limit and messages.
@@ -59,11 +59,13 @@ pub(crate) fn fetch_branch(
 ) -> Result<Oid, FetchFailure> {
     let limit = operation.limit(config);
     let display_url = redact_url(&config.url);
+    // libgit2's messages may quote the URL (an unusable one, a redirect): every message
+    // loses the URL's secrets before it becomes an error.
     let remote_error = |message: String| {
         FetchFailure::Remote(Error::GitRemote {
             url: display_url.clone(),
             operation: operation.name(),
-            message,
+            message: scrub(&message, &config.url, &[]),
         })
     };
     let credentials = RefCell::new(Credentials::new(&config.auth));
@@ -110,9 +112,7 @@ pub(crate) fn fetch_branch(
                 timeout: limit,
             }));
         }
-        let mut secrets = credentials.secrets().to_vec();
-        secrets.extend(url_password(&config.url));
-        let message = scrub(error.message(), &config.url, &secrets);
+        let message = scrub(error.message(), &config.url, credentials.secrets());
         return Err(if is_local_damage(&error) {
             FetchFailure::Corrupt(message)
         } else {

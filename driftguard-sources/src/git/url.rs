@@ -1,47 +1,29 @@
-//! Remote URLs as they may be shown: user information removed, so a token written into
-//! `https://user:token@host/…` never reaches a log line or an error; and the name of a
-//! remote's folder in the clone cache.
+//! Remote URLs as they may be shown, and the name of a remote's folder in the clone
+//! cache. The redaction itself is [`driftguard_core::redact`]'s, shared with the store.
 
 use driftguard_core::hash::content_hash;
+use driftguard_core::redact::{scrub as scrub_secrets, url_secrets};
 use serde_json::json;
 
-/// `url` without its user information (`https://user:token@host/x` → `https://host/x`).
-///
-/// scp-like SSH addresses (`git@host:path`) keep their user name: it is not a secret and
-/// says which account is used. Anything that is not a URL is returned as it is.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..authority_start], &rest[at + 1..]),
-        None => url.to_owned(),
-    }
-}
-
-/// The password (or token) written into `url`'s user information, if any.
-pub(crate) fn url_password(url: &str) -> Option<String> {
-    let scheme_end = url.find("://")?;
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let userinfo = &authority[..authority.rfind('@')?];
-    let (_, password) = userinfo.split_once(':')?;
-    (!password.is_empty()).then(|| password.to_owned())
-}
+/// `url` with its credentials masked: the user information
+/// (`https://user:token@host/x` → `https://***@host/x`) and the values of secret-looking
+/// query and fragment parameters (`?private_token=…`). scp-like SSH addresses
+/// (`git@host:path`) and local paths are returned as they are.
+pub use driftguard_core::redact::redact_url;
 
 /// The cache folder name for one remote and branch: a readable stem from the URL's last
-/// segment and a hash of the (redacted) URL and the branch, e.g. `manifests-3fa2…`.
+/// path segment and a hash of the (redacted) URL and the branch, e.g. `manifests-3fa2…`.
 ///
 /// The hash leaves credentials out, so rotating a token in the URL keeps the cache.
 pub(crate) fn cache_folder_name(url: &str, branch: &str) -> String {
     let redacted = redact_url(url);
     let hash = content_hash(&json!({ "url": redacted, "branch": branch })).to_hex();
-    let stem: String = redacted
-        .trim_end_matches('/')
+    let path = redacted
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    let stem: String = path
         .rsplit(['/', ':', '\\'])
         .next()
         .unwrap_or_default()
@@ -55,14 +37,18 @@ pub(crate) fn cache_folder_name(url: &str, branch: &str) -> String {
     format!("{stem}-{}", &hash[..16])
 }
 
-/// Removes every secret in `secrets` from `message` (defence in depth for messages that
-/// come from libgit2 and may quote a URL).
+/// `message` with `url` shown redacted and every secret removed: those of `secrets` (the
+/// configured credentials) and those the URL carries, as written and percent-decoded
+/// (defence in depth for messages that come from libgit2 and may quote them).
 pub(crate) fn scrub(message: &str, url: &str, secrets: &[String]) -> String {
-    let mut message = message.replace(url, &redact_url(url));
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        message = message.replace(secret.as_str(), "***");
-    }
-    message
+    let message = if url.is_empty() {
+        message.to_owned()
+    } else {
+        message.replace(url, &redact_url(url))
+    };
+    let mut all = url_secrets(url);
+    all.extend(secrets.iter().cloned());
+    scrub_secrets(&message, &all)
 }
 
 #[cfg(test)]
@@ -70,18 +56,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_information_is_removed_from_urls() {
+    fn credentials_are_masked_in_urls() {
         assert_eq!(
             redact_url("https://bot:s3cr3t@git.example.com/team/app.git"),
-            "https://git.example.com/team/app.git"
+            "https://***@git.example.com/team/app.git"
         );
         assert_eq!(
-            redact_url("https://s3cr3t@git.example.com/a@b"),
-            "https://git.example.com/a@b"
+            redact_url("https://git.example.com/team/app.git?private_token=s3cr3t"),
+            "https://git.example.com/team/app.git?private_token=***"
         );
         assert_eq!(
             redact_url("ssh://git@host:2222/repo.git"),
-            "ssh://host:2222/repo.git"
+            "ssh://***@host:2222/repo.git"
         );
         assert_eq!(
             redact_url("git@github.com:team/app.git"),
@@ -95,24 +81,22 @@ mod tests {
     }
 
     #[test]
-    fn the_password_is_found_for_scrubbing() {
-        assert_eq!(
-            url_password("https://bot:s3cr3t@host/x").as_deref(),
-            Some("s3cr3t")
-        );
-        assert_eq!(url_password("https://bot@host/x"), None);
-        assert_eq!(url_password("/srv/git/app"), None);
-    }
-
-    #[test]
     fn cache_names_are_readable_stable_and_ignore_credentials() {
         let name = cache_folder_name("https://host/team/manifests.git", "main");
         assert!(name.starts_with("manifests-"), "{name}");
         assert_eq!(name.len(), "manifests-".len() + 16);
+        let with_token = cache_folder_name("https://bot:token@host/team/manifests.git", "main");
         assert_eq!(
-            name,
-            cache_folder_name("https://bot:token@host/team/manifests.git", "main")
+            with_token,
+            cache_folder_name("https://bot:rotated@host/team/manifests.git", "main")
         );
+        assert!(with_token.starts_with("manifests-"), "{with_token}");
+        let in_query = cache_folder_name("https://host/team/manifests.git?private_token=a", "main");
+        assert_eq!(
+            in_query,
+            cache_folder_name("https://host/team/manifests.git?private_token=b", "main")
+        );
+        assert!(in_query.starts_with("manifests-"), "{in_query}");
         assert_ne!(
             name,
             cache_folder_name("https://host/team/manifests.git", "dev")
@@ -123,10 +107,17 @@ mod tests {
 
     #[test]
     fn secrets_are_scrubbed_from_messages() {
-        let url = "https://bot:s3cr3t@host/x";
-        let message = format!("failed to connect to {url}: token s3cr3t refused");
-        let scrubbed = scrub(&message, url, &["s3cr3t".to_owned()]);
-        assert!(!scrubbed.contains("s3cr3t"), "{scrubbed}");
-        assert!(scrubbed.contains("https://host/x"), "{scrubbed}");
+        let url = "https://bot:s3cr3t@host/x?private_token=SEKRIT";
+        let message = format!(
+            "failed to connect to {url}: token s3cr3t refused; /x?private_token=SEKRIT; file-token"
+        );
+        let scrubbed = scrub(&message, url, &["file-token".to_owned()]);
+        for secret in ["s3cr3t", "SEKRIT", "file-token"] {
+            assert!(!scrubbed.contains(secret), "{scrubbed}");
+        }
+        assert!(
+            scrubbed.contains("https://***@host/x?private_token=***"),
+            "{scrubbed}"
+        );
     }
 }

@@ -101,11 +101,10 @@ impl KubeLiveSource {
         // Retries of 429/503 happen in the source, bounded by the request timeout, so a
         // struggling server shows as its own answer rather than as a timeout.
         client_config.default_retry = false;
-        let server = client_config
-            .cluster_url
-            .to_string()
-            .trim_end_matches('/')
-            .to_owned();
+        // Shown in messages only: without any credentials the URL may carry.
+        let server = driftguard_core::redact::redact_url(
+            client_config.cluster_url.to_string().trim_end_matches('/'),
+        );
         let client = ::kube::Client::try_from(client_config)
             .map_err(|e| classify(e, format!("connect to {server}")))?;
         Ok(Self::build(

@@ -14,6 +14,7 @@ use crate::Error;
 use crate::manifest::{ManifestReader, manifest_files};
 use crate::render::config::RenderMode;
 use crate::render::kustomization::{self, kustomization_file, normalize};
+use crate::special_file::{self, special_kind};
 
 /// The file that makes a folder a Helm chart.
 pub(crate) const CHART_FILE: &str = "Chart.yaml";
@@ -134,18 +135,12 @@ fn mixed(folder: &Path, root: &Path) -> Result<Vec<Unit>, Error> {
             })?;
             if file_type.is_symlink() {
                 tracing::warn!(path = %path.display(), "skipped a symbolic link; links are not followed");
+            } else if let Some(kind) = special_kind(&file_type) {
+                return Err(special_file::refuse(&path, kind));
             } else if file_type.is_dir() {
                 folders.push(path);
-            } else if file_type.is_file() && ManifestReader::is_manifest_file(&path) {
+            } else if ManifestReader::is_manifest_file(&path) {
                 files.push(path);
-            } else if !file_type.is_file() && ManifestReader::is_manifest_file(&path) {
-                return Err(Error::Io {
-                    path,
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        "not a regular file or a folder",
-                    ),
-                });
             }
         }
         pending.extend(folders.into_iter().rev());
