@@ -1,4 +1,5 @@
-//! The `server` section of the configuration file: where the API listens and its timeouts.
+//! The `server` section of the configuration file: where the API listens, its timeouts,
+//! its connection cap, HTTPS and access control.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use driftguard_core::config::duration;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, ServerTimeouts};
+use crate::{AuthConfig, Error, RateLimitConfig, ServerTimeouts, ServiceSettings, TlsConfig};
 
 /// `server`: the REST API listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +26,15 @@ pub struct ServerConfig {
     /// How long an idle keep-alive connection stays open.
     #[serde(with = "duration")]
     pub idle_timeout: Duration,
+    /// Most connections open at once; at the cap the longest idle one makes room.
+    pub max_connections: usize,
+    /// HTTPS certificate and key (`server.tls`); unset: plain HTTP.
+    #[serde(skip_serializing_if = "TlsConfig::is_default")]
+    pub tls: TlsConfig,
+    /// Access control (`server.auth`); unset: the API is open.
+    pub auth: AuthConfig,
+    /// How often each client may ask for an analysis (`server.analyze_rate_limit`).
+    pub analyze_rate_limit: RateLimitConfig,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +46,10 @@ impl Default for ServerConfig {
             read_timeout: timeouts.read,
             write_timeout: timeouts.write,
             idle_timeout: timeouts.idle,
+            max_connections: ServiceSettings::DEFAULT_MAX_CONNECTIONS,
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+            analyze_rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -53,7 +67,13 @@ impl ServerConfig {
                 return Err(Error::Settings(format!("{key} must be longer than zero")));
             }
         }
-        Ok(())
+        if self.max_connections == 0 {
+            return Err(Error::Settings(
+                "server.max_connections must be at least 1".to_owned(),
+            ));
+        }
+        self.tls.validate()?;
+        self.auth.validate()
     }
 
     /// The address to listen on.

@@ -8,6 +8,11 @@
 //!
 //! hyper's own header timer also runs while a keep-alive connection sits idle, which would
 //! tie the idle timeout to the read timeout; a small watchdog per connection keeps them apart.
+//!
+//! Over HTTPS the TLS handshake comes first and must finish within `read`; the timeouts
+//! above then apply to the HTTP exchanged inside TLS. A connection asked to close (to make
+//! room under the connection cap, or at shutdown) closes at once when idle and otherwise
+//! after answering the request it is handling.
 
 use std::convert::Infallible;
 use std::io;
@@ -25,9 +30,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
+use crate::auth::filter::ClientAddress;
+use crate::capacity::Slot;
 use crate::http::reply::ApiError;
 
 /// The server's connection timeouts.
@@ -54,8 +62,9 @@ impl Default for ServerTimeouts {
 
 const NONE: u64 = u64::MAX;
 
-/// What the watchdog needs to know about a connection, updated by its reads and requests.
-struct Activity {
+/// What the watchdog (and the connection cap) needs to know about a connection, updated by
+/// its reads and requests.
+pub(crate) struct Activity {
     start: Instant,
     in_flight: AtomicUsize,
     /// Milliseconds since `start` of the first byte of a request not yet being handled.
@@ -66,7 +75,8 @@ struct Activity {
 }
 
 impl Activity {
-    fn new() -> Self {
+    /// A connection that has just been accepted: idle since now.
+    pub(crate) fn new() -> Self {
         Self {
             start: Instant::now(),
             in_flight: AtomicUsize::new(0),
@@ -107,6 +117,17 @@ impl Activity {
         self.changed.notify_one();
     }
 
+    /// Since when the connection has been idle: no request being handled and none being
+    /// received. `None` while it is busy.
+    pub(crate) fn idle_since(&self) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0
+            || self.pending_since.load(Ordering::Acquire) != NONE
+        {
+            return None;
+        }
+        Some(self.at(self.last_done.load(Ordering::Acquire)))
+    }
+
     /// When the connection must be closed if nothing happens before; `None` while a
     /// request is being handled (the write timeout covers that).
     fn deadline(&self, timeouts: &ServerTimeouts) -> Option<Instant> {
@@ -120,13 +141,13 @@ impl Activity {
     }
 }
 
-/// A TCP stream that reports reads to the connection's [`Activity`].
-struct TrackedStream {
-    inner: TcpStream,
+/// A stream (TCP, or TLS over TCP) that reports reads to the connection's [`Activity`].
+struct TrackedStream<S> {
+    inner: S,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for TrackedStream {
+impl<S: AsyncRead + Unpin> AsyncRead for TrackedStream<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -141,7 +162,7 @@ impl AsyncRead for TrackedStream {
     }
 }
 
-impl AsyncWrite for TrackedStream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for TrackedStream<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -167,25 +188,68 @@ fn write_timeout_reply(timeout: Duration) -> warp::reply::Response {
     .into_response()
 }
 
-/// Serves one connection until the client closes it, a timeout closes it, or `stop`
-/// asks for a graceful close (the request in flight, if any, is answered first).
+/// Serves one connection, over TLS when `tls` is given, until the client closes it, a
+/// timeout closes it, or its slot is asked to close (the request in flight, if any, is
+/// answered first). The slot is given back when the connection is closed.
 pub(crate) async fn serve_connection<F>(
     stream: TcpStream,
+    tls: Option<TlsAcceptor>,
     routes: F,
     timeouts: ServerTimeouts,
-    stop: CancellationToken,
+    slot: Slot,
 ) where
     F: warp::Filter + Clone + Send + Sync + 'static,
     F::Extract: warp::Reply,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = slot.activity().clone();
+    let close = slot.close_requested().clone();
+    let client = stream.peer_addr().ok().map(|peer| ClientAddress(peer.ip()));
+    let Some(acceptor) = tls else {
+        serve_http(stream, client, routes, timeouts, activity, close).await;
+        return;
+    };
+    let handshake = tokio::time::timeout(timeouts.read, acceptor.accept(stream));
+    let stream = tokio::select! {
+        () = close.cancelled() => return,
+        finished = handshake => match finished {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("closing a connection whose TLS handshake did not finish within the read timeout");
+                return;
+            }
+        },
+    };
+    serve_http(stream, client, routes, timeouts, activity, close).await;
+}
+
+/// Serves HTTP/1.1 on `stream` until the client closes it, a timeout closes it, or `stop`
+/// asks for a graceful close. Each request carries the `client` address in its extensions.
+async fn serve_http<S, F>(
+    stream: S,
+    client: Option<ClientAddress>,
+    routes: F,
+    timeouts: ServerTimeouts,
+    activity: Arc<Activity>,
+    stop: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: warp::Filter + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply,
+{
     let io = TokioIo::new(TrackedStream {
         inner: stream,
         activity: activity.clone(),
     });
     let filtered = warp::service(routes);
     let service_activity = activity.clone();
-    let service = service_fn(move |request: hyper::Request<Incoming>| {
+    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        if let Some(client) = client {
+            request.extensions_mut().insert(client);
+        }
         let mut filtered = filtered.clone();
         let activity = service_activity.clone();
         async move {

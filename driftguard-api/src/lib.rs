@@ -10,7 +10,10 @@
 //!   when `watch` is on. A failed source or store leaves the records as they are, logs the
 //!   error, makes `/ready` answer 503 and is retried at the next analysis;
 //! - the API: `/health`, `/ready`, `/metrics`, `/api/v1/drift-records…`,
-//!   `/api/v1/statistics`, `POST /api/v1/analyze` (see `docs/api.md`).
+//!   `/api/v1/statistics`, `POST /api/v1/analyze` (see `docs/api.md`);
+//! - access control, when [`ServiceSettings::auth`] names a tokens file: bearer tokens with
+//!   the `read` and `analyze` scopes, re-read when the file changes, and a per-client limit
+//!   on analysis requests ([`ServiceSettings::analyze_rate_limit`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -35,6 +38,8 @@
 mod accounting;
 mod active;
 mod analysis_loop;
+mod auth;
+mod capacity;
 mod config;
 mod connection;
 mod error;
@@ -45,8 +50,10 @@ mod report;
 mod server;
 mod service;
 mod settings;
+mod tls;
 mod trigger;
 
+pub use auth::{AuthConfig, RateLimitConfig};
 pub use config::ServerConfig;
 pub use connection::ServerTimeouts;
 pub use error::{Error, Result};
@@ -54,3 +61,4 @@ pub use http::routes;
 pub use server::serve;
 pub use service::Service;
 pub use settings::ServiceSettings;
+pub use tls::TlsConfig;

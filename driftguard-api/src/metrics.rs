@@ -67,9 +67,13 @@ pub(crate) struct Metrics {
     request_duration: Histogram<f64>,
     render_duration: Histogram<f64>,
     render_failures: Counter<u64>,
+    desired_held_back: Counter<u64>,
     component_ready: Gauge<u64>,
     active_drifts: Gauge<u64>,
     active_drift_types: Gauge<u64>,
+    connections: ConnectionMetrics,
+    tls_reloads: Counter<u64>,
+    tokens_file_valid: Gauge<u64>,
     /// Namespaces that have had a drift score, so a namespace whose drift is gone reads 0.
     scored_namespaces: Mutex<BTreeSet<String>>,
     /// Label sets the active drift gauges have had, so those no longer counted read 0.
@@ -150,6 +154,14 @@ impl Metrics {
                      (Git, a renderer, or its manifests); its records were left as they were",
                 )
                 .build(),
+            desired_held_back: meter
+                .u64_counter("driftguard_desired_held_back")
+                .with_description(
+                    "Analyses in which an application's desired state was held back: it held \
+                     no objects, or lost more than detection.max_desired_drop of them at once; \
+                     its records were left as they were",
+                )
+                .build(),
             component_ready: meter
                 .u64_gauge("driftguard_component_ready")
                 .with_description("1 when a component (desired_source, live_source, store) is ready, else 0")
@@ -163,6 +175,41 @@ impl Metrics {
                 .with_description(
                     "Active drift records by namespace, drift type and the highest severity \
                      of that type; a record counts once for each of its types",
+                )
+                .build(),
+            connections: ConnectionMetrics {
+                open: meter
+                    .u64_gauge("driftguard_http_connections")
+                    .with_description("Open connections to the API server")
+                    .build(),
+                refused: meter
+                    .u64_counter("driftguard_http_connections_refused")
+                    .with_description(
+                        "Connections closed at once because server.max_connections were open \
+                         and none was idle",
+                    )
+                    .build(),
+                evicted: meter
+                    .u64_counter("driftguard_http_connections_evicted")
+                    .with_description(
+                        "Idle connections closed to make room for a new one at \
+                         server.max_connections",
+                    )
+                    .build(),
+            },
+            tls_reloads: meter
+                .u64_counter("driftguard_tls_certificate_reloads")
+                .with_description(
+                    "Renewed TLS certificate files read, by outcome: success (new connections \
+                     use them) or failure (invalid or unreadable; the previous pair keeps serving)",
+                )
+                .build(),
+            tokens_file_valid: meter
+                .u64_gauge("driftguard_auth_tokens_file_valid")
+                .with_description(
+                    "With server.auth: 1 when the tokens file in place is the one in force, 0 \
+                     while an unreadable or invalid file is ignored and the last good tokens \
+                     stay in force",
                 )
                 .build(),
             scored_namespaces: Mutex::new(BTreeSet::new()),
@@ -180,6 +227,21 @@ impl Metrics {
     /// The gauge that mirrors component readiness.
     pub(crate) fn component_ready_gauge(&self) -> Gauge<u64> {
         self.component_ready.clone()
+    }
+
+    /// The instruments of the connection cap.
+    pub(crate) fn connections(&self) -> ConnectionMetrics {
+        self.connections.clone()
+    }
+
+    /// The counter of TLS certificate reloads.
+    pub(crate) fn tls_reloads(&self) -> Counter<u64> {
+        self.tls_reloads.clone()
+    }
+
+    /// The gauge that says whether the tokens file in place is in force.
+    pub(crate) fn tokens_file_valid_gauge(&self) -> Gauge<u64> {
+        self.tokens_file_valid.clone()
     }
 
     /// Counts one drift event of one type.
@@ -275,6 +337,12 @@ impl Metrics {
             .add(1, &[KeyValue::new("application", application.to_owned())]);
     }
 
+    /// Counts one held-back desired state of an application.
+    pub(crate) fn desired_held_back(&self, application: &str) {
+        self.desired_held_back
+            .add(1, &[KeyValue::new("application", application.to_owned())]);
+    }
+
     /// Records one answered API request under its route template.
     pub(crate) fn request(&self, route: &'static str, status: u16, seconds: f64) {
         self.request_duration.record(
@@ -289,6 +357,39 @@ impl Metrics {
     /// Every metric in the Prometheus text exposition format.
     pub(crate) fn render(&self) -> Result<String, prometheus::Error> {
         TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+}
+
+/// The instruments of the connection cap: open connections, refusals and evictions.
+#[derive(Clone)]
+pub(crate) struct ConnectionMetrics {
+    open: Gauge<u64>,
+    refused: Counter<u64>,
+    evicted: Counter<u64>,
+}
+
+impl ConnectionMetrics {
+    /// Publishes every instrument at zero, so that `/metrics` shows them from the start.
+    pub(crate) fn init(&self) {
+        self.open.record(0, &[]);
+        self.refused.add(0, &[]);
+        self.evicted.add(0, &[]);
+    }
+
+    /// Publishes the number of open connections.
+    pub(crate) fn open(&self, count: usize) {
+        self.open
+            .record(u64::try_from(count).unwrap_or(u64::MAX), &[]);
+    }
+
+    /// Counts one refused connection.
+    pub(crate) fn refused(&self) {
+        self.refused.add(1, &[]);
+    }
+
+    /// Counts one idle connection closed to make room.
+    pub(crate) fn evicted(&self) {
+        self.evicted.add(1, &[]);
     }
 }
 

@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::capacity::Capacity;
 use crate::{Error, Service, analysis_loop, connection, http};
 
 /// Serves the API of `service` on `listener` and runs its analysis loop, until
@@ -27,6 +28,10 @@ pub async fn serve(
     let grace = service.settings().shutdown_grace;
     let stop = CancellationToken::new();
     let mut analyses = tokio::spawn(analysis_loop::run(service.clone(), stop.clone()));
+    tokio::spawn({
+        let (service, stop) = (service.clone(), stop.clone());
+        async move { service.access().watch_tokens(stop).await }
+    });
 
     let server = accept_until_stopped(listener, service.clone(), stop.clone());
     let drain_deadline = async {
@@ -45,6 +50,7 @@ pub async fn serve(
     };
 
     tracing::info!(%address, "DriftGuard is serving");
+    service.access().warn_if_exposed(address);
     let mut loop_failure = None;
     let control = async {
         let mut shutdown = std::pin::pin!(shutdown);
@@ -75,23 +81,40 @@ pub async fn serve(
     }
 }
 
-/// Accepts connections until `stop`, then closes the listener and waits for the open
-/// connections to answer what they are answering and close.
+/// Accepts connections (held to `max_connections`, over TLS when configured) until `stop`,
+/// then closes the listener and waits for the open connections to answer what they are
+/// answering and close. The TLS certificate follows its files meanwhile.
 async fn accept_until_stopped(listener: TcpListener, service: Service, stop: CancellationToken) {
     let routes = http::routes(service.clone());
     let timeouts = service.settings().timeouts;
     let connections = TaskTracker::new();
+    let capacity = Capacity::new(
+        service.settings().max_connections,
+        service.metrics().connections(),
+    );
+    let tls = service.tls().map(|tls| tls.acceptor().clone());
+    if tls.is_some() {
+        let (service, stop) = (service.clone(), stop.clone());
+        connections.spawn(async move {
+            if let Some(tls) = service.tls() {
+                tls.watch(service.metrics().tls_reloads(), stop).await;
+            }
+        });
+    }
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // Refused: closed at once, without an answer.
+                    let Some(slot) = capacity.admit(&stop) else { continue };
                     let _ = stream.set_nodelay(true);
                     connections.spawn(connection::serve_connection(
                         stream,
+                        tls.clone(),
                         routes.clone(),
                         timeouts,
-                        stop.clone(),
+                        slot,
                     ));
                 }
                 Err(error) => {

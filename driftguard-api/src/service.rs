@@ -5,8 +5,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use driftguard_core::{Detector, DriftStore};
 
+use crate::auth::Access;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::tls::Tls;
 use crate::trigger::AnalysisTrigger;
 use crate::{Error, ServiceSettings};
 
@@ -24,6 +26,8 @@ struct Inner {
     metrics: Metrics,
     readiness: Readiness,
     trigger: AnalysisTrigger,
+    tls: Option<Tls>,
+    access: Access,
 }
 
 impl std::fmt::Debug for Service {
@@ -37,16 +41,24 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// A service over `detector`, with a metrics registry of its own.
     ///
-    /// Fails when a setting is out of range (a zero `interval`) or the metrics exporter
-    /// cannot be set up.
+    /// Fails when a setting is out of range (a zero `interval` or `max_connections`), when
+    /// the TLS certificate or key cannot be read or used, when the tokens file of `auth`
+    /// cannot be read or is invalid, or when the metrics exporter cannot be set up.
     pub fn new(detector: Detector, settings: ServiceSettings) -> Result<Self, Error> {
         if settings.interval.is_zero() {
             return Err(Error::Settings(
                 "interval must be longer than zero".to_owned(),
             ));
         }
+        if settings.max_connections == 0 {
+            return Err(Error::Settings(
+                "max_connections must be at least 1".to_owned(),
+            ));
+        }
+        let tls = Tls::load(&settings.tls)?;
         let metrics = Metrics::new()?;
         let readiness = Readiness::new(metrics.component_ready_gauge(), Utc::now());
+        let access = Access::new(&settings.auth, settings.analyze_rate_limit, &metrics)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 detector,
@@ -54,6 +66,8 @@ impl Service {
                 metrics,
                 readiness,
                 trigger: AnalysisTrigger::default(),
+                tls,
+                access,
             }),
         })
     }
@@ -93,6 +107,16 @@ impl Service {
     /// The readiness of the components.
     pub(crate) fn readiness(&self) -> &Readiness {
         &self.inner.readiness
+    }
+
+    /// HTTPS, when configured.
+    pub(crate) fn tls(&self) -> Option<&Tls> {
+        self.inner.tls.as_ref()
+    }
+
+    /// Who may use the API.
+    pub(crate) fn access(&self) -> &Access {
+        &self.inner.access
     }
 
     /// The coalescing trigger of full analyses.

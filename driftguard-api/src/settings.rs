@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::ServerTimeouts;
+use crate::{AuthConfig, RateLimitConfig, ServerTimeouts, TlsConfig};
 
 /// Settings of the running service, built by the caller (the binary reads them from the
 /// `detection` and `server` sections of its configuration).
@@ -20,6 +20,15 @@ pub struct ServiceSettings {
     pub shutdown_grace: Duration,
     /// The HTTP server's read, write and idle timeouts.
     pub timeouts: ServerTimeouts,
+    /// Most connections open at once; at the cap the longest idle one is closed to make
+    /// room, and a new connection is refused only when none is idle. Must not be zero.
+    pub max_connections: usize,
+    /// HTTPS certificate and key; the default serves plain HTTP.
+    pub tls: TlsConfig,
+    /// Bearer tokens and their scopes; the default leaves the API open.
+    pub auth: AuthConfig,
+    /// How often each client may ask for an analysis; the default allows 6 a minute.
+    pub analyze_rate_limit: RateLimitConfig,
 }
 
 impl ServiceSettings {
@@ -27,10 +36,14 @@ impl ServiceSettings {
     pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
     /// The default shutdown grace period.
     pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+    /// The default connection cap.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 }
 
 impl Default for ServiceSettings {
-    /// A full analysis every 30 s, watch on, 10 s of grace at shutdown, default timeouts.
+    /// A full analysis every 30 s, watch on, 10 s of grace at shutdown, default timeouts,
+    /// at most 1024 connections, plain HTTP, no tokens, 6 analysis requests a minute per
+    /// client.
     fn default() -> Self {
         Self {
             interval: Self::DEFAULT_INTERVAL,
@@ -38,6 +51,10 @@ impl Default for ServiceSettings {
             watch: true,
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
             timeouts: ServerTimeouts::default(),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+            analyze_rate_limit: RateLimitConfig::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use driftguard_core::Detector;
 
 use crate::cli::ServeArgs;
 use crate::config::{self, Settings};
-use crate::{fingerprint, logging, wiring};
+use crate::{fingerprint, logging, retention, wiring};
 
 /// Runs the service until SIGTERM or SIGINT; exit code 2 when it cannot start or fails.
 pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
@@ -58,6 +58,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let detection = wiring::detection_settings(settings)?;
     let key = fingerprint::key_for_service(settings)?;
     let store = wiring::store(settings).await?;
+    let pruned_store = std::sync::Arc::clone(&store);
     let (live, capabilities) =
         wiring::live_source(settings, &key, settings.detection.watch).await?;
     let applications = wiring::applications(settings, &key, capabilities)?;
@@ -75,14 +76,25 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         periodic: settings.detection.periodic,
         watch: settings.detection.watch,
         timeouts: settings.server.timeouts(),
+        max_connections: settings.server.max_connections,
+        tls: settings.server.tls.clone(),
+        auth: settings.server.auth.clone(),
+        analyze_rate_limit: settings.server.analyze_rate_limit,
         ..ServiceSettings::default()
     };
     let service = Service::new(detector, service_settings)?;
+    let pruning = retention::spawn(
+        pruned_store,
+        settings.retention.clone(),
+        service.metrics_registry(),
+    )?;
     let address = settings.server.address()?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    Ok(driftguard_api::serve(listener, service, shutdown_signal()).await?)
+    let served = driftguard_api::serve(listener, service, shutdown_signal()).await;
+    pruning.abort();
+    Ok(served?)
 }
 
 /// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).

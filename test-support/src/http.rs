@@ -16,13 +16,30 @@ pub fn request(
     path: &str,
     body: Option<(&str, &str)>,
 ) -> (u16, String) {
+    let (status, _, body) = request_with_headers(address, method, path, &[], body);
+    (status, body)
+}
+
+/// [`request`] with extra request `headers`; also returns the answer's head (status line
+/// and headers) as received.
+pub fn request_with_headers(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("connect to {address}: {e}"));
     let _ = stream.set_read_timeout(Some(EXCHANGE_TIMEOUT));
     let (content_type, payload) = body.unwrap_or(("application/json", ""));
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{payload}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n{payload}",
         payload.len()
     );
     stream
@@ -49,7 +66,7 @@ pub fn request(
     } else {
         rest.to_owned()
     };
-    (status, body)
+    (status, head.to_owned(), body)
 }
 
 /// `GET path`, its body parsed as JSON.

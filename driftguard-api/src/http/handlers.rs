@@ -9,8 +9,8 @@ use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
 use super::body::{
-    ApplicationBody, ApplicationList, EventList, NotReadyBody, RecordList, StatisticsBody,
-    StatusBody,
+    ApplicationBody, ApplicationList, EventList, NotReadyBody, NotReadyComponent, RecordList,
+    StatisticsBody, StatusBody,
 };
 use super::cursor;
 use super::endpoint::Endpoint;
@@ -18,6 +18,11 @@ use super::params::{EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resou
 use super::reply::{ApiError, json};
 use crate::Service;
 use crate::readiness::Component;
+
+/// The reason `/ready` gives for every component that is not ready, with access control
+/// on.
+const WITHHELD_REASON: &str =
+    "not ready; the reason is not shown while server.auth is on (see the service log)";
 
 /// How long `/ready` waits for the store to answer its ping.
 const STORE_PING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -95,12 +100,20 @@ async fn ready(service: &Service) -> Response {
         );
     }
     let names: Vec<&str> = not_ready.iter().map(|n| n.component.as_str()).collect();
+    let mut components: Vec<NotReadyComponent> = not_ready.into_iter().map(Into::into).collect();
+    if service.access().enabled() {
+        // `/ready` stays open to probes: it then names components only, since a reason
+        // may name a URL, a host or a path.
+        for component in &mut components {
+            component.reason = WITHHELD_REASON.to_owned();
+        }
+    }
     json(
         StatusCode::SERVICE_UNAVAILABLE,
         &NotReadyBody {
             status: "not_ready",
             message: format!("Components not ready: {}", names.join(", ")),
-            components: not_ready.into_iter().map(Into::into).collect(),
+            components,
         },
     )
 }

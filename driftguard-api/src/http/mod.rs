@@ -18,12 +18,16 @@ use warp::reply::Response;
 use self::endpoint::{Endpoint, UNMATCHED_ROUTE, Unmatched, endpoint};
 use self::reply::{ApiError, echo};
 use crate::Service;
+use crate::auth;
+use crate::auth::filter::Presented;
 
 /// The whole API of `service` as one warp filter, for embedding it in a larger warp
 /// application; [`crate::serve`] serves exactly this.
 ///
 /// Every request gets an answer (the filter never rejects): unknown paths get a 404 and
-/// known paths with another method a 405, both with a JSON `{"error": …}` body.
+/// known paths with another method a 405, both with a JSON `{"error": …}` body. Access
+/// control applies as the service's settings say (401, 403, 429 before any of these); the
+/// tokens file is re-read on change only while [`crate::serve`] runs.
 pub fn routes(
     service: Service,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static {
@@ -34,6 +38,7 @@ pub fn routes(
         .and(warp::path::full())
         .and(endpoint())
         .and(query)
+        .and(auth::filter::presented())
         .and(warp::any().map(move || service.clone()))
         .then(respond)
         .recover(|rejection: warp::Rejection| async move {
@@ -46,21 +51,30 @@ pub fn routes(
         .unify()
 }
 
-/// Answers one request and records its duration under its route template.
+/// Answers one request, once access control lets it in, and records its duration under
+/// its route template.
 async fn respond(
     started: Instant,
     method: Method,
     path: FullPath,
     matched: Result<Endpoint, Unmatched>,
     query: String,
+    presented: Presented,
     service: Service,
 ) -> Response {
-    let (route, response) = match matched {
-        Ok(endpoint) => {
-            let route = endpoint.template();
-            (route, handlers::answer(endpoint, &query, &service).await)
-        }
-        Err(unmatched) => (UNMATCHED_ROUTE, unmatched_answer(unmatched, &method, &path)),
+    let request = auth::filter::Request {
+        method: &method,
+        path: path.as_str(),
+        query: &query,
+        analyze: matched == Ok(Endpoint::Analyze),
+    };
+    let admitted = auth::filter::admit(service.access(), &request, &presented);
+    let token = admitted.as_ref().ok().and_then(|a| a.token.clone());
+    let route = matched.as_ref().map_or(UNMATCHED_ROUTE, Endpoint::template);
+    let response = match (matched, admitted) {
+        (_, Err(refused)) => refused.into_response(),
+        (Ok(endpoint), Ok(_)) => handlers::answer(endpoint, &query, &service).await,
+        (Err(unmatched), Ok(_)) => unmatched_answer(unmatched, &method, &path),
     };
     let status = response.status().as_u16();
     let took = started.elapsed();
@@ -69,6 +83,7 @@ async fn respond(
         method = %method,
         route,
         status,
+        token,
         duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         "request answered"
     );

@@ -47,6 +47,15 @@ impl ApiError {
         ))
     }
 
+    /// An answer with `status`, for the access answers (401, 403, 429), which add their
+    /// own headers.
+    pub(crate) fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
     /// 404: nothing there.
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self {

@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -24,9 +25,10 @@ use crate::fakes::{Ports, TestDesired, TestLive, TestStore};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Settings for tests: no periodic analyses (only the one at start and requested ones),
-/// watch on, generous shutdown grace.
+/// watch on, generous shutdown grace, no limit on analysis requests.
 pub fn test_settings() -> ServiceSettings {
     ServiceSettings {
+        analyze_rate_limit: driftguard_api::RateLimitConfig { per_minute: 0 },
         interval: Duration::from_secs(3600),
         periodic: false,
         watch: true,
@@ -99,7 +101,8 @@ impl Harness {
         harness
     }
 
-    async fn start_on(
+    /// Starts a service with `settings` over `store`; `prepare` runs on the ports first.
+    pub async fn start_on(
         desired: DesiredSnapshot,
         live: LiveSnapshot,
         settings: ServiceSettings,
@@ -206,6 +209,14 @@ pub async fn request(addr: SocketAddr, method: Method, path: &str) -> Answer {
     let stream = TcpStream::connect(addr)
         .await
         .expect("connect to the service");
+    request_on(stream, &addr.to_string(), method, path).await
+}
+
+/// One request on `stream`, a fresh connection (plain TCP, or TLS over it) to `host`.
+pub async fn request_on<S>(stream: S, host: &str, method: Method, path: &str) -> Answer
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .expect("HTTP handshake");
@@ -213,7 +224,7 @@ pub async fn request(addr: SocketAddr, method: Method, path: &str) -> Answer {
     let request = Request::builder()
         .method(method)
         .uri(path)
-        .header(hyper::header::HOST, addr.to_string())
+        .header(hyper::header::HOST, host)
         .body(Empty::<Bytes>::new())
         .expect("a valid request");
     let response = sender.send_request(request).await.expect("an answer");

@@ -3,11 +3,14 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod certs;
 mod fakes;
 mod fixtures;
 mod harness;
 
+mod access;
 mod analysis;
+mod connection_cap;
 mod errors;
 mod event_pages;
 mod metrics;
@@ -16,3 +19,4 @@ mod readiness;
 mod routes;
 mod shutdown;
 mod timeouts;
+mod tls;
