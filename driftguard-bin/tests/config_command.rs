@@ -414,3 +414,155 @@ fn git_auth_takes_its_type_from_the_keys_set() {
         run.stdout
     );
 }
+
+/// A Git URL and a MongoDB URI with secrets in their user information and queries.
+fn secrets_in_urls(port: u16) -> String {
+    format!(
+        "\
+git:
+  url: https://127.0.0.1:{port}/r.git?private_token=SEKRIT
+database:
+  type: mongodb
+  uri: mongodb://admin:SEKRIT@127.0.0.1:{port}/?authMechanismProperties=SERVICE_NAME:mongodb,AWS_SESSION_TOKEN:SEKRIT&tlsCertificateKeyFilePassword=SEKRIT
+  name: drift
+applications:
+  - name: shop
+    git:
+      url: https://bot:SEKRIT@127.0.0.1:{port}/shop.git?ref=main&X-Amz-Signature=SEKRIT
+      path: shop
+"
+    )
+}
+
+#[test]
+fn config_show_masks_secrets_in_url_queries() {
+    let port = driftguard_test_support::process::free_port();
+    let dir = with_config(&secrets_in_urls(port));
+    let run = driftguard(&["config", "validate"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("SEKRIT"), "{}", run.stdout);
+    let run = driftguard(&["config", "show"], &[], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("SEKRIT"), "{}", run.stdout);
+    assert!(!run.stderr.contains("SEKRIT"), "{}", run.stderr);
+    for shown in [
+        format!("https://127.0.0.1:{port}/r.git?private_token=***"),
+        format!("https://***@127.0.0.1:{port}/shop.git?ref=main&X-Amz-Signature=***"),
+        "AWS_SESSION_TOKEN:***".to_owned(),
+        "SERVICE_NAME:mongodb".to_owned(),
+        "tlsCertificateKeyFilePassword=***".to_owned(),
+    ] {
+        assert!(run.stdout.contains(&shown), "{shown} in {}", run.stdout);
+    }
+    // What config show prints reads back as a valid configuration.
+    std::fs::write(dir.path().join("shown.yaml"), &run.stdout).unwrap();
+    let again = driftguard(
+        &["config", "validate", "--config", "shown.yaml"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(again.code, 0, "{}\n{}", again.stderr, run.stdout);
+}
+
+#[test]
+fn a_service_whose_git_url_holds_a_token_never_shows_it() {
+    // Nothing listens on the port, so every clone fails with an error that names the
+    // remote: in the log, in /ready and in the application's description.
+    let port = driftguard_test_support::process::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    std::fs::write(
+        live.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "\
+logging:
+  level: debug
+database:
+  type: sqlite
+  path: {data}/driftguard.db
+sources:
+  desired: git
+  live: dump
+  dump: {live}
+git:
+  url: https://bot:SEKRIT@127.0.0.1:{port}/r.git?private_token=SEKRIT&ref=main
+  cache_dir: {data}/git
+detection:
+  interval: 1s
+  watch: false
+  fingerprint_key_file: {data}/fingerprint.key
+",
+            data = dir.path().display(),
+            live = live.display(),
+        ),
+    )
+    .unwrap();
+    let mut service = driftguard_test_support::service::ServiceProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_driftguard")),
+        &config,
+        &[],
+    );
+    let remote = format!("127.0.0.1:{port}/r.git?private_token=***");
+    service.wait_for("/ready to name the failing remote", |s| {
+        s.get("/ready").1.to_string().contains(&remote)
+    });
+    // A few more failed analyses.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (status, ready) = service.get("/ready");
+    assert_eq!(status, 503, "{ready}");
+    let (_, applications) = service.get("/api/v1/applications");
+    assert!(
+        applications.to_string().contains(&remote),
+        "the application's source names the remote: {applications}"
+    );
+    let log = service.log();
+    assert!(log.contains(&remote), "the log names the remote: {log}");
+    for (what, text) in [
+        ("/ready", ready.to_string()),
+        ("/api/v1/applications", applications.to_string()),
+        ("the log", log),
+    ] {
+        assert!(!text.contains("SEKRIT"), "{what}: {text}");
+    }
+    service.terminate();
+}
+
+#[test]
+fn retention_is_read_checked_and_shown() {
+    let dir = with_config(&format!(
+        "{VALID}retention:\n  events: 30d\n  resolved_records: 1w\n"
+    ));
+    let run = driftguard(
+        &["config", "show"],
+        &[("DRIFTGUARD__RETENTION__INTERVAL", "15m")],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for shown in ["events: 30days", "resolved_records: 7days", "interval: 15m"] {
+        assert!(run.stdout.contains(shown), "{shown}: {}", run.stdout);
+    }
+
+    for (section, expected) in [
+        (
+            "retention:\n  events: 0\n",
+            "retention.events must be longer than zero",
+        ),
+        ("retention:\n  event: 30d\n", "event"),
+        (
+            "retention:\n  resolved_records: soon\n",
+            "`soon` is not a duration",
+        ),
+    ] {
+        let dir = with_config(&format!("{VALID}{section}"));
+        let run = driftguard(&["config", "validate"], &[], dir.path());
+        assert_eq!(run.code, 2, "{section}: {}", run.stdout);
+        assert!(run.stderr.contains(expected), "{section}: {}", run.stderr);
+    }
+}

@@ -1,8 +1,10 @@
 //! The manifests of `deploy/`: DriftGuard's own reader parses them, each one is a valid
 //! object of its kind (k8s-openapi, or the fields used of the Prometheus Operator's
-//! kinds), the ClusterRole only reads, the ConfigMap holds a configuration that
-//! `driftguard config validate` accepts, and the pieces fit together (the Deployment
-//! mounts what the configuration names, the Service and ServiceMonitor find the pod).
+//! kinds), the ClusterRole and the per-namespace Secret Role grant exactly what the
+//! watched types need, the NetworkPolicy admits only the monitoring namespace and the
+//! labelled clients, the ConfigMap holds a configuration that `driftguard config validate`
+//! accepts, and the pieces fit together (the Deployment mounts what the configuration
+//! names, the Service, ServiceMonitor and NetworkPolicy find the pod).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,6 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use deploy_support::network::{Client, admits, selects};
+use deploy_support::rbac::{DISCOVERY_URLS, needed, non_resource_grants, resource_grants};
 use deploy_support::{deploy_dir, read, read_yaml, repo_root};
 use driftguard_core::Resource;
 use driftguard_core::secret::FingerprintKey;
@@ -21,7 +25,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, Namespace, PersistentVolumeClaim, Service, ServiceAccount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
@@ -124,6 +129,18 @@ fn valid<T: DeserializeOwned + Serialize>(id: &str, object: &Value) {
     let _checked: T = typed(id, object);
 }
 
+/// The Role and RoleBinding that overlays instantiate once per namespace whose Secrets
+/// DriftGuard reads.
+const SECRET_READER_ROLE: &str = "secret-reader/role.yaml";
+
+/// The objects of `deploy/secret-reader/role.yaml`, as written (without a namespace).
+fn secret_reader_objects() -> Vec<Resource> {
+    let reader = ManifestReader::new(FingerprintKey::derive("deploy"), ManifestLimits::DESIRED);
+    reader
+        .read_file(&deploy_dir().join(SECRET_READER_ROLE))
+        .unwrap_or_else(|e| panic!("deploy/{SECRET_READER_ROLE}: {e}"))
+}
+
 fn kustomization_resources() -> Vec<String> {
     let kustomization = read_yaml(&deploy_dir().join("kustomization.yaml"));
     assert_eq!(
@@ -175,6 +192,11 @@ fn every_manifest_parses_with_driftguards_reader_and_kustomize_lists_exactly_the
         }
         with_objects.insert(relative);
     }
+    // secret-reader/ is a kustomization of its own, used per namespace by overlays.
+    assert!(
+        with_objects.remove(SECRET_READER_ROLE),
+        "deploy/{SECRET_READER_ROLE} holds the Role and RoleBinding"
+    );
     assert_eq!(
         with_objects, listed,
         "kustomization.yaml must list every file of deploy/ that holds objects, and only those"
@@ -197,6 +219,8 @@ fn every_manifest_parses_with_driftguards_reader_and_kustomize_lists_exactly_the
                 "kustomization.yaml",
                 "prometheus/driftguard.rules.test.yaml",
                 "prometheus/driftguard.rules.yaml",
+                "secret-reader/kustomization.yaml",
+                SECRET_READER_ROLE,
             ]
             .map(str::to_owned)
         )
@@ -216,6 +240,7 @@ fn every_object_is_valid_for_its_kind() {
                 "ConfigMap:driftguard:driftguard-config",
                 "Deployment:driftguard:driftguard",
                 "Namespace::driftguard",
+                "NetworkPolicy:driftguard:driftguard",
                 "PersistentVolumeClaim:driftguard:driftguard-data",
                 "PrometheusRule:driftguard:driftguard",
                 "Service:driftguard:driftguard",
@@ -225,7 +250,10 @@ fn every_object_is_valid_for_its_kind() {
             .map(str::to_owned)
         )
     );
-    for resource in &objects {
+    let secret_reader = secret_reader_objects();
+    let kinds: BTreeSet<&str> = secret_reader.iter().map(|r| r.id.kind()).collect();
+    assert_eq!(kinds, BTreeSet::from(["Role", "RoleBinding"]));
+    for resource in objects.iter().chain(&secret_reader) {
         let id = resource.id.to_string();
         let object = &resource.object;
         match (resource.api_version.as_str(), resource.id.kind()) {
@@ -241,6 +269,9 @@ fn every_object_is_valid_for_its_kind() {
             ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
                 valid::<ClusterRoleBinding>(&id, object);
             }
+            ("rbac.authorization.k8s.io/v1", "Role") => valid::<Role>(&id, object),
+            ("rbac.authorization.k8s.io/v1", "RoleBinding") => valid::<RoleBinding>(&id, object),
+            ("networking.k8s.io/v1", "NetworkPolicy") => valid::<NetworkPolicy>(&id, object),
             ("monitoring.coreos.com/v1", "ServiceMonitor") => {
                 valid::<ServiceMonitor>(&id, object);
             }
@@ -257,64 +288,51 @@ fn every_object_is_valid_for_its_kind() {
     }
 }
 
+/// The configured `kubernetes.resource_types` of `config`.
+fn configured_types(config: &Value) -> Vec<String> {
+    config["kubernetes"]["resource_types"]
+        .as_array()
+        .expect("kubernetes.resource_types is set")
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
-fn the_cluster_role_only_reads_the_default_watched_types() {
+fn the_cluster_role_reads_exactly_the_watched_types_and_no_secrets() {
     let objects = deploy_objects();
+    let config = config_yaml(&objects);
+    // The shipped configuration reads every namespace but the system ones, so no Role
+    // per namespace could grant Secrets: it does not read them.
+    let types = configured_types(&config);
+    assert!(
+        !types.iter().any(|t| t == "secrets"),
+        "the default watches all namespaces; Secrets need a Role per watched namespace: {types:?}"
+    );
+    assert_eq!(config["kubernetes"]["namespaces"], serde_json::json!([]));
     let role: ClusterRole = typed(
         "ClusterRole::driftguard-reader",
         object(&objects, "ClusterRole::driftguard-reader"),
     );
     assert!(role.aggregation_rule.is_none());
-    let mut granted = BTreeSet::new();
-    for rule in role.rules.as_deref().unwrap_or_default() {
-        let verbs: BTreeSet<&str> = rule.verbs.iter().map(String::as_str).collect();
-        assert_eq!(
-            verbs,
-            BTreeSet::from(["get", "list", "watch"]),
-            "a rule grants {verbs:?}: DriftGuard only reads"
-        );
-        assert!(
-            rule.non_resource_urls.is_none(),
-            "no non-resource URLs: discovery is granted to everyone by system:discovery"
-        );
-        assert!(rule.resource_names.is_none(), "{rule:?}");
-        let groups = rule.api_groups.as_deref().unwrap_or_default();
-        let resources = rule.resources.as_deref().unwrap_or_default();
-        assert!(!groups.is_empty() && !resources.is_empty(), "{rule:?}");
-        for value in groups.iter().chain(resources).chain(&rule.verbs) {
-            assert!(!value.contains('*'), "no wildcards: {rule:?}");
-            assert!(!value.contains('/'), "no subresources: {rule:?}");
-        }
-        for group in groups {
-            for resource in resources {
-                assert!(
-                    granted.insert((group.clone(), resource.clone())),
-                    "{group}/{resource} is granted twice"
-                );
-            }
-        }
-    }
-    let default_types: BTreeSet<(String, String)> = [
-        ("apps", "deployments"),
-        ("", "services"),
-        ("", "configmaps"),
-        ("", "secrets"),
-    ]
-    .into_iter()
-    .map(|(g, r)| (g.to_owned(), r.to_owned()))
-    .collect();
-    assert_eq!(granted, default_types);
-
-    // The configuration reads exactly the types the role allows.
-    let config = config_yaml(&objects);
-    let configured: BTreeSet<String> = config["kubernetes"]["resource_types"]
-        .as_array()
-        .expect("kubernetes.resource_types is set")
-        .iter()
-        .map(|t| t.as_str().unwrap().to_owned())
-        .collect();
-    let allowed: BTreeSet<String> = granted.into_iter().map(|(_, r)| r).collect();
-    assert_eq!(configured, allowed);
+    let rules = role.rules.as_deref().unwrap_or_default();
+    assert_eq!(
+        resource_grants("ClusterRole driftguard-reader", rules),
+        needed(&types),
+        "the ClusterRole grants get, list and watch on exactly the configured types"
+    );
+    assert!(
+        !rules
+            .iter()
+            .flat_map(|r| r.resources.iter().flatten())
+            .any(|r| r == "secrets"),
+        "no Secret permission at all in the ClusterRole"
+    );
+    assert_eq!(
+        non_resource_grants("ClusterRole driftguard-reader", rules),
+        DISCOVERY_URLS.iter().map(|u| (*u).to_owned()).collect(),
+        "discovery, OpenAPI and /version, as the Kubernetes source asks for them"
+    );
 
     // Same rules as the ClusterRole documented in docs/rbac.yaml.
     let documented = FolderDesiredSource::new(
@@ -350,6 +368,133 @@ fn the_cluster_role_only_reads_the_default_watched_types() {
     assert_eq!(pod.service_account_name.as_deref(), Some("driftguard"));
 }
 
+/// The documented overlay that reads Secrets, built with the namespaces and types of its
+/// configuration: each watched namespace gets a Role granting exactly Secrets, bound to
+/// DriftGuard's ServiceAccount, and the ClusterRole still grants no Secret.
+#[test]
+fn the_documented_secret_reader_grants_secrets_only_in_the_watched_namespaces() {
+    let blocks = operations_yaml_blocks("### Reading Secrets");
+    let [settings, kustomization, per_namespace] = &blocks[..] else {
+        panic!(
+            "the section shows the settings, the overlay and one namespace's folder: {blocks:?}"
+        );
+    };
+    let settings: Value = serde_saphyr::from_str(settings).expect("the settings are YAML");
+    let namespaces: Vec<String> = settings["kubernetes"]["namespaces"]
+        .as_array()
+        .expect("kubernetes.namespaces lists the namespaces")
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    assert!(namespaces.len() >= 2, "{namespaces:?}");
+    let types = configured_types(&settings);
+    assert!(types.iter().any(|t| t == "secrets"), "{types:?}");
+
+    // The overlay's configuration: deploy/'s, with the documented settings.
+    let objects = deploy_objects();
+    let shipped = config_text(&objects);
+    let config = shipped
+        .replace(
+            "  namespaces: []\n",
+            &format!("  namespaces: [{}]\n", namespaces.join(", ")),
+        )
+        .replace(
+            "  resource_types: [deployments, services, configmaps]\n",
+            &format!("  resource_types: [{}]\n", types.join(", ")),
+        );
+    assert_ne!(config, shipped);
+    let patch = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: driftguard-config\n  namespace: driftguard\ndata:\n  config.yaml: |\n{}",
+        config
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    // The folder shown is the first namespace's; the others differ only in the name.
+    let example = format!("\nnamespace: {}\n", namespaces[0]);
+    assert!(
+        per_namespace.contains(&example),
+        "the folder's kustomization sets `namespace: {}`:\n{per_namespace}",
+        namespaces[0]
+    );
+    let mut files = vec![("config.yaml.patch".to_owned(), patch)];
+    for namespace in &namespaces {
+        let folder = format!("secrets-{namespace}");
+        assert!(
+            kustomization.contains(&format!("  - {folder}\n")),
+            "the overlay lists {folder}:\n{kustomization}"
+        );
+        let text = per_namespace.replace(&example, &format!("\nnamespace: {namespace}\n"));
+        files.push((format!("{folder}/kustomization.yaml"), text));
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let built = kustomize_overlay(kustomization, &files);
+
+    // The configuration built reads the documented namespaces and types.
+    let config_map = built
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("the ConfigMap");
+    let built_config: Value =
+        serde_saphyr::from_str(config_map["data"]["config.yaml"].as_str().unwrap()).unwrap();
+    assert_eq!(built_config["kubernetes"], {
+        let mut expected = config_yaml(&objects)["kubernetes"].clone();
+        expected["namespaces"] = settings["kubernetes"]["namespaces"].clone();
+        expected["resource_types"] = settings["kubernetes"]["resource_types"].clone();
+        expected
+    });
+
+    // Secrets through Roles, one per watched namespace; everything else cluster-wide.
+    let secrets: BTreeSet<(String, String)> = needed(&types)
+        .into_iter()
+        .filter(|(_, plural)| plural == "secrets")
+        .collect();
+    let cluster_wide: BTreeSet<(String, String)> =
+        needed(&types).difference(&secrets).cloned().collect();
+    let of_kind =
+        |kind: &str| -> Vec<&Value> { built.iter().filter(|o| o["kind"] == kind).collect() };
+    let cluster_role: ClusterRole = typed("ClusterRole", of_kind("ClusterRole")[0]);
+    let cluster_rules = cluster_role.rules.unwrap_or_default();
+    let granted = resource_grants("ClusterRole driftguard-reader", &cluster_rules);
+    assert!(
+        cluster_wide.is_subset(&granted) && granted.is_disjoint(&secrets),
+        "ClusterRole: {granted:?}"
+    );
+    let mut role_namespaces = BTreeSet::new();
+    for role in of_kind("Role") {
+        let role: Role = typed("Role", role);
+        let namespace = role.metadata.namespace.clone().expect("a namespaced Role");
+        let what = format!("Role {namespace}/driftguard-secret-reader");
+        let rules = role.rules.unwrap_or_default();
+        assert_eq!(resource_grants(&what, &rules), secrets, "{what}");
+        assert!(non_resource_grants(&what, &rules).is_empty(), "{what}");
+        assert!(role_namespaces.insert(namespace));
+    }
+    let mut binding_namespaces = BTreeSet::new();
+    for binding in of_kind("RoleBinding") {
+        let binding: RoleBinding = typed("RoleBinding", binding);
+        let namespace = binding.metadata.namespace.clone().expect("namespaced");
+        assert_eq!(binding.role_ref.kind, "Role");
+        assert_eq!(binding.role_ref.name, "driftguard-secret-reader");
+        let subjects = binding.subjects.expect("subjects");
+        assert_eq!(subjects.len(), 1, "{namespace}");
+        assert_eq!(subjects[0].kind, "ServiceAccount");
+        assert_eq!(subjects[0].name, "driftguard");
+        assert_eq!(
+            subjects[0].namespace.as_deref(),
+            Some("driftguard"),
+            "{namespace}: the binding names DriftGuard's ServiceAccount in its own namespace"
+        );
+        assert!(binding_namespaces.insert(namespace));
+    }
+    let watched: BTreeSet<String> = namespaces.into_iter().collect();
+    assert_eq!(role_namespaces, watched);
+    assert_eq!(binding_namespaces, watched);
+}
+
 fn deployment(objects: &[Resource]) -> Deployment {
     typed(
         "Deployment:driftguard:driftguard",
@@ -383,11 +528,23 @@ fn the_configuration_is_valid_for_driftguard() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.yaml");
     std::fs::write(&file, config_text(&objects)).unwrap();
+    // Validation reads the tokens file, which the Secret provides in the pod; here it is
+    // a file of the same shape, named by the environment as a value from a Secret would be.
+    let tokens = dir.path().join("tokens.yaml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "- name: dashboard\n  token_sha256: {}\n  scopes: [read]\n",
+            "ab".repeat(32)
+        ),
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_driftguard"))
         .args(["config", "validate", "--config"])
         .arg(&file)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DRIFTGUARD__SERVER__AUTH__TOKENS_FILE", &tokens)
         .output()
         .expect("run driftguard config validate");
     assert!(
@@ -407,6 +564,12 @@ fn the_configuration_is_valid_for_driftguard() {
         config["detection"].get("fingerprint_key").is_none(),
         "no key material in a ConfigMap"
     );
+    // The API needs tokens; /metrics stays open for the ServiceMonitor, which sends none.
+    assert!(
+        config["server"]["auth"]["tokens_file"].is_string(),
+        "{config}"
+    );
+    assert_eq!(config["server"]["auth"]["protect_metrics"], false);
 }
 
 /// Where the container mounts each volume, by volume name.
@@ -547,12 +710,13 @@ fn the_deployment_runs_driftguard_hardened_with_what_its_configuration_names() {
         &config["detection"]["fingerprint_key_file"],
         &data.name,
     );
-    let token = volumes
-        .iter()
-        .find(|v| v.secret.is_some())
-        .expect("a volume of the Git token Secret");
-    let secret = token.secret.as_ref().unwrap();
-    assert_eq!(secret.secret_name.as_deref(), Some("driftguard-git"));
+    let secret_volume = |name: &str| {
+        volumes
+            .iter()
+            .find(|v| v.secret.as_ref().and_then(|s| s.secret_name.as_deref()) == Some(name))
+            .unwrap_or_else(|| panic!("a volume of the Secret {name}"))
+    };
+    let token = secret_volume("driftguard-git");
     on_volume(
         "git.auth.token_file",
         &config["git"]["auth"]["token_file"],
@@ -564,6 +728,33 @@ fn the_deployment_runs_driftguard_hardened_with_what_its_configuration_names() {
             .unwrap()
             .ends_with("/token"),
         "the Secret's key is `token`"
+    );
+    // The API tokens: the Secret driftguard-api-tokens, key tokens.yaml, mounted read-only
+    // as a folder (a subPath mount would never see an updated Secret).
+    let api_tokens = secret_volume("driftguard-api-tokens");
+    assert!(
+        mounts[&api_tokens.name].1,
+        "the tokens are mounted read-only"
+    );
+    on_volume(
+        "server.auth.tokens_file",
+        &config["server"]["auth"]["tokens_file"],
+        &api_tokens.name,
+    );
+    assert!(
+        config["server"]["auth"]["tokens_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("/tokens.yaml"),
+        "the Secret's key is `tokens.yaml`, as `--from-file=tokens.yaml` names it"
+    );
+    assert!(
+        container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .all(|m| m.sub_path.is_none()),
+        "no subPath mounts"
     );
     // The server listens where the probes and the Service look.
     assert_eq!(config["server"]["port"], 8080);
@@ -631,6 +822,109 @@ fn the_service_and_the_service_monitor_reach_the_pod() {
     );
 }
 
+/// The label a pod carries to reach DriftGuard from outside the monitoring namespace.
+const API_CLIENT_LABEL: (&str, &str) = ("driftguard.io/api-client", "true");
+
+#[test]
+fn the_network_policy_admits_only_monitoring_and_labelled_clients_on_the_api_port() {
+    let objects = deploy_objects();
+    let policy: NetworkPolicy = typed(
+        "NetworkPolicy:driftguard:driftguard",
+        object(&objects, "NetworkPolicy:driftguard:driftguard"),
+    );
+    let namespace = policy.metadata.namespace.clone().expect("namespaced");
+    let spec = policy.spec.expect("spec");
+    assert_eq!(
+        spec.policy_types.as_deref(),
+        Some(&["Ingress".to_owned()][..]),
+        "incoming traffic only: DriftGuard reaches Git and the API server"
+    );
+    assert!(spec.egress.is_none());
+
+    // It selects DriftGuard's pods, and only them.
+    let deployment = deployment(&objects);
+    assert_eq!(
+        deployment.metadata.namespace.as_deref(),
+        Some(namespace.as_str())
+    );
+    let template = deployment.spec.unwrap().template;
+    let pod_labels = template
+        .metadata
+        .and_then(|m| m.labels)
+        .expect("pod labels");
+    let pod_selector = spec.pod_selector.as_ref().expect("a podSelector");
+    assert!(
+        !pod_selector
+            .match_labels
+            .clone()
+            .unwrap_or_default()
+            .is_empty(),
+        "an empty podSelector would select every pod of the namespace"
+    );
+    assert!(selects(pod_selector, &pod_labels));
+    let container = &template.spec.expect("pod spec").containers[0];
+    let ports = container.ports.clone().unwrap_or_default();
+    let api = ports
+        .iter()
+        .find(|p| p.name.as_deref() == Some("http"))
+        .expect("the API port");
+
+    let monitoring = Client::new("monitoring", &[("app.kubernetes.io/name", "prometheus")]);
+    let labelled = |ns: &str| Client::new(ns, &[API_CLIENT_LABEL]);
+    for (client, admitted) in [
+        (monitoring.clone(), true),
+        (Client::new("monitoring", &[]), true),
+        (labelled("shop"), true),
+        (labelled("driftguard"), true),
+        (labelled("monitoring"), true),
+        (Client::new("shop", &[]), false),
+        (
+            Client::new("shop", &[("driftguard.io/api-client", "false")]),
+            false,
+        ),
+        (
+            Client::new("driftguard", &[("app.kubernetes.io/name", "driftguard")]),
+            false,
+        ),
+        (
+            Client::new("kube-system", &[("k8s-app", "kube-dns")]),
+            false,
+        ),
+        (Client::new("default", &[]), false),
+        (Client::new("monitoring-staging", &[]), false),
+    ] {
+        assert_eq!(
+            admits(&spec, &namespace, &client, api),
+            admitted,
+            "{client:?} on the API port"
+        );
+    }
+    // On any other port, nobody.
+    let other = k8s_openapi::api::core::v1::ContainerPort {
+        container_port: 9090,
+        name: Some("debug".to_owned()),
+        ..Default::default()
+    };
+    for client in [monitoring, labelled("shop")] {
+        assert!(!admits(&spec, &namespace, &client, &other), "{client:?}");
+    }
+
+    // The Service sends its port to the same container port.
+    let service: Service = typed(
+        "Service:driftguard:driftguard",
+        object(&objects, "Service:driftguard:driftguard"),
+    );
+    let target = service.spec.unwrap().ports.unwrap()[0].target_port.clone();
+    assert_eq!(target, Some(IntOrString::String("http".to_owned())));
+
+    // The label is documented where the policy is.
+    let operations = read(&repo_root().join("docs/operations.md"));
+    assert!(
+        operations.contains("driftguard.io/api-client: \"true\""),
+        "docs/operations.md documents the client label"
+    );
+}
+
 #[test]
 fn the_image_is_built_multi_stage_and_runs_as_the_deployments_user() {
     let dockerfile = read(&repo_root().join("Dockerfile"));
@@ -687,7 +981,8 @@ fn operations_yaml_blocks(heading: &str) -> Vec<String> {
         .collect()
 }
 
-/// The objects `kubectl kustomize` builds from `kustomization` (and `files` next to it),
+/// The objects `kubectl kustomize` builds from `kustomization` (and `files` next to it or
+/// in folders below it),
 /// placed where the example places it: `clusters/prod/driftguard/`, three levels below a
 /// copy of `deploy/`.
 fn kustomize_overlay(kustomization: &str, files: &[(&str, &str)]) -> Vec<Value> {
@@ -697,7 +992,9 @@ fn kustomize_overlay(kustomization: &str, files: &[(&str, &str)]) -> Vec<Value> 
     std::fs::create_dir_all(&overlay).unwrap();
     std::fs::write(overlay.join("kustomization.yaml"), kustomization).unwrap();
     for (name, text) in files {
-        std::fs::write(overlay.join(name), text).unwrap();
+        let path = overlay.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
     let output = Command::new("kubectl")
         .arg("kustomize")

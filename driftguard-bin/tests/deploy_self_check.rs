@@ -71,8 +71,8 @@ fn driftguard_finds_its_own_deployment_in_sync() {
     );
     assert_eq!(run.code, 0, "{}\n{}", run.report, run.stderr);
     let summary = &run.report["summary"];
-    assert_eq!(summary["resources"], 10, "{summary}");
-    assert_eq!(summary["in_sync"], 10, "{summary}");
+    assert_eq!(summary["resources"], 11, "{summary}");
+    assert_eq!(summary["in_sync"], 11, "{summary}");
     assert_eq!(summary["drifted"], 0, "{summary}");
     assert_eq!(summary["missing"], 0, "{summary}");
     assert_eq!(summary["not_observed"], 0, "{summary}");
@@ -218,6 +218,6 @@ fn hand_edits_of_the_running_deployment_are_drift() {
     .collect();
     assert_eq!(drifted, expected, "{}", run.report);
     let summary = &run.report["summary"];
-    assert_eq!(summary["in_sync"], 6, "{summary}");
+    assert_eq!(summary["in_sync"], 7, "{summary}");
     assert_eq!(summary["missing"], 1, "{summary}");
 }

@@ -1,6 +1,10 @@
-//! What the tests of `deploy/` share: where the files are, reading them, and promtool.
+//! What the tests of `deploy/` share: where the files are, reading them, promtool, what
+//! RBAC the watched types need ([`rbac`]) and whom a NetworkPolicy admits ([`network`]).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod network;
+pub mod rbac;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
