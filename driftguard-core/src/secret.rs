@@ -95,6 +95,38 @@ pub fn fingerprint_secret(object: &mut Value, key: &FingerprintKey) {
     fingerprint_last_applied(map, key);
 }
 
+/// Why a Secret's values are not shaped as the API server takes them, or `None` when they
+/// are: `data` is a map of base64 strings and `stringData` a map of strings
+/// (`map[string][]byte` and `map[string]string` in the Secret type of `core/v1`). The
+/// answer names the field and key, never the value. Other kinds give `None`.
+pub fn secret_shape_problem(object: &Value) -> Option<String> {
+    let kind = object.get("kind").and_then(Value::as_str)?.trim();
+    if !(kind.eq_ignore_ascii_case("Secret") || kind.eq_ignore_ascii_case("Secrets")) {
+        return None;
+    }
+    for field in ["data", "stringData"] {
+        match object.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(values)) => {
+                if let Some((name, _)) = values
+                    .iter()
+                    .find(|(_, v)| !matches!(v, Value::String(_) | Value::Null))
+                {
+                    return Some(format!(
+                        "the Secret's `{field}.{name}` is not a string (a Secret holds only string values)"
+                    ));
+                }
+            }
+            Some(_) => {
+                return Some(format!(
+                    "the Secret's `{field}` is not a mapping of names to values"
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Decodes Secret `data` as the API server does: Go's base64 decoder skips line breaks, so
 /// a value wrapped over several lines (as `base64` prints it) is the same bytes as one line.
 fn decode_base64(encoded: &str) -> Option<Vec<u8>> {
@@ -128,6 +160,33 @@ fn fingerprint_last_applied(map: &mut Map<String, Value>, key: &FingerprintKey) 
         applied_map.insert("kind".to_owned(), Value::String("Secret".to_owned()));
         fingerprint_secret(&mut applied, key);
         annotations.insert(LAST_APPLIED.to_owned(), Value::String(applied.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use serde_json::json;
+
+    use super::secret_shape_problem;
+
+    #[test]
+    fn secret_values_must_be_strings_in_maps() {
+        let ok =
+            json!({"kind": "Secret", "data": {"a": "aGk="}, "stringData": {"b": "hi", "c": null}});
+        assert_eq!(secret_shape_problem(&ok), None);
+        let list = json!({"kind": "Secret", "data": ["hunter2"]});
+        assert_eq!(
+            secret_shape_problem(&list).as_deref(),
+            Some("the Secret's `data` is not a mapping of names to values")
+        );
+        let nested = json!({"kind": "Secret", "stringData": {"db": {"password": "hunter2"}}});
+        let problem = secret_shape_problem(&nested).unwrap_or_default();
+        assert!(problem.contains("`stringData.db`"), "{problem}");
+        assert!(!problem.contains("hunter2"), "{problem}");
+        assert_eq!(
+            secret_shape_problem(&json!({"kind": "ConfigMap", "data": [1]})),
+            None
+        );
     }
 }
 

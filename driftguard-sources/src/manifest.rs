@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use driftguard_core::secret::{FingerprintKey, fingerprint_secret};
+use driftguard_core::secret::{FingerprintKey, fingerprint_secret, secret_shape_problem};
 use driftguard_core::{Origin, Resource};
 use serde_json::Value;
 use serde_saphyr::{Budget, Spanned};
@@ -349,6 +349,9 @@ impl ManifestReader {
             return Ok(());
         }
         let mut object = Value::Object(map);
+        if let Some(problem) = secret_shape_problem(&object) {
+            return Err(invalid(problem));
+        }
         fingerprint_secret(&mut object, &self.key);
         let origin = Origin {
             location: path.display().to_string(),
