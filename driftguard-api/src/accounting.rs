@@ -83,6 +83,7 @@ mod tests {
 
     fn event(record: &DriftRecord, kind: EventKind, types: &[DriftType]) -> DriftEvent {
         DriftEvent {
+            cluster: "default".to_owned(),
             resource_id: record.resource_id.clone(),
             application: record.application.clone(),
             kind,

@@ -162,6 +162,7 @@ pub(crate) mod tests {
         types.sort_unstable();
         types.dedup();
         DriftRecord {
+            cluster: "default".to_owned(),
             resource_id: id.clone(),
             api_version: "v1".to_owned(),
             kind: id.kind().to_owned(),

@@ -183,12 +183,15 @@ impl Runner {
             Ok(active) => active,
             Err(error) => {
                 readiness.failed(Component::Store, error_chain(&error), now);
+                self.service.last_analysis().finished(now, false);
                 self.finish_failed(mode, Component::Store, &error, started);
                 return;
             }
         };
         self.active = Some(before);
-        match self.service.detector().run(now).await {
+        let result = self.service.detector().run(now).await;
+        self.service.last_analysis().finished(now, result.is_ok());
+        match result {
             Ok(outcome) => {
                 for component in Component::ALL {
                     readiness.succeeded(component);
@@ -380,9 +383,10 @@ impl Runner {
     }
 }
 
-/// The active records as the store has them.
+/// The active records of this instance's cluster as the store has them.
 async fn read_active(service: &Service) -> Result<ActiveDrift, CoreError> {
     let filter = RecordFilter {
+        cluster: Some(service.cluster().to_owned()),
         drift_status: Some(DriftStatus::Active),
         ..RecordFilter::default()
     };

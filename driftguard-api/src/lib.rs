@@ -44,6 +44,7 @@ mod config;
 mod connection;
 mod error;
 mod http;
+mod last_analysis;
 mod metrics;
 mod readiness;
 mod report;

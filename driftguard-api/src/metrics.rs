@@ -78,6 +78,9 @@ pub(crate) struct Metrics {
     scored_namespaces: Mutex<BTreeSet<String>>,
     /// Label sets the active drift gauges have had, so those no longer counted read 0.
     counted_active: Mutex<ActiveCounts>,
+    /// The `cluster` label of every drift and analysis series: the cluster this
+    /// instance analyses, so series of several instances stay apart when aggregated.
+    cluster: KeyValue,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -87,8 +90,9 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Instruments exported to a fresh registry of their own.
-    pub(crate) fn new() -> Result<Self, Error> {
+    /// Instruments exported to a fresh registry of their own; drift and analysis series
+    /// carry the label `cluster="<cluster>"`.
+    pub(crate) fn new(cluster: &str) -> Result<Self, Error> {
         let registry = Registry::new();
         let exporter = opentelemetry_prometheus::exporter()
             .with_registry(registry.clone())
@@ -214,6 +218,7 @@ impl Metrics {
                 .build(),
             scored_namespaces: Mutex::new(BTreeSet::new()),
             counted_active: Mutex::new(ActiveCounts::default()),
+            cluster: KeyValue::new("cluster", cluster.to_owned()),
             registry,
             _provider: provider,
         })
@@ -246,12 +251,12 @@ impl Metrics {
 
     /// Counts one drift event of one type.
     pub(crate) fn drift_event(&self, drift: &CountedDrift) {
-        self.drift_events.add(1, &drift.labels());
+        self.drift_events.add(1, &drift.labels(&self.cluster));
     }
 
     /// Counts one resolved drift type.
     pub(crate) fn drift_resolved(&self, drift: &CountedDrift) {
-        self.drift_resolutions.add(1, &drift.labels());
+        self.drift_resolutions.add(1, &drift.labels(&self.cluster));
     }
 
     /// Records one finished analysis.
@@ -259,6 +264,7 @@ impl Metrics {
         let labels = [
             KeyValue::new("mode", mode.as_str()),
             KeyValue::new("outcome", if succeeded { "success" } else { "failure" }),
+            self.cluster.clone(),
         ];
         self.sync_duration.record(seconds, &labels);
         self.analyses.add(1, &labels);
@@ -266,10 +272,11 @@ impl Metrics {
 
     /// Records the result of a successful full analysis.
     pub(crate) fn full_analysis_succeeded(&self, resources: usize, at: DateTime<Utc>) {
+        let labels = [self.cluster.clone()];
         self.resources_watched
-            .record(u64::try_from(resources).unwrap_or(u64::MAX), &[]);
+            .record(u64::try_from(resources).unwrap_or(u64::MAX), &labels);
         let seconds = at.timestamp_millis() as f64 / 1000.0;
-        self.last_success.record(seconds, &[]);
+        self.last_success.record(seconds, &labels);
     }
 
     /// Publishes the drift score of every namespace; namespaces scored before and absent
@@ -282,8 +289,13 @@ impl Metrics {
         scored.extend(scores.keys().cloned());
         for namespace in scored.iter() {
             let score = scores.get(namespace).copied().unwrap_or(0.0);
-            self.drift_score
-                .record(score, &[KeyValue::new("namespace", namespace.clone())]);
+            self.drift_score.record(
+                score,
+                &[
+                    KeyValue::new("namespace", namespace.clone()),
+                    self.cluster.clone(),
+                ],
+            );
         }
     }
 
@@ -307,6 +319,7 @@ impl Metrics {
                 &[
                     KeyValue::new("namespace", namespace.clone()),
                     KeyValue::new("severity", *severity),
+                    self.cluster.clone(),
                 ],
             );
         }
@@ -318,6 +331,7 @@ impl Metrics {
                     KeyValue::new("namespace", namespace.clone()),
                     KeyValue::new("type", *drift_type),
                     KeyValue::new("severity", *severity),
+                    self.cluster.clone(),
                 ],
             );
         }
@@ -327,20 +341,33 @@ impl Metrics {
     pub(crate) fn rendered(&self, application: &str, seconds: f64) {
         self.render_duration.record(
             seconds,
-            &[KeyValue::new("application", application.to_owned())],
+            &[
+                KeyValue::new("application", application.to_owned()),
+                self.cluster.clone(),
+            ],
         );
     }
 
     /// Counts one failed read of an application's desired state.
     pub(crate) fn render_failed(&self, application: &str) {
-        self.render_failures
-            .add(1, &[KeyValue::new("application", application.to_owned())]);
+        self.render_failures.add(
+            1,
+            &[
+                KeyValue::new("application", application.to_owned()),
+                self.cluster.clone(),
+            ],
+        );
     }
 
     /// Counts one held-back desired state of an application.
     pub(crate) fn desired_held_back(&self, application: &str) {
-        self.desired_held_back
-            .add(1, &[KeyValue::new("application", application.to_owned())]);
+        self.desired_held_back.add(
+            1,
+            &[
+                KeyValue::new("application", application.to_owned()),
+                self.cluster.clone(),
+            ],
+        );
     }
 
     /// Records one answered API request under its route template.
@@ -407,12 +434,13 @@ pub(crate) struct CountedDrift {
 }
 
 impl CountedDrift {
-    fn labels(&self) -> [KeyValue; 4] {
+    fn labels(&self, cluster: &KeyValue) -> [KeyValue; 5] {
         [
             KeyValue::new("type", self.drift_type),
             KeyValue::new("severity", self.severity),
             KeyValue::new("namespace", self.namespace.clone()),
             KeyValue::new("application", self.application.clone()),
+            cluster.clone(),
         ]
     }
 }

@@ -154,7 +154,7 @@ mod tests {
     use crate::metrics::Metrics;
 
     fn readiness() -> Readiness {
-        let metrics = Metrics::new().expect("metrics");
+        let metrics = Metrics::new("default").expect("metrics");
         Readiness::new(metrics.component_ready_gauge(), Utc::now())
     }
 

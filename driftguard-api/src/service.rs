@@ -6,6 +6,7 @@ use chrono::Utc;
 use driftguard_core::{Detector, DriftStore};
 
 use crate::auth::Access;
+use crate::last_analysis::LastAnalysis;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use crate::tls::Tls;
@@ -25,6 +26,7 @@ struct Inner {
     settings: ServiceSettings,
     metrics: Metrics,
     readiness: Readiness,
+    last_analysis: LastAnalysis,
     trigger: AnalysisTrigger,
     tls: Option<Tls>,
     access: Access,
@@ -56,7 +58,7 @@ impl Service {
             ));
         }
         let tls = Tls::load(&settings.tls)?;
-        let metrics = Metrics::new()?;
+        let metrics = Metrics::new(&detector.settings().cluster)?;
         let readiness = Readiness::new(metrics.component_ready_gauge(), Utc::now());
         let access = Access::new(&settings.auth, settings.analyze_rate_limit, &metrics)?;
         Ok(Self {
@@ -65,6 +67,7 @@ impl Service {
                 settings,
                 metrics,
                 readiness,
+                last_analysis: LastAnalysis::default(),
                 trigger: AnalysisTrigger::default(),
                 tls,
                 access,
@@ -102,6 +105,16 @@ impl Service {
     /// The metric instruments.
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The last full analysis of this instance.
+    pub(crate) fn last_analysis(&self) -> &LastAnalysis {
+        &self.inner.last_analysis
+    }
+
+    /// The name of the cluster this instance analyses (`cluster.name`).
+    pub(crate) fn cluster(&self) -> &str {
+        &self.inner.detector.settings().cluster
     }
 
     /// The readiness of the components.

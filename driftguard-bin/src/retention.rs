@@ -77,6 +77,7 @@ mod tests {
 
     fn event(at: chrono::DateTime<Utc>) -> DriftEvent {
         DriftEvent {
+            cluster: "default".to_owned(),
             resource_id: ResourceId::namespaced("Deployment", "shop", "web"),
             application: DEFAULT_APPLICATION.to_owned(),
             kind: EventKind::DriftDetected,

@@ -19,10 +19,13 @@ use crate::config::Settings;
 /// The comparison and classification settings of the `detection` section, with the
 /// namespaces of the `kubernetes` section as the analysis scope.
 pub fn detection_settings(settings: &Settings) -> anyhow::Result<DetectionSettings> {
-    settings
+    settings.cluster.validate()?;
+    let mut detection = settings
         .detection
         .detection_settings(&settings.kubernetes.namespaces)
-        .context("detection")
+        .context("detection")?;
+    detection.cluster.clone_from(&settings.cluster.name);
+    Ok(detection)
 }
 
 /// The live side the configuration names, and, for a cluster, the source of what Helm's

@@ -202,7 +202,7 @@ fn two_applications_from_one_repository() {
     driftguard.wait_for("a second full analysis", |d| {
         metric(
             &d.metrics(),
-            r#"driftguard_analyses_total{mode="full",outcome="success"}"#,
+            r#"driftguard_analyses_total{cluster="default",mode="full",outcome="success"}"#,
         )
         .is_some_and(|n| n >= 2.0)
     });
@@ -210,7 +210,7 @@ fn two_applications_from_one_repository() {
     assert_eq!(
         metric(
             &metrics,
-            r#"driftguard_render_duration_seconds_count{application="shop"}"#
+            r#"driftguard_render_duration_seconds_count{application="shop",cluster="default"}"#
         ),
         Some(1.0),
         "{metrics}"
@@ -218,7 +218,7 @@ fn two_applications_from_one_repository() {
     assert!(
         metric(
             &metrics,
-            r#"driftguard_drift_events_total{application="tools",namespace="tools""#
+            r#"driftguard_drift_events_total{application="tools",cluster="default",namespace="tools""#
         )
         .is_some_and(|n| n >= 1.0),
         "{metrics}"
@@ -257,7 +257,7 @@ fn two_applications_from_one_repository() {
     assert!(
         metric(
             &metrics,
-            r#"driftguard_render_failures_total{application="shop"}"#
+            r#"driftguard_render_failures_total{application="shop",cluster="default"}"#
         )
         .is_some_and(|n| n >= 1.0),
         "{metrics}"

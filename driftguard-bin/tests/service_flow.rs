@@ -247,14 +247,17 @@ fn user_flow(database: &str, dir: &Path) {
     );
     let metrics = driftguard.metrics();
     assert_eq!(
-        metric_value(&metrics, r#"driftguard_drift_score{namespace="shop"}"#),
+        metric_value(
+            &metrics,
+            r#"driftguard_drift_score{cluster="default",namespace="shop"}"#
+        ),
         Some(10.0),
         "{metrics}"
     );
     assert!(
         metric_value(
             &metrics,
-            r#"driftguard_drift_events_total{application="default",namespace="shop",severity="Medium",type="Scaling"}"#
+            r#"driftguard_drift_events_total{application="default",cluster="default",namespace="shop",severity="Medium",type="Scaling"}"#
         )
         .is_some_and(|v| v >= 1.0),
         "{metrics}"
@@ -318,12 +321,18 @@ fn user_flow(database: &str, dir: &Path) {
     );
     let metrics = driftguard.metrics();
     assert_eq!(
-        metric_value(&metrics, "driftguard_resources_watched"),
+        metric_value(
+            &metrics,
+            r#"driftguard_resources_watched{cluster="default"}"#
+        ),
         Some(3.0),
         "{metrics}"
     );
     assert_eq!(
-        metric_value(&metrics, r#"driftguard_drift_score{namespace="shop"}"#),
+        metric_value(
+            &metrics,
+            r#"driftguard_drift_score{cluster="default",namespace="shop"}"#
+        ),
         Some(3.0),
         "{metrics}"
     );

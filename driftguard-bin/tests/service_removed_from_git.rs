@@ -182,7 +182,7 @@ fn assert_held_back(driftguard: &mut ServiceProcess, before: &Value, what: &str)
     assert!(
         metric(
             &metrics,
-            r#"driftguard_desired_held_back_total{application="default"}"#
+            r#"driftguard_desired_held_back_total{application="default",cluster="default"}"#
         )
         .is_some_and(|n| n >= 1.0),
         "{metrics}"
@@ -334,7 +334,7 @@ fn a_folder_whose_manifests_are_deleted_is_held_back_until_allowed() {
     driftguard.wait_for("a second held-back analysis", |d| {
         metric(
             &d.metrics(),
-            r#"driftguard_desired_held_back_total{application="default"}"#,
+            r#"driftguard_desired_held_back_total{application="default",cluster="default"}"#,
         )
         .is_some_and(|n| n >= 2.0)
     });
@@ -399,7 +399,7 @@ fn a_resource_removed_from_git_is_orphaned_until_it_leaves_the_cluster() {
     assert!(
         metric(
             &metrics,
-            r#"driftguard_drift_events_total{application="default",namespace="shop",severity="Medium",type="Orphaned"}"#
+            r#"driftguard_drift_events_total{application="default",cluster="default",namespace="shop",severity="Medium",type="Orphaned"}"#
         )
         .is_some_and(|n| n >= 1.0),
         "{metrics}"

@@ -20,8 +20,11 @@ use crate::record::{
 use crate::{Error, ResourceId};
 
 /// Comparison settings plus the scope of an analysis.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DetectionSettings {
+    /// The cluster analysed: every record and event of an analysis carries its name, and
+    /// the records it reads and writes are this cluster's only.
+    pub cluster: String,
     /// How objects are compared.
     pub compare: CompareSettings,
     /// Only resources in these namespaces are analysed; empty for all.
@@ -30,6 +33,17 @@ pub struct DetectionSettings {
     /// When the service holds back a desired state instead of analysing it (an empty one,
     /// or one that lost too many objects at once).
     pub plausibility: Plausibility,
+}
+
+impl Default for DetectionSettings {
+    fn default() -> Self {
+        Self {
+            cluster: crate::DEFAULT_CLUSTER.to_owned(),
+            compare: CompareSettings::default(),
+            namespaces: Vec::new(),
+            plausibility: Plausibility::default(),
+        }
+    }
 }
 
 /// Counts over the desired resources of one analysis.
@@ -619,6 +633,16 @@ pub(crate) fn run_analysis(
         if let Some(transition) = transition {
             outcome.records.push(transition.record);
             outcome.events.extend(transition.events);
+        }
+    }
+    for record in &mut outcome.records {
+        if record.cluster != settings.cluster {
+            record.cluster.clone_from(&settings.cluster);
+        }
+    }
+    for event in &mut outcome.events {
+        if event.cluster != settings.cluster {
+            event.cluster.clone_from(&settings.cluster);
         }
     }
     AnalysisRun {

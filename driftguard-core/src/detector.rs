@@ -165,7 +165,10 @@ impl Detector {
         let live = self.live.snapshot().await.map_err(Error::Live)?;
         let previous: HashMap<_, _> = self
             .store
-            .list(&RecordFilter::default())
+            .list(&RecordFilter {
+                cluster: Some(self.settings.cluster.clone()),
+                ..RecordFilter::default()
+            })
             .await
             .map_err(Error::Store)?
             .into_iter()
@@ -364,7 +367,11 @@ impl Detector {
             if !kept.orphans.contains(id) {
                 return Ok(None);
             }
-            let record = self.store.get(id).await.map_err(Error::Store)?;
+            let record = self
+                .store
+                .get(&self.settings.cluster, id)
+                .await
+                .map_err(Error::Store)?;
             let application = record
                 .as_ref()
                 .filter(|r| is_orphaned(r) && !kept.held.contains(&r.application))
@@ -378,7 +385,11 @@ impl Detector {
         let live = self.live.object(id).await.map_err(Error::Live)?;
         let stored = match stored {
             Some(record) => record,
-            None => self.store.get(id).await.map_err(Error::Store)?,
+            None => self
+                .store
+                .get(&self.settings.cluster, id)
+                .await
+                .map_err(Error::Store)?,
         };
         let previous: HashMap<_, _> = stored
             .into_iter()

@@ -24,6 +24,10 @@ pub enum Error {
     /// A classification or ignore rule (or a name in one) is invalid.
     #[error("{0}")]
     InvalidRule(String),
+    /// A configuration value outside the detection rules is invalid (the message names
+    /// its key).
+    #[error("{0}")]
+    InvalidConfig(String),
     /// The desired state declares one resource twice.
     #[error("{id} is declared twice: at {} and at {}", first.as_deref().unwrap_or("?"), second.as_deref().unwrap_or("?"))]
     DuplicateResource {

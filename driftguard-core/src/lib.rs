@@ -91,7 +91,9 @@ pub use ports::{
     DesiredSource, DriftStore, LiveChange, LiveChangeKind, LiveChangeStream, LiveSource, PortError,
     PortErrorKind,
 };
-pub use record::{DEFAULT_APPLICATION, DriftEvent, DriftRecord, DriftStatus, EventKind};
+pub use record::{
+    DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftEvent, DriftRecord, DriftStatus, EventKind,
+};
 
 /// Results with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

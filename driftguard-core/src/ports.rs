@@ -131,6 +131,8 @@ pub trait DesiredSource: Send + Sync {
 /// Which records a listing returns. Records are ordered by `resource_id`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordFilter {
+    /// Only records of this cluster.
+    pub cluster: Option<String>,
     /// Only this namespace.
     pub namespace: Option<String>,
     /// Only records of this application.
@@ -148,9 +150,13 @@ pub struct RecordFilter {
 impl RecordFilter {
     /// Whether a record passes the field filters (limit and offset aside).
     pub fn matches(&self, record: &DriftRecord) -> bool {
-        self.namespace
+        self.cluster
             .as_deref()
-            .is_none_or(|ns| record.namespace.as_deref() == Some(ns))
+            .is_none_or(|cluster| record.cluster == cluster)
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|ns| record.namespace.as_deref() == Some(ns))
             && self
                 .application
                 .as_deref()
@@ -170,6 +176,8 @@ impl RecordFilter {
 /// skipping or repeating any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
+    /// Only events of this cluster.
+    pub cluster: Option<String>,
     /// Only events of this resource.
     pub resource_id: Option<ResourceId>,
     /// Only events at or after this time.
@@ -185,9 +193,13 @@ pub struct EventFilter {
 impl EventFilter {
     /// Whether an event passes the filter (`after` and `limit` aside).
     pub fn matches(&self, event: &DriftEvent) -> bool {
-        self.resource_id
-            .as_ref()
-            .is_none_or(|id| &event.resource_id == id)
+        self.cluster
+            .as_deref()
+            .is_none_or(|cluster| event.cluster == cluster)
+            && self
+                .resource_id
+                .as_ref()
+                .is_none_or(|id| &event.resource_id == id)
             && self.since.is_none_or(|t| event.at >= t)
             && self.until.is_none_or(|t| event.at < t)
     }
@@ -253,22 +265,42 @@ pub struct PruneCounts {
 }
 
 /// Persistence of records and their event history.
+///
+/// Records are keyed by `(cluster, resource_id)`: the same resource id in two clusters is
+/// two records, and a save touches exactly the keys of the records it is given, so an
+/// analysis of one cluster never writes, resolves or replaces another cluster's records.
 #[async_trait]
 pub trait DriftStore: Send + Sync {
-    /// The record of one resource.
-    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError>;
+    /// The record of one resource in one cluster.
+    async fn get(&self, cluster: &str, id: &ResourceId) -> Result<Option<DriftRecord>, PortError>;
 
-    /// Records passing `filter`, ordered by `resource_id`.
+    /// The records of one resource id in every cluster that has one, ordered by cluster:
+    /// what a lookup without a cluster resolves (none, one, or an ambiguous several).
+    async fn lookup(&self, id: &ResourceId) -> Result<Vec<DriftRecord>, PortError>;
+
+    /// Records passing `filter`, ordered by `resource_id` (then cluster).
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError>;
 
-    /// Upserts the records and appends the events of one analysis, as one batch.
+    /// Upserts the records (each under its `(cluster, resource_id)`) and appends the
+    /// events of one analysis, as one batch.
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError>;
 
     /// One page of the events passing `filter`, oldest first (ties by store key).
     async fn events(&self, filter: &EventFilter) -> Result<EventPage, PortError>;
 
-    /// Totals and breakdowns over all records and events.
-    async fn statistics(&self) -> Result<DriftStatistics, PortError>;
+    /// Totals and breakdowns over the records and events of `cluster`, or of every
+    /// cluster when it is `None`.
+    async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError>;
+
+    /// Record counts per cluster: by status, and how many active ones are Missing.
+    ///
+    /// The default counts a full listing; stores with a query language count in place.
+    async fn cluster_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        let records = self.list(&RecordFilter::default()).await?;
+        Ok(crate::stats::status_counts_by(&records, |r| {
+            r.cluster.as_str()
+        }))
+    }
 
     /// Record counts per application: by status, and how many active ones are Missing.
     ///
@@ -322,6 +354,7 @@ mod tests {
             .map(|i| {
                 let event = DriftEvent {
                     resource_id: ResourceId::namespaced("Deployment", "shop", "web"),
+                    cluster: crate::DEFAULT_CLUSTER.to_owned(),
                     application: crate::DEFAULT_APPLICATION.to_owned(),
                     kind: EventKind::DriftChanged,
                     at,

@@ -20,6 +20,15 @@ fn default_application() -> String {
     DEFAULT_APPLICATION.to_owned()
 }
 
+/// The cluster of a single-cluster installation (`cluster.name` unset), and of records
+/// stored before clusters existed.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// [`DEFAULT_CLUSTER`] as an owned name: the serde default of `cluster` fields.
+pub(crate) fn default_cluster() -> String {
+    DEFAULT_CLUSTER.to_owned()
+}
+
 /// Where a resource is in the drift lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,6 +80,10 @@ pub struct DriftRecord {
     pub namespace: Option<String>,
     /// The object's name.
     pub name: String,
+    /// The cluster the resource runs in (`cluster.name`; [`DEFAULT_CLUSTER`] for a
+    /// single-cluster installation). Records are keyed by `(cluster, resource_id)`.
+    #[serde(default = "default_cluster")]
+    pub cluster: String,
     /// The application whose desired state declares the resource
     /// ([`DEFAULT_APPLICATION`] for a single-source installation).
     #[serde(default = "default_application")]
@@ -135,6 +148,9 @@ impl EventKind {
 pub struct DriftEvent {
     /// The resource.
     pub resource_id: ResourceId,
+    /// The cluster the resource runs in.
+    #[serde(default = "default_cluster")]
+    pub cluster: String,
     /// The application whose desired state declares the resource.
     #[serde(default = "default_application")]
     pub application: String,
@@ -207,6 +223,7 @@ pub fn advance(
         kind: id.kind().to_owned(),
         namespace: id.namespace().map(str::to_owned),
         name: id.name().to_owned(),
+        cluster: previous.map_or_else(default_cluster, |p| p.cluster.clone()),
         application: application.to_owned(),
         drift_detected: drifted,
         drift_status: DriftStatus::None,
@@ -224,8 +241,10 @@ pub fn advance(
         resolution_message: previous.and_then(|p| p.resolution_message.clone()),
         detection_count: previous.map_or(0, |p| p.detection_count),
     };
+    let cluster = record.cluster.clone();
     let event = |kind: EventKind, types: Vec<DriftType>, severity, message: String| DriftEvent {
         resource_id: id.clone(),
+        cluster: cluster.clone(),
         application: application.to_owned(),
         kind,
         at: now,
@@ -342,6 +361,7 @@ pub fn orphan(
             };
             DriftEvent {
                 resource_id: id.clone(),
+                cluster: previous.cluster.clone(),
                 application: previous.application.clone(),
                 kind,
                 at: now,
@@ -381,6 +401,7 @@ pub fn retire(
     record.git_revision = revision.map(str::to_owned);
     let event = DriftEvent {
         resource_id: previous.resource_id.clone(),
+        cluster: previous.cluster.clone(),
         application: previous.application.clone(),
         kind: EventKind::DriftResolved,
         at: now,
@@ -428,6 +449,7 @@ mod tests {
             namespace: id.namespace().map(str::to_owned),
             name: id.name().to_owned(),
             resource_id: id,
+            cluster: DEFAULT_CLUSTER.to_owned(),
             application: DEFAULT_APPLICATION.to_owned(),
             drift_detected: status == DriftStatus::Active,
             drift_status: status,

@@ -11,6 +11,9 @@ use crate::record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
 /// How often one resource drifted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriftCount {
+    /// The cluster the resource runs in.
+    #[serde(default = "crate::record::default_cluster")]
+    pub cluster: String,
     /// The resource id.
     pub resource_id: String,
     /// Number of `drift_detected` events.
@@ -34,6 +37,9 @@ pub struct DriftStatistics {
     pub by_namespace: BTreeMap<String, u64>,
     /// Drifted records by application.
     pub by_application: BTreeMap<String, u64>,
+    /// Drifted records by cluster.
+    #[serde(default)]
+    pub by_cluster: BTreeMap<String, u64>,
     /// Events stored.
     pub total_events: u64,
     /// Mean seconds from a drift being detected to its resolution, over resolved episodes.
@@ -139,6 +145,7 @@ pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistic
             .by_application
             .entry(record.application.clone())
             .or_default() += 1;
+        *stats.by_cluster.entry(record.cluster.clone()).or_default() += 1;
     }
     stats.mean_time_to_resolve_seconds = mean_time_to_resolve(events);
     stats.most_drifted = most_drifted(events, MOST_DRIFTED_LIMIT);
@@ -149,10 +156,10 @@ pub fn compute(records: &[DriftRecord], events: &[DriftEvent]) -> DriftStatistic
 pub fn mean_time_to_resolve(events: &[DriftEvent]) -> Option<f64> {
     let mut sorted: Vec<&DriftEvent> = events.iter().collect();
     sorted.sort_by_key(|e| e.at);
-    let mut open: HashMap<String, DateTime<Utc>> = HashMap::new();
+    let mut open: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
     let (mut total, mut count) = (0.0_f64, 0u32);
     for event in sorted {
-        let id = event.resource_id.to_string();
+        let id = (event.cluster.clone(), event.resource_id.to_string());
         match event.kind {
             EventKind::DriftDetected => {
                 open.entry(id).or_insert(event.at);
@@ -171,13 +178,16 @@ pub fn mean_time_to_resolve(events: &[DriftEvent]) -> Option<f64> {
 
 /// The resources with the most `drift_detected` events.
 pub fn most_drifted(events: &[DriftEvent], limit: usize) -> Vec<DriftCount> {
-    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut counts: HashMap<(String, String), u64> = HashMap::new();
     for event in events.iter().filter(|e| e.kind == EventKind::DriftDetected) {
-        *counts.entry(event.resource_id.to_string()).or_default() += 1;
+        *counts
+            .entry((event.cluster.clone(), event.resource_id.to_string()))
+            .or_default() += 1;
     }
     let mut list: Vec<DriftCount> = counts
         .into_iter()
-        .map(|(resource_id, drift_events)| DriftCount {
+        .map(|((cluster, resource_id), drift_events)| DriftCount {
+            cluster,
             resource_id,
             drift_events,
         })
@@ -186,6 +196,7 @@ pub fn most_drifted(events: &[DriftEvent], limit: usize) -> Vec<DriftCount> {
         b.drift_events
             .cmp(&a.drift_events)
             .then(a.resource_id.cmp(&b.resource_id))
+            .then(a.cluster.cmp(&b.cluster))
     });
     list.truncate(limit);
     list

@@ -96,7 +96,7 @@ impl LiveSource for InMemoryLive {
 /// A store keeping records and events in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
-    records: Mutex<BTreeMap<ResourceId, DriftRecord>>,
+    records: Mutex<BTreeMap<(ResourceId, String), DriftRecord>>,
     events: Mutex<SavedEvents>,
 }
 
@@ -117,8 +117,18 @@ impl InMemoryStore {
 
 #[async_trait]
 impl DriftStore for InMemoryStore {
-    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
-        Ok(locked(&self.records).get(id).cloned())
+    async fn get(&self, cluster: &str, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+        Ok(locked(&self.records)
+            .get(&(id.clone(), cluster.to_owned()))
+            .cloned())
+    }
+
+    async fn lookup(&self, id: &ResourceId) -> Result<Vec<DriftRecord>, PortError> {
+        Ok(locked(&self.records)
+            .values()
+            .filter(|r| &r.resource_id == id)
+            .cloned()
+            .collect())
     }
 
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
@@ -134,7 +144,10 @@ impl DriftStore for InMemoryStore {
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {
         let mut stored = locked(&self.records);
         for record in records {
-            stored.insert(record.resource_id.clone(), record.clone());
+            stored.insert(
+                (record.resource_id.clone(), record.cluster.clone()),
+                record.clone(),
+            );
         }
         let mut saved = locked(&self.events);
         for event in events {
@@ -176,11 +189,17 @@ impl DriftStore for InMemoryStore {
         Ok(EventPage::from_keyed(keyed, filter.limit))
     }
 
-    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
-        let records: Vec<DriftRecord> = locked(&self.records).values().cloned().collect();
+    async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError> {
+        let in_cluster = |c: &str| cluster.is_none_or(|cluster| c == cluster);
+        let records: Vec<DriftRecord> = locked(&self.records)
+            .values()
+            .filter(|r| in_cluster(&r.cluster))
+            .cloned()
+            .collect();
         let events: Vec<DriftEvent> = locked(&self.events)
             .events
             .iter()
+            .filter(|(_, e)| in_cluster(&e.cluster))
             .map(|(_, e)| e.clone())
             .collect();
         Ok(compute(&records, &events))

@@ -90,7 +90,7 @@ fn id() -> ResourceId {
 }
 
 fn record(world: &World) -> driftguard_core::DriftRecord {
-    block_on(world.store.get(&id()))
+    block_on(world.store.get("default", &id()))
         .expect("store answers")
         .expect("record exists")
 }
@@ -194,7 +194,7 @@ fn lifecycle_none_active_active_resolved_active() {
         ]
     );
 
-    let stats = block_on(w.store.statistics()).expect("statistics");
+    let stats = block_on(w.store.statistics(None)).expect("statistics");
     assert_eq!(stats.total_resources, 1);
     assert_eq!(stats.by_status.get("resolved"), Some(&1));
     assert_eq!(stats.most_drifted[0].drift_events, 2);
@@ -654,7 +654,7 @@ fn single_resource_analysis_follows_a_live_change() {
             .is_none()
     );
     assert!(
-        block_on(w.store.get(&other))
+        block_on(w.store.get("default", &other))
             .expect("store answers")
             .is_none()
     );

@@ -82,6 +82,7 @@ fn record(i: usize, revision: u32) -> DriftRecord {
         Vec::new()
     };
     DriftRecord {
+        cluster: "default".to_owned(),
         resource_id: ResourceId::namespaced("Deployment", &namespace, &name),
         api_version: "apps/v1".to_owned(),
         kind: "Deployment".to_owned(),
@@ -120,6 +121,7 @@ fn analysis(count: usize, offset: usize, revision: u32) -> (Vec<DriftRecord>, Ve
         .iter()
         .step_by(100)
         .map(|r| DriftEvent {
+            cluster: "default".to_owned(),
             resource_id: r.resource_id.clone(),
             application: r.application.clone(),
             kind: EventKind::DriftDetected,

@@ -59,6 +59,7 @@ async fn fill(path: &str, count: usize) -> Result<(), Box<dyn std::error::Error>
         let record = &records[i % records.len()];
         let resolved = round % 2 == 1;
         batch.push(DriftEvent {
+            cluster: "default".to_owned(),
             resource_id: record.resource_id.clone(),
             application: record.application.clone(),
             kind: if resolved {

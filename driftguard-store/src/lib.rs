@@ -31,7 +31,8 @@
 //! use driftguard_store::{StoreConfig, open};
 //!
 //! let store = open(&StoreConfig::sqlite("/var/lib/driftguard/drift.db")).await?;
-//! let statistics = store.statistics().await?;
+//! // Every cluster; `Some("prod")` for one.
+//! let statistics = store.statistics(None).await?;
 //! println!("{} resources drifted", statistics.drifted_resources);
 //! # Ok(()) }
 //! ```

@@ -28,6 +28,7 @@ fn record(name: &str) -> DriftRecord {
         kind: "ConfigMap".to_owned(),
         namespace: Some("shop".to_owned()),
         name: name.to_owned(),
+        cluster: "default".to_owned(),
         application: DEFAULT_APPLICATION.to_owned(),
         resource_id,
         drift_detected: false,
@@ -120,8 +121,8 @@ async fn the_service_starts_with_the_database_down_and_recovers_when_it_comes_up
         .expect("indexes");
     let unique = indexes
         .iter()
-        .find(|index| index.keys == bson::doc! { "resource_id": 1 })
-        .expect("an index on resource_id");
+        .find(|index| index.keys == bson::doc! { "cluster": 1, "resource_id": 1 })
+        .expect("an index on (cluster, resource_id)");
     assert_eq!(unique.options.as_ref().and_then(|o| o.unique), Some(true));
 }
 
@@ -140,7 +141,10 @@ async fn a_database_that_goes_away_gives_clear_errors_and_the_store_reconnects()
     let error = store.ping().await.expect_err("the server is gone");
     assert_eq!(error.kind, PortErrorKind::Unavailable, "{error}");
     let error = store
-        .get(&ResourceId::namespaced("ConfigMap", "shop", "before"))
+        .get(
+            "default",
+            &ResourceId::namespaced("ConfigMap", "shop", "before"),
+        )
         .await
         .expect_err("the server is gone");
     assert_eq!(error.kind, PortErrorKind::Unavailable, "{error}");
@@ -200,6 +204,9 @@ async fn credentials_never_appear_in_errors_or_debug_output() {
         StoreConfig::mongodb(uri, "driftguard").with_connect_timeout(Duration::from_millis(500));
     assert!(!format!("{config:?}").contains(password));
     let store = open(&config).await.expect("opens with the server down");
-    let error = store.statistics().await.expect_err("nothing listens there");
+    let error = store
+        .statistics(None)
+        .await
+        .expect_err("nothing listens there");
     assert!(!error.to_string().contains(password), "{error}");
 }

@@ -30,6 +30,7 @@ fn record(id: &str, application: &str, status: DriftStatus, types: &[DriftType])
         .expect("valid time");
     let active = status == DriftStatus::Active;
     DriftRecord {
+        cluster: "default".to_owned(),
         api_version: "v1".to_owned(),
         kind: resource_id.kind().to_owned(),
         namespace: resource_id.namespace().map(str::to_owned),
@@ -56,6 +57,7 @@ fn record(id: &str, application: &str, status: DriftStatus, types: &[DriftType])
 
 fn event(record: &DriftRecord) -> DriftEvent {
     DriftEvent {
+        cluster: "default".to_owned(),
         resource_id: record.resource_id.clone(),
         application: record.application.clone(),
         kind: EventKind::DriftDetected,
@@ -127,7 +129,7 @@ async fn documents_without_an_application_belong_to_the_default_one() {
 
     let id: ResourceId = "Service:shop:web".parse().expect("valid id");
     assert_eq!(
-        store.get(&id).await.expect("get").as_ref(),
+        store.get("default", &id).await.expect("get").as_ref(),
         Some(&records[0])
     );
     let in_application = |application: &str| RecordFilter {
@@ -163,7 +165,7 @@ async fn documents_without_an_application_belong_to_the_default_one() {
         events
     );
 
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_eq!(
         statistics.by_application,
         compute(&records, &events).by_application

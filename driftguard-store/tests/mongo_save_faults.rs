@@ -362,7 +362,7 @@ async fn a_delivery_that_fails_half_way_is_repeated_without_duplicates() {
     let detector = scenario.detector(store);
     detector.run(minute(2)).await.expect("analysis");
     assert_consistent(detector.store().as_ref(), false).await;
-    let statistics = detector.store().statistics().await.expect("statistics");
+    let statistics = detector.store().statistics(None).await.expect("statistics");
     assert_eq!(statistics.total_events, CONFIG_MAPS as u64);
 
     scenario.raw.drop().await.expect("drop the test database");
@@ -387,7 +387,11 @@ async fn a_save_on_either_path_delivers_an_outbox_it_finds_first() {
             .with_save_path(path);
         let id: ResourceId = "ConfigMap:shop:settings-0".parse().expect("valid id");
         // The record as the analysis at minute 2 would write it; `save` delivers first.
-        let mut record = store.get(&id).await.expect("get").expect("written");
+        let mut record = store
+            .get("default", &id)
+            .await
+            .expect("get")
+            .expect("written");
         record.last_checked = minute(2);
         record.detection_count += 1;
         store
@@ -400,7 +404,7 @@ async fn a_save_on_either_path_delivers_an_outbox_it_finds_first() {
             CONFIG_MAPS as u64,
             "{path:?}"
         );
-        assert_eq!(store.get(&id).await.expect("get"), Some(record));
+        assert_eq!(store.get("default", &id).await.expect("get"), Some(record));
 
         scenario.raw.drop().await.expect("drop the test database");
     }

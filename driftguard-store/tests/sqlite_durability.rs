@@ -37,6 +37,7 @@ fn analysis(batch: usize) -> (Vec<DriftRecord>, Vec<DriftEvent>) {
     for i in 0..BATCH {
         let id = ResourceId::namespaced("Deployment", format!("batch-{batch}"), format!("app-{i}"));
         records.push(DriftRecord {
+            cluster: "default".to_owned(),
             resource_id: id.clone(),
             api_version: "apps/v1".to_owned(),
             kind: "Deployment".to_owned(),
@@ -69,6 +70,7 @@ fn analysis(batch: usize) -> (Vec<DriftRecord>, Vec<DriftEvent>) {
             detection_count: 1,
         });
         events.push(DriftEvent {
+            cluster: "default".to_owned(),
             resource_id: id,
             application: format!("application-{}", i % 3),
             kind: EventKind::DriftDetected,

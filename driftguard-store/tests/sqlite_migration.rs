@@ -1,6 +1,7 @@
-//! A SQLite file written before applications existed (schema version 1) opens with this
-//! build: it is migrated in place, and what it held reads back in the default
-//! application, answering every query as records saved now do.
+//! A SQLite file written before applications and clusters existed (schema version 1)
+//! opens with this build: it is migrated in place, and what it held reads back in the
+//! default application and the default cluster, answering every query as records saved
+//! now do.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,8 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
 use driftguard_core::stats::StatusCounts;
 use driftguard_core::{
-    DEFAULT_APPLICATION, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind, ResourceId,
-    Severity,
+    DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftEvent, DriftRecord, DriftStatus, DriftType,
+    EventKind, ResourceId, Severity,
 };
 use driftguard_store::SqliteStore;
 use rusqlite::Connection;
@@ -108,6 +109,7 @@ fn write_version_1_file(path: &Path) {
 
 fn expected_record() -> DriftRecord {
     DriftRecord {
+        cluster: "default".to_owned(),
         resource_id: "Service:shop:web".parse().expect("valid id"),
         api_version: "v1".to_owned(),
         kind: "Service".to_owned(),
@@ -143,6 +145,7 @@ fn expected_record() -> DriftRecord {
 
 fn expected_event() -> DriftEvent {
     DriftEvent {
+        cluster: "default".to_owned(),
         resource_id: "Service:shop:web".parse().expect("valid id"),
         application: DEFAULT_APPLICATION.to_owned(),
         kind: EventKind::DriftDetected,
@@ -172,7 +175,10 @@ async fn a_version_1_file_reads_back_in_the_default_application() {
     assert_eq!(user_version(&path), SqliteStore::schema_version());
 
     let id: ResourceId = "Service:shop:web".parse().expect("valid id");
-    assert_eq!(store.get(&id).await.expect("get"), Some(expected_record()));
+    assert_eq!(
+        store.get("default", &id).await.expect("get"),
+        Some(expected_record())
+    );
     assert_eq!(
         store
             .events(&EventFilter::default())
@@ -199,7 +205,7 @@ async fn a_version_1_file_reads_back_in_the_default_application() {
             .expect("list")
             .is_empty()
     );
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_eq!(
         statistics.by_application,
         BTreeMap::from([(DEFAULT_APPLICATION.to_owned(), 1)])
@@ -301,7 +307,7 @@ async fn an_earlier_file_gets_summaries_and_incremental_vacuum() {
     assert_eq!(auto_vacuum(&path), 2, "incremental auto-vacuum");
     let expected = driftguard_core::stats::compute(&[expected_record()], &events);
     assert_eq!(expected.mean_time_to_resolve_seconds, Some(8.0 * 60.0));
-    assert_eq!(store.statistics().await.expect("statistics"), expected);
+    assert_eq!(store.statistics(None).await.expect("statistics"), expected);
 
     // The summaries go on from there: a later resolution closes the open episode.
     let resolution = DriftEvent {
@@ -315,7 +321,7 @@ async fn an_earlier_file_gets_summaries_and_incremental_vacuum() {
         .expect("save");
     events.push(resolution);
     assert_eq!(
-        store.statistics().await.expect("statistics"),
+        store.statistics(None).await.expect("statistics"),
         driftguard_core::stats::compute(&[expected_record()], &events)
     );
 
@@ -324,7 +330,89 @@ async fn an_earlier_file_gets_summaries_and_incremental_vacuum() {
     assert_eq!(counts.events, 3);
     let kept: Vec<DriftEvent> = events.into_iter().filter(|e| e.at >= at(10)).collect();
     assert_eq!(
-        store.statistics().await.expect("statistics"),
+        store.statistics(None).await.expect("statistics"),
         driftguard_core::stats::compute(&[expected_record()], &kept)
+    );
+}
+
+/// A file written before clusters existed (here version 1, so every migration runs,
+/// the cluster keys last) holds cluster `default`: its records and events read back
+/// there, statistics of that cluster are those of the whole file, and a record of the
+/// same id in another cluster is a second record beside it.
+#[tokio::test]
+async fn an_earlier_file_reads_back_in_the_default_cluster() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("drift.db");
+    write_version_1_file(&path);
+    let store = SqliteStore::open(&path).expect("open and migrate");
+    assert_eq!(user_version(&path), SqliteStore::schema_version());
+
+    let id: ResourceId = "Service:shop:web".parse().expect("valid id");
+    let migrated = expected_record();
+    assert_eq!(migrated.cluster, DEFAULT_CLUSTER);
+    assert_eq!(
+        store.lookup(&id).await.expect("lookup"),
+        vec![migrated.clone()]
+    );
+    let in_default = EventFilter {
+        cluster: Some(DEFAULT_CLUSTER.to_owned()),
+        ..EventFilter::default()
+    };
+    assert_eq!(
+        store.events(&in_default).await.expect("events").events,
+        vec![expected_event()]
+    );
+    let all = store.statistics(None).await.expect("statistics");
+    assert_eq!(
+        store
+            .statistics(Some(DEFAULT_CLUSTER))
+            .await
+            .expect("statistics"),
+        all
+    );
+    assert_eq!(
+        all.by_cluster,
+        BTreeMap::from([(DEFAULT_CLUSTER.to_owned(), 1)])
+    );
+
+    let mut east = migrated.clone();
+    east.cluster = "east".to_owned();
+    east.drift_status = DriftStatus::Resolved;
+    east.drift_detected = false;
+    east.severity = None;
+    east.drift_types = Vec::new();
+    east.drifts = Vec::new();
+    east.resolved_at = Some(at(5));
+    let mut east_event = expected_event();
+    east_event.cluster = "east".to_owned();
+    east_event.kind = EventKind::DriftResolved;
+    east_event.at = at(5);
+    store
+        .save(
+            std::slice::from_ref(&east),
+            std::slice::from_ref(&east_event),
+        )
+        .await
+        .expect("save in another cluster");
+    assert_eq!(
+        store.get(DEFAULT_CLUSTER, &id).await.expect("get"),
+        Some(migrated.clone())
+    );
+    assert_eq!(
+        store.lookup(&id).await.expect("lookup"),
+        vec![migrated.clone(), east.clone()],
+        "by cluster name"
+    );
+    assert_eq!(
+        store
+            .statistics(Some(DEFAULT_CLUSTER))
+            .await
+            .expect("statistics"),
+        all,
+        "the default cluster's statistics did not move"
+    );
+    assert_eq!(
+        store.statistics(Some("east")).await.expect("statistics"),
+        driftguard_core::stats::compute(&[east], &[east_event])
     );
 }

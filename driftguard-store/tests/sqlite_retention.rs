@@ -28,6 +28,7 @@ fn at(second: i64) -> DateTime<Utc> {
 fn events() -> Vec<DriftEvent> {
     (0..EVENTS)
         .map(|i| DriftEvent {
+            cluster: "default".to_owned(),
             resource_id: ResourceId::namespaced("Deployment", "shop", format!("app-{}", i % 100)),
             application: DEFAULT_APPLICATION.to_owned(),
             kind: if (i / 100) % 2 == 0 {
@@ -93,7 +94,7 @@ async fn a_prune_shrinks_the_file() {
             .events,
         kept
     );
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_eq!(statistics.total_events, 1_000);
     assert_eq!(statistics.most_drifted, compute(&[], &kept).most_drifted);
     assert_eq!(
@@ -132,7 +133,11 @@ async fn a_prune_shrinks_the_file() {
         .await
         .expect("save after the prune");
     assert_eq!(
-        store.statistics().await.expect("statistics").total_events,
+        store
+            .statistics(None)
+            .await
+            .expect("statistics")
+            .total_events,
         1_001
     );
 }

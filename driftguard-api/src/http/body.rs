@@ -5,6 +5,7 @@ use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{ApplicationStatus, DriftEvent, DriftRecord};
 use serde::Serialize;
 
+use crate::last_analysis::AnalysisNote;
 use crate::readiness::NotReady;
 
 /// `{"status": …, "message": …}`: `/health`, `/ready` when ready, `POST /api/v1/analyze`.
@@ -82,6 +83,25 @@ pub(crate) struct ApplicationBody {
     pub(crate) render: RenderBody,
     pub(crate) counts: StatusCounts,
     pub(crate) last_checked: Option<DateTime<Utc>>,
+}
+
+/// `{"clusters": […], "count": N}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ClusterList {
+    pub(crate) clusters: Vec<ClusterBody>,
+    pub(crate) count: usize,
+}
+
+/// One cluster: its record counts from the store and, for the cluster this instance
+/// analyses, its last analysis, readiness and leadership. Other clusters' state is not
+/// known to this instance: those fields are `null`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ClusterBody {
+    pub(crate) name: String,
+    pub(crate) last_analysis: Option<AnalysisNote>,
+    pub(crate) counts: StatusCounts,
+    pub(crate) ready: Option<bool>,
+    pub(crate) leader: Option<bool>,
 }
 
 /// How producing an application's desired state went at the last analysis.

@@ -27,6 +27,8 @@ pub(crate) enum Endpoint {
     Statistics,
     /// `GET /api/v1/applications`
     Applications,
+    /// `GET /api/v1/clusters`
+    Clusters,
     /// `POST /api/v1/analyze`
     Analyze,
 }
@@ -46,6 +48,7 @@ impl Endpoint {
             Self::RecordEvents(_) => "/api/v1/drift-records/{resource_id}/events",
             Self::Statistics => "/api/v1/statistics",
             Self::Applications => "/api/v1/applications",
+            Self::Clusters => "/api/v1/clusters",
             Self::Analyze => "/api/v1/analyze",
         }
     }
@@ -66,6 +69,7 @@ impl Endpoint {
             Self::RecordEvents(String::new()),
             Self::Statistics,
             Self::Applications,
+            Self::Clusters,
             Self::Analyze,
         ]
     }
@@ -131,6 +135,9 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
     let applications = path!("api" / "v1" / "applications")
         .and(get())
         .map(|| Endpoint::Applications);
+    let clusters = path!("api" / "v1" / "clusters")
+        .and(get())
+        .map(|| Endpoint::Clusters);
     let analyze = path!("api" / "v1" / "analyze")
         .and(post())
         .map(|| Endpoint::Analyze);
@@ -153,6 +160,8 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
         .or(statistics)
         .unify()
         .or(applications)
+        .unify()
+        .or(clusters)
         .unify()
         .or(analyze)
         .unify()

@@ -3,18 +3,22 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use driftguard_core::{DriftStatus, PortError, PortErrorKind, error_chain};
+use driftguard_core::{
+    DriftRecord, DriftStatus, PortError, PortErrorKind, ResourceId, error_chain,
+};
 use warp::http::StatusCode;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
 use super::body::{
-    ApplicationBody, ApplicationList, EventList, NotReadyBody, NotReadyComponent, RecordList,
-    StatisticsBody, StatusBody,
+    ApplicationBody, ApplicationList, ClusterBody, ClusterList, EventList, NotReadyBody,
+    NotReadyComponent, RecordList, StatisticsBody, StatusBody,
 };
 use super::cursor;
 use super::endpoint::Endpoint;
-use super::params::{EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id};
+use super::params::{
+    CLUSTER_PARAMS, EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id,
+};
 use super::reply::{ApiError, json};
 use crate::Service;
 use crate::readiness::Component;
@@ -56,6 +60,7 @@ pub(crate) async fn answer(endpoint: Endpoint, query: &str, service: &Service) -
         Endpoint::RecordEvents(segment) => events(service, query, &segment).await,
         Endpoint::Statistics => statistics(service, query).await,
         Endpoint::Applications => applications(service, query).await,
+        Endpoint::Clusters => clusters(service, query).await,
         Endpoint::Analyze => analyze(service, query),
     };
     result.unwrap_or_else(ApiError::into_response)
@@ -171,22 +176,50 @@ async fn list(
     ))
 }
 
+/// The record of `id` in `cluster`; without a cluster, the one record of `id` in
+/// whichever cluster has it: 404 when none has, 409 naming them when several have.
+async fn find_record(
+    service: &Service,
+    cluster: Option<&str>,
+    id: &ResourceId,
+) -> Result<DriftRecord, ApiError> {
+    if let Some(cluster) = cluster {
+        return from_store(service, service.store().get(cluster, id).await)?.ok_or_else(|| {
+            ApiError::not_found(format!("no drift record for `{id}` in cluster `{cluster}`"))
+        });
+    }
+    let mut records = from_store(service, service.store().lookup(id).await)?;
+    match records.len() {
+        0 => Err(ApiError::not_found(format!("no drift record for `{id}`"))),
+        1 => Ok(records.remove(0)),
+        _ => {
+            let clusters: Vec<String> = records.into_iter().map(|r| r.cluster).collect();
+            Err(ApiError::ambiguous(
+                format!(
+                    "`{id}` has a drift record in several clusters ({}); name one with ?cluster=",
+                    clusters.join(", ")
+                ),
+                clusters,
+            ))
+        }
+    }
+}
+
 async fn record(service: &Service, query: &str, segment: &str) -> Result<Response, ApiError> {
     let id = resource_id(segment)?;
-    Params::parse(query, &[])?;
-    match from_store(service, service.store().get(&id).await)? {
-        Some(record) => Ok(json(StatusCode::OK, &record)),
-        None => Err(ApiError::not_found(format!("no drift record for `{id}`"))),
-    }
+    let cluster = Params::parse(query, CLUSTER_PARAMS)?.cluster()?;
+    let record = find_record(service, cluster.as_deref(), &id).await?;
+    Ok(json(StatusCode::OK, &record))
 }
 
 async fn events(service: &Service, query: &str, segment: &str) -> Result<Response, ApiError> {
     let id = resource_id(segment)?;
     let params = Params::parse(query, EVENT_PARAMS)?;
-    let filter = params.event_filter(id.clone())?;
-    if from_store(service, service.store().get(&id).await)?.is_none() {
-        return Err(ApiError::not_found(format!("no drift record for `{id}`")));
-    }
+    let cluster = params.cluster()?;
+    // Checked before the store is asked for anything.
+    params.event_filter(String::new(), id.clone())?;
+    let record = find_record(service, cluster.as_deref(), &id).await?;
+    let filter = params.event_filter(record.cluster, id.clone())?;
     let page = match service.store().events(&filter).await {
         // The store is fine; the cursor is not one of its positions.
         Err(error) if error.kind == PortErrorKind::InvalidRequest => {
@@ -206,8 +239,11 @@ async fn events(service: &Service, query: &str, segment: &str) -> Result<Respons
 }
 
 async fn statistics(service: &Service, query: &str) -> Result<Response, ApiError> {
-    Params::parse(query, &[])?;
-    let statistics = from_store(service, service.store().statistics().await)?;
+    let cluster = Params::parse(query, CLUSTER_PARAMS)?.cluster()?;
+    let statistics = from_store(
+        service,
+        service.store().statistics(cluster.as_deref()).await,
+    )?;
     Ok(json(StatusCode::OK, &StatisticsBody { statistics }))
 }
 
@@ -228,6 +264,37 @@ async fn applications(service: &Service, query: &str) -> Result<Response, ApiErr
         &ApplicationList {
             count: applications.len(),
             applications,
+        },
+    ))
+}
+
+/// The clusters in the store, and this instance's own even before it stored a record.
+/// Only the own cluster's last analysis, readiness and leadership are known here (this
+/// instance analyses it, and without leader election it leads it); the others' are
+/// `null`.
+async fn clusters(service: &Service, query: &str) -> Result<Response, ApiError> {
+    Params::parse(query, &[])?;
+    let mut counts = from_store(service, service.store().cluster_counts().await)?;
+    let own = service.cluster();
+    counts.entry(own.to_owned()).or_default();
+    let clusters: Vec<ClusterBody> = counts
+        .into_iter()
+        .map(|(name, counts)| {
+            let is_own = name == own;
+            ClusterBody {
+                last_analysis: service.last_analysis().get().filter(|_| is_own),
+                ready: is_own.then(|| service.readiness().not_ready().is_empty()),
+                leader: is_own.then_some(true),
+                counts,
+                name,
+            }
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &ClusterList {
+            count: clusters.len(),
+            clusters,
         },
     ))
 }

@@ -23,6 +23,7 @@ const MAX_NAMESPACE_LEN: usize = 63;
 
 /// Parameters of the record lists.
 pub(crate) const LIST_PARAMS: &[&str] = &[
+    "cluster",
     "namespace",
     "application",
     "drift_detected",
@@ -31,9 +32,12 @@ pub(crate) const LIST_PARAMS: &[&str] = &[
     "offset",
 ];
 /// Parameters of the active and resolved lists, whose status is fixed.
-pub(crate) const STATUS_LIST_PARAMS: &[&str] = &["namespace", "application", "limit", "offset"];
+pub(crate) const STATUS_LIST_PARAMS: &[&str] =
+    &["cluster", "namespace", "application", "limit", "offset"];
 /// Parameters of a resource's event history.
-pub(crate) const EVENT_PARAMS: &[&str] = &["since", "until", "limit", "cursor"];
+pub(crate) const EVENT_PARAMS: &[&str] = &["cluster", "since", "until", "limit", "cursor"];
+/// Parameters of one record and of the statistics.
+pub(crate) const CLUSTER_PARAMS: &[&str] = &["cluster"];
 
 /// Decoded query parameters, each given at most once, all of them accepted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -131,6 +135,26 @@ impl Params {
         }
     }
 
+    /// `cluster`: a cluster name as `cluster.name` accepts it.
+    pub(crate) fn cluster(&self) -> Result<Option<String>, ApiError> {
+        let Some(name) = self.get("cluster") else {
+            return Ok(None);
+        };
+        let valid = name.len() <= driftguard_core::config::MAX_CLUSTER_NAME_LEN
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if valid {
+            Ok(Some(name.to_owned()))
+        } else {
+            Err(ApiError::bad_parameter(
+                "cluster",
+                "a cluster name (letters, digits, '-', '_' and '.', at most 63)",
+                name,
+            ))
+        }
+    }
+
     fn drift_detected(&self) -> Result<Option<bool>, ApiError> {
         match self.get("drift_detected") {
             None => Ok(None),
@@ -193,6 +217,7 @@ impl Params {
         status: Option<DriftStatus>,
     ) -> Result<RecordFilter, ApiError> {
         Ok(RecordFilter {
+            cluster: self.cluster()?,
             namespace: self.namespace()?,
             application: self.application()?,
             drift_detected: self.drift_detected()?,
@@ -205,9 +230,13 @@ impl Params {
         })
     }
 
-    /// The event filter of one resource's history: `since` and `until` filter, `cursor`
-    /// starts after the last event of an earlier page.
-    pub(crate) fn event_filter(&self, id: ResourceId) -> Result<EventFilter, ApiError> {
+    /// The event filter of one resource's history in `cluster`: `since` and `until`
+    /// filter, `cursor` starts after the last event of an earlier page.
+    pub(crate) fn event_filter(
+        &self,
+        cluster: String,
+        id: ResourceId,
+    ) -> Result<EventFilter, ApiError> {
         let since = self.time("since")?;
         let until = self.time("until")?;
         if let (Some(since), Some(until)) = (since, until)
@@ -218,6 +247,7 @@ impl Params {
             ));
         }
         Ok(EventFilter {
+            cluster: Some(cluster),
             resource_id: Some(id),
             since,
             until,
@@ -340,7 +370,10 @@ mod tests {
         let params =
             Params::parse("since=2025-01-31T12%3A00%3A00%2B01%3A00", EVENT_PARAMS).unwrap();
         let filter = params
-            .event_filter(ResourceId::namespaced("Deployment", "shop", "web"))
+            .event_filter(
+                "default".to_owned(),
+                ResourceId::namespaced("Deployment", "shop", "web"),
+            )
             .unwrap();
         assert_eq!(
             filter.since.map(|t| t.to_rfc3339()),
@@ -354,13 +387,16 @@ mod tests {
     fn event_times_must_be_rfc3339_and_ordered() {
         let params = Params::parse("since=yesterday", EVENT_PARAMS).unwrap();
         let id = ResourceId::namespaced("Deployment", "shop", "web");
-        assert!(error(params.event_filter(id.clone())).contains("`since`"));
+        assert!(error(params.event_filter("default".to_owned(), id.clone())).contains("`since`"));
         let params = Params::parse(
             "since=2025-02-01T00:00:00Z&until=2025-01-01T00:00:00Z",
             EVENT_PARAMS,
         )
         .unwrap();
-        assert!(error(params.event_filter(id)).contains("`since` is after `until`"));
+        assert!(
+            error(params.event_filter("default".to_owned(), id))
+                .contains("`since` is after `until`")
+        );
     }
 
     #[test]
@@ -378,13 +414,13 @@ mod tests {
         );
         let filter = Params::parse(&query, EVENT_PARAMS)
             .unwrap()
-            .event_filter(id.clone())
+            .event_filter("default".to_owned(), id.clone())
             .unwrap();
         assert_eq!(filter.after, Some(position));
         assert_eq!(filter.limit, Some(1));
         assert!(filter.since.is_some());
         let params = Params::parse("cursor=bm90LWEtY3Vyc29y", EVENT_PARAMS).unwrap();
-        assert!(error(params.event_filter(id)).contains("`cursor`"));
+        assert!(error(params.event_filter("default".to_owned(), id)).contains("`cursor`"));
         assert!(
             params
                 .refused_cursor()

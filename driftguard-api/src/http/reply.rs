@@ -6,10 +6,13 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-/// The body of every error answer: `{"error": "…"}`.
+/// The body of every error answer: `{"error": "…"}`, plus the candidate clusters of an
+/// ambiguous resource id (`{"error": "…", "clusters": […]}`).
 #[derive(Debug, Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    clusters: &'a [String],
 }
 
 /// An error answer: a status and a message naming what was wrong.
@@ -17,6 +20,7 @@ struct ErrorBody<'a> {
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
+    clusters: Vec<String>,
 }
 
 /// How much of a client's input an error message repeats.
@@ -36,6 +40,7 @@ impl ApiError {
         Self {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            clusters: Vec::new(),
         }
     }
 
@@ -53,6 +58,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            clusters: Vec::new(),
         }
     }
 
@@ -61,6 +67,7 @@ impl ApiError {
         Self {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
+            clusters: Vec::new(),
         }
     }
 
@@ -69,6 +76,7 @@ impl ApiError {
         Self {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: message.into(),
+            clusters: Vec::new(),
         }
     }
 
@@ -80,6 +88,17 @@ impl ApiError {
                 "the drift store is unavailable: {}",
                 driftguard_core::error_chain(error)
             ),
+            clusters: Vec::new(),
+        }
+    }
+
+    /// 409: a resource id that several clusters have, asked for without `cluster`;
+    /// `clusters` lists them so the client can ask again with one.
+    pub(crate) fn ambiguous(message: impl Into<String>, clusters: Vec<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            message: message.into(),
+            clusters,
         }
     }
 
@@ -88,6 +107,7 @@ impl ApiError {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: message.into(),
+            clusters: Vec::new(),
         }
     }
 
@@ -96,6 +116,7 @@ impl ApiError {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: message.into(),
+            clusters: Vec::new(),
         }
     }
 
@@ -117,6 +138,7 @@ impl ApiError {
             self.status,
             &ErrorBody {
                 error: &self.message,
+                clusters: &self.clusters,
             },
         )
     }

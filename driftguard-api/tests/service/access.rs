@@ -232,7 +232,7 @@ async fn every_route_answers_each_kind_of_caller_as_its_scopes_allow() {
         ("a read and analyze token", Some(ADMIN)),
     ];
     let routes = routes();
-    assert_eq!(routes.len(), 11, "{routes:?}");
+    assert_eq!(routes.len(), 12, "{routes:?}");
     for (method, path) in routes {
         let public = ["/health", "/ready", "/metrics"].contains(&path.as_str());
         for (caller, token) in callers {
@@ -432,7 +432,11 @@ fn unreachable() -> PortError {
 
 #[async_trait]
 impl DriftStore for UnreachableStore {
-    async fn get(&self, _: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+    async fn get(&self, _: &str, _: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+        Err(unreachable())
+    }
+
+    async fn lookup(&self, _: &ResourceId) -> Result<Vec<DriftRecord>, PortError> {
         Err(unreachable())
     }
 
@@ -448,11 +452,15 @@ impl DriftStore for UnreachableStore {
         Err(unreachable())
     }
 
-    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
+    async fn statistics(&self, _: Option<&str>) -> Result<DriftStatistics, PortError> {
         Err(unreachable())
     }
 
     async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        Err(unreachable())
+    }
+
+    async fn cluster_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
         Err(unreachable())
     }
 

@@ -80,6 +80,7 @@ fn time(millis: i64) -> DateTime<Utc> {
 
 fn event(resource: &str, at: DateTime<Utc>, n: usize) -> DriftEvent {
     DriftEvent {
+        cluster: "default".to_owned(),
         resource_id: resource.parse().expect("a valid id"),
         application: DEFAULT_APPLICATION.to_owned(),
         kind: EventKind::DriftChanged,

@@ -203,9 +203,14 @@ impl TestStore {
 
 #[async_trait]
 impl DriftStore for TestStore {
-    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+    async fn get(&self, cluster: &str, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
         self.check()?;
-        self.inner.get(id).await
+        self.inner.get(cluster, id).await
+    }
+
+    async fn lookup(&self, id: &ResourceId) -> Result<Vec<DriftRecord>, PortError> {
+        self.check()?;
+        self.inner.lookup(id).await
     }
 
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
@@ -228,9 +233,9 @@ impl DriftStore for TestStore {
         self.inner.events(filter).await
     }
 
-    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
+    async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError> {
         self.check()?;
-        self.inner.statistics().await
+        self.inner.statistics(cluster).await
     }
 
     async fn ping(&self) -> Result<(), PortError> {

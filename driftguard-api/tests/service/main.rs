@@ -10,6 +10,7 @@ mod harness;
 
 mod access;
 mod analysis;
+mod clusters;
 mod connection_cap;
 mod errors;
 mod event_pages;

@@ -29,6 +29,7 @@ fn drift_events(
             ("severity", severity),
             ("namespace", namespace),
             ("application", "default"),
+            ("cluster", "default"),
         ],
     )
 }
@@ -36,7 +37,11 @@ fn drift_events(
 fn active_drifts(metrics: &Metrics, namespace: &str, severity: &str) -> Option<f64> {
     metrics.value(
         "driftguard_active_drifts",
-        &[("namespace", namespace), ("severity", severity)],
+        &[
+            ("namespace", namespace),
+            ("severity", severity),
+            ("cluster", "default"),
+        ],
     )
 }
 
@@ -52,6 +57,7 @@ fn active_types(
             ("namespace", namespace),
             ("type", drift_type),
             ("severity", severity),
+            ("cluster", "default"),
         ],
     )
 }
@@ -69,6 +75,7 @@ fn resolutions(
             ("severity", severity),
             ("namespace", namespace),
             ("application", "default"),
+            ("cluster", "default"),
         ],
     )
 }
@@ -136,11 +143,17 @@ async fn metrics_follow_drift_and_its_resolution() {
     assert_eq!(metrics.sum("driftguard_drift_events_total", &[]), 3.0);
     // Score: High 10 (web) in shop, Medium 3 in billing.
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "shop"), ("cluster", "default")]
+        ),
         Some(10.0)
     );
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "billing")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "billing"), ("cluster", "default")]
+        ),
         Some(3.0)
     );
     // Active records: web (High) in shop, the ConfigMap (Medium) in billing; by type,
@@ -162,25 +175,36 @@ async fn metrics_follow_drift_and_its_resolution() {
     );
     assert_eq!(metrics.sum("driftguard_active_drift_types", &[]), 3.0);
     assert_eq!(
-        metrics.value("driftguard_resources_watched", &[]),
+        metrics.value("driftguard_resources_watched", &[("cluster", "default")]),
         Some(3.0)
     );
     assert_eq!(
         metrics.value(
             "driftguard_analyses_total",
-            &[("mode", "full"), ("outcome", "success")]
+            &[
+                ("mode", "full"),
+                ("outcome", "success"),
+                ("cluster", "default")
+            ]
         ),
         Some(1.0)
     );
     assert_eq!(
         metrics.value(
             "driftguard_sync_duration_seconds_count",
-            &[("mode", "full"), ("outcome", "success")]
+            &[
+                ("mode", "full"),
+                ("outcome", "success"),
+                ("cluster", "default")
+            ]
         ),
         Some(1.0)
     );
     let last = metrics
-        .value("driftguard_last_successful_analysis_timestamp_seconds", &[])
+        .value(
+            "driftguard_last_successful_analysis_timestamp_seconds",
+            &[("cluster", "default")],
+        )
         .expect("a last success time");
     assert!((last - chrono::Utc::now().timestamp() as f64).abs() < 86_400.0);
     for component in ["desired_source", "live_source", "store"] {
@@ -219,11 +243,17 @@ async fn metrics_follow_drift_and_its_resolution() {
     service.analyze().await;
     let metrics = scrape(&service).await;
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "shop"), ("cluster", "default")]
+        ),
         Some(0.0)
     );
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "billing")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "billing"), ("cluster", "default")]
+        ),
         Some(0.0)
     );
     assert_eq!(metrics.sum("driftguard_drift_events_total", &[]), 3.0);
@@ -251,7 +281,11 @@ async fn metrics_follow_drift_and_its_resolution() {
     assert_eq!(
         metrics.value(
             "driftguard_analyses_total",
-            &[("mode", "full"), ("outcome", "success")]
+            &[
+                ("mode", "full"),
+                ("outcome", "success"),
+                ("cluster", "default")
+            ]
         ),
         Some(2.0)
     );
@@ -267,7 +301,10 @@ async fn a_changed_drift_counts_only_its_new_types() {
         Some(1.0)
     );
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "shop"), ("cluster", "default")]
+        ),
         Some(3.0)
     );
     assert_eq!(active_drifts(&metrics, "shop", "Medium"), Some(1.0));
@@ -287,7 +324,10 @@ async fn a_changed_drift_counts_only_its_new_types() {
         Some(1.0)
     );
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "shop"), ("cluster", "default")]
+        ),
         Some(10.0)
     );
     // The record's severity rose: it moved from Medium to High.
@@ -309,7 +349,11 @@ async fn a_changed_drift_counts_only_its_new_types() {
     assert_eq!(
         metrics.value(
             "driftguard_analyses_total",
-            &[("mode", "full"), ("outcome", "failure")]
+            &[
+                ("mode", "full"),
+                ("outcome", "failure"),
+                ("cluster", "default")
+            ]
         ),
         Some(1.0)
     );
@@ -321,7 +365,10 @@ async fn a_changed_drift_counts_only_its_new_types() {
         Some(0.0)
     );
     assert_eq!(
-        metrics.value("driftguard_drift_score", &[("namespace", "shop")]),
+        metrics.value(
+            "driftguard_drift_score",
+            &[("namespace", "shop"), ("cluster", "default")]
+        ),
         Some(10.0)
     );
     assert_eq!(active_drifts(&metrics, "shop", "High"), Some(1.0));

@@ -142,7 +142,7 @@ async fn an_empty_desired_state_is_held_back_and_ready_says_why() {
     assert_eq!(
         metrics.value(
             "driftguard_desired_held_back_total",
-            &[("application", "default")]
+            &[("application", "default"), ("cluster", "default")]
         ),
         Some(1.0),
         "{}",

@@ -88,6 +88,7 @@ async fn drift_records_have_the_documented_shape() {
         "kind",
         "namespace",
         "name",
+        "cluster",
         "application",
         "drift_detected",
         "drift_status",

@@ -54,7 +54,7 @@ async fn a_running_analysis_finishes_within_the_grace_period() {
     desired.gate.open();
     service.finish().await.expect("a clean stop");
     assert_eq!(store.saves(), saves + 1, "the analysis was saved");
-    let web = driftguard_core::DriftStore::get(&*store, &fixtures::web_id())
+    let web = driftguard_core::DriftStore::get(&*store, "default", &fixtures::web_id())
         .await
         .unwrap()
         .expect("a record");

@@ -6,7 +6,7 @@
 //! names the key instead of a silently ignored setting.
 
 use driftguard_api::ServerConfig;
-use driftguard_core::config::DetectionConfig;
+use driftguard_core::config::{ClusterConfig, DetectionConfig};
 use driftguard_sources::{
     ApplicationConfig, GitSourceConfig, KubeSourceConfig, RenderConfig, SourcesConfig,
 };
@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
+    /// The cluster this instance analyses: the name every record, event and drift
+    /// metric series carries (driftguard-core).
+    pub cluster: ClusterConfig,
     /// The HTTP server (driftguard-api).
     pub server: ServerConfig,
     /// Log level and format (this binary).

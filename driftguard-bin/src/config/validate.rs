@@ -11,6 +11,7 @@ use crate::logging::filter_directives;
 /// Checks the settings as a whole; the first problem found is the error, naming its key.
 pub fn validate(settings: &Settings) -> anyhow::Result<()> {
     settings.server.validate()?;
+    settings.cluster.validate()?;
     check_log_level(&settings.logging.level)?;
     settings.database.validate()?;
     settings.retention.validate()?;

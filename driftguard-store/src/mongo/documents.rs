@@ -8,13 +8,20 @@
 //!
 //! Documents written before applications existed have no `application` field; they read
 //! back as [`DEFAULT_APPLICATION`], and queries treat the missing field as that name
-//! ([`crate::mongo::queries::application_condition`]).
+//! ([`crate::mongo::queries::application_condition`]). Likewise documents written before
+//! clusters existed have no `cluster` field and belong to [`DEFAULT_CLUSTER`]
+//! ([`crate::mongo::migrations`] sets the field on them).
+//!
+//! A record's `_id` is its key ([`record_key`]): the bare resource id in cluster
+//! [`DEFAULT_CLUSTER`], so documents stored before clusters existed already sit at their
+//! key, and `CLUSTER/resource_id` in any other cluster (a resource id never holds a `/`,
+//! a cluster name neither). The unique index on `(cluster, resource_id)` states the key.
 
 use bson::{DateTime as BsonDateTime, Document};
 use chrono::{DateTime, Utc};
 use driftguard_core::{
-    DEFAULT_APPLICATION, DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind,
-    ResourceId, Severity,
+    DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftDetail, DriftEvent, DriftRecord, DriftStatus,
+    DriftType, EventKind, ResourceId, Severity,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +36,8 @@ struct RecordDocument {
     kind: String,
     namespace: Option<String>,
     name: String,
+    #[serde(default = "default_cluster")]
+    cluster: String,
     #[serde(default = "default_application")]
     application: String,
     drift_detected: bool,
@@ -52,6 +61,8 @@ struct RecordDocument {
 #[derive(Serialize, Deserialize)]
 struct EventDocument {
     resource_id: ResourceId,
+    #[serde(default = "default_cluster")]
+    cluster: String,
     #[serde(default = "default_application")]
     application: String,
     kind: EventKind,
@@ -60,6 +71,21 @@ struct EventDocument {
     severity: Option<Severity>,
     git_revision: Option<String>,
     message: String,
+}
+
+/// The cluster of a document stored before clusters existed.
+fn default_cluster() -> String {
+    DEFAULT_CLUSTER.to_owned()
+}
+
+/// The `_id` of the record of `id` in `cluster`: the bare id in [`DEFAULT_CLUSTER`],
+/// `cluster/id` elsewhere.
+pub(crate) fn record_key(cluster: &str, id: &ResourceId) -> String {
+    if cluster == DEFAULT_CLUSTER {
+        id.to_string()
+    } else {
+        format!("{cluster}/{id}")
+    }
 }
 
 /// The application of a document stored before applications existed.
@@ -85,6 +111,7 @@ pub(crate) fn record_document(record: &DriftRecord) -> Result<Document> {
         kind: record.kind.clone(),
         namespace: record.namespace.clone(),
         name: record.name.clone(),
+        cluster: record.cluster.clone(),
         application: record.application.clone(),
         drift_detected: record.drift_detected,
         drift_status: record.drift_status,
@@ -109,7 +136,7 @@ pub(crate) fn record_document(record: &DriftRecord) -> Result<Document> {
         what: what(),
         reason: e.to_string(),
     })?;
-    let mut stored = bson::doc! { "_id": record.resource_id.to_string() };
+    let mut stored = bson::doc! { "_id": record_key(&record.cluster, &record.resource_id) };
     stored.extend(fields);
     Ok(stored)
 }
@@ -133,6 +160,7 @@ pub(crate) fn record_from_document(document: Document) -> Result<DriftRecord> {
         kind: stored.kind,
         namespace: stored.namespace,
         name: stored.name,
+        cluster: stored.cluster,
         application: stored.application,
         drift_detected: stored.drift_detected,
         drift_status: stored.drift_status,
@@ -155,6 +183,7 @@ pub(crate) fn record_from_document(document: Document) -> Result<DriftRecord> {
 pub(crate) fn event_document(event: &DriftEvent) -> Result<Document> {
     let document = EventDocument {
         resource_id: event.resource_id.clone(),
+        cluster: event.cluster.clone(),
         application: event.application.clone(),
         kind: event.kind,
         at: date(event.at),
@@ -179,6 +208,7 @@ pub(crate) fn event_from_document(document: Document) -> Result<DriftEvent> {
         })?;
     Ok(DriftEvent {
         resource_id: stored.resource_id,
+        cluster: stored.cluster,
         application: stored.application,
         kind: stored.kind,
         at: stored.at.to_chrono(),
@@ -280,6 +310,7 @@ mod tests {
 
         let event = DriftEvent {
             resource_id: record.resource_id.clone(),
+            cluster: DEFAULT_CLUSTER.to_owned(),
             application: "payments".to_owned(),
             kind: EventKind::DriftResolved,
             at: BsonDateTime::from_millis(3_000).to_chrono(),

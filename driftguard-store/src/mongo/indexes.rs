@@ -32,15 +32,26 @@ fn sparse(name: &str, keys: bson::Document) -> IndexModel {
         .build()
 }
 
-/// `drift_records`: one document per resource, listed in `ResourceId` order
-/// (kind, namespace, name), filtered by namespace, application, drift and status.
+/// `drift_records`: one document per resource and cluster, listed in `ResourceId` order
+/// (kind, namespace, name), filtered by cluster, namespace, application, drift and
+/// status, looked up by resource id across clusters.
 /// Documents stored before applications existed are indexed under a null
 /// `application`, which the filter for the default application includes. Pruning reads
 /// resolved records by `resolved_at`; deliveries find pending outboxes by their token,
 /// which only documents holding one have.
 pub(crate) fn record_indexes() -> Vec<IndexModel> {
     vec![
-        index("resource_id_unique", doc! { "resource_id": 1 }, true),
+        index(
+            "cluster_resource_id_unique",
+            doc! { "cluster": 1, "resource_id": 1 },
+            true,
+        ),
+        index("by_resource_id", doc! { "resource_id": 1 }, false),
+        index(
+            "by_cluster",
+            doc! { "cluster": 1, "kind": 1, "namespace": 1, "name": 1 },
+            false,
+        ),
         index(
             "by_id_parts",
             doc! { "kind": 1, "namespace": 1, "name": 1 },
@@ -88,6 +99,7 @@ pub(crate) fn event_indexes() -> Vec<IndexModel> {
             doc! { "resource_id": 1, "at": 1 },
             false,
         ),
+        index("by_cluster_and_time", doc! { "cluster": 1, "at": 1 }, false),
         index("by_time", doc! { "at": 1 }, false),
         index("by_kind", doc! { "kind": 1, "resource_id": 1 }, false),
     ]

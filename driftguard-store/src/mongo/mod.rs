@@ -1,9 +1,10 @@
 //! The production store: MongoDB (6.0 or later), with the official driver.
 //!
-//! - Database `database.name`; collections `drift_records` (one document per resource,
-//!   its `_id` and its uniquely indexed `resource_id` both the resource id) and
-//!   `drift_events` (append-only);
-//! - indexes created when the store first reaches the server, idempotently;
+//! - Database `database.name`; collections `drift_records` (one document per resource
+//!   and cluster, its `_id` the record key of `documents::record_key`, and
+//!   `(cluster, resource_id)` uniquely indexed) and `drift_events` (append-only);
+//! - versioned migrations (`migrations`) and indexes, run when the store first reaches
+//!   the server, idempotently;
 //! - statistics and counts per application as aggregation pipelines; record writes as
 //!   bulk writes ([`BulkWriteMode`]);
 //! - each record saved together with its events: in multi-document transactions on a
@@ -32,6 +33,7 @@
 mod documents;
 mod failure;
 mod indexes;
+mod migrations;
 mod outbox;
 mod queries;
 mod save;
@@ -318,6 +320,7 @@ impl MongoStore {
         let database = client.database(&self.database_name);
         let records = database.collection::<Document>(RECORDS_COLLECTION);
         let events = database.collection::<Document>(EVENTS_COLLECTION);
+        migrations::migrate(&database, uri).await?;
         records
             .create_indexes(indexes::record_indexes())
             .await
@@ -406,15 +409,30 @@ fn to_i64(n: usize) -> i64 {
 
 #[async_trait]
 impl DriftStore for MongoStore {
-    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+    async fn get(&self, cluster: &str, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
         let prepared = self.prepared().await?;
         let document = prepared
             .records
-            .find_one(doc! { "_id": id.to_string() })
+            .find_one(doc! { "_id": documents::record_key(cluster, id) })
             .projection(outbox::without_outbox())
             .await
             .map_err(|e| failure("reading a record", &self.uri, &e))?;
         Ok(document.map(documents::record_from_document).transpose()?)
+    }
+
+    async fn lookup(&self, id: &ResourceId) -> Result<Vec<DriftRecord>, PortError> {
+        let prepared = self.prepared().await?;
+        let find = prepared
+            .records
+            .find(doc! { "resource_id": id.to_string() })
+            .projection(outbox::without_outbox());
+        let documents = self.collect("reading a record", find.await).await?;
+        let mut records = documents
+            .into_iter()
+            .map(documents::record_from_document)
+            .collect::<Result<Vec<_>>>()?;
+        records.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+        Ok(records)
     }
 
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
@@ -474,7 +492,7 @@ impl DriftStore for MongoStore {
         Ok(EventPage::from_keyed(keyed, filter.limit))
     }
 
-    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
+    async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError> {
         let prepared = self.drained().await?;
         let operation = "computing statistics";
         let aggregate = |collection: &Collection<Document>, pipeline: Vec<Document>| {
@@ -485,13 +503,16 @@ impl DriftStore for MongoStore {
             }
         };
         let (breakdowns, most_drifted, time_to_resolve, total_events) = tokio::try_join!(
-            aggregate(&prepared.records, statistics::record_breakdowns()),
-            aggregate(&prepared.events, statistics::most_drifted()),
-            aggregate(&prepared.events, statistics::time_to_resolve()),
+            aggregate(&prepared.records, statistics::record_breakdowns(cluster)),
+            aggregate(&prepared.events, statistics::most_drifted(cluster)),
+            aggregate(&prepared.events, statistics::time_to_resolve(cluster)),
             async {
                 prepared
                     .events
-                    .count_documents(Document::new())
+                    .count_documents(queries::event_query(&EventFilter {
+                        cluster: cluster.map(str::to_owned),
+                        ..EventFilter::default()
+                    })?)
                     .await
                     .map_err(|e| failure(operation, &self.uri, &e))
             },
@@ -505,6 +526,7 @@ impl DriftStore for MongoStore {
             by_type: breakdowns.by_type,
             by_namespace: breakdowns.by_namespace,
             by_application: breakdowns.by_application,
+            by_cluster: breakdowns.by_cluster,
             total_events,
             mean_time_to_resolve_seconds: statistics::mean_seconds_from(time_to_resolve.first())?,
             most_drifted: statistics::most_drifted_from(&most_drifted)?,
@@ -519,7 +541,18 @@ impl DriftStore for MongoStore {
             .aggregate(statistics::application_counts())
             .await;
         let groups = self.collect(operation, cursor).await?;
-        Ok(statistics::application_counts_from(&groups)?)
+        Ok(statistics::status_counts_from(&groups)?)
+    }
+
+    async fn cluster_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        let prepared = self.prepared().await?;
+        let operation = "counting records per cluster";
+        let cursor = prepared
+            .records
+            .aggregate(statistics::cluster_counts())
+            .await;
+        let groups = self.collect(operation, cursor).await?;
+        Ok(statistics::status_counts_from(&groups)?)
     }
 
     /// Deletes by query: events through the `at` index, resolved records through the

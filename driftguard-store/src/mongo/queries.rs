@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime as BsonDateTime, Document, doc};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use driftguard_core::ports::{EventFilter, RecordFilter};
-use driftguard_core::{DEFAULT_APPLICATION, DriftStatus};
+use driftguard_core::{DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftStatus};
 
 use crate::error::{Error, Result};
 use crate::mongo::outbox::OUTBOX_TOKEN;
@@ -12,7 +12,7 @@ use crate::mongo::outbox::OUTBOX_TOKEN;
 /// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped, stored
 /// as null, first), then name.
 pub(crate) fn record_order() -> Document {
-    doc! { "kind": 1, "namespace": 1, "name": 1, "resource_id": 1 }
+    doc! { "kind": 1, "namespace": 1, "name": 1, "resource_id": 1, "cluster": 1 }
 }
 
 /// Events oldest first, ties in insertion order (driver-made ObjectIds increase): a
@@ -24,6 +24,9 @@ pub(crate) fn event_order() -> Document {
 /// The field conditions of a record filter (paging aside).
 pub(crate) fn record_query(filter: &RecordFilter) -> Document {
     let mut query = Document::new();
+    if let Some(cluster) = &filter.cluster {
+        query.insert("cluster", cluster_condition(cluster));
+    }
     if let Some(namespace) = &filter.namespace {
         query.insert("namespace", namespace.as_str());
     }
@@ -50,6 +53,23 @@ pub(crate) fn application_condition(application: &str) -> Bson {
     }
 }
 
+/// The condition on `cluster` selecting the documents of `cluster`. Documents stored
+/// before clusters existed (and not yet migrated) have no such field and belong to
+/// [`DEFAULT_CLUSTER`], so that cluster also matches a missing (null) field.
+pub(crate) fn cluster_condition(cluster: &str) -> Bson {
+    if cluster == DEFAULT_CLUSTER {
+        doc! { "$in": [DEFAULT_CLUSTER, Bson::Null] }.into()
+    } else {
+        cluster.into()
+    }
+}
+
+/// An aggregation expression for a document's cluster: its `cluster` field, or
+/// [`DEFAULT_CLUSTER`] for a document stored before clusters existed.
+pub(crate) fn cluster_or_default() -> Bson {
+    doc! { "$ifNull": ["$cluster", DEFAULT_CLUSTER] }.into()
+}
+
 /// An aggregation expression for a document's application: its `application` field, or
 /// [`DEFAULT_APPLICATION`] for a document stored before applications existed.
 pub(crate) fn application_or_default() -> Bson {
@@ -69,6 +89,9 @@ pub(crate) fn application_or_default() -> Bson {
 /// Fails when the position's key is not an ObjectId's 12 bytes.
 pub(crate) fn event_query(filter: &EventFilter) -> Result<Document> {
     let mut query = Document::new();
+    if let Some(cluster) = &filter.cluster {
+        query.insert("cluster", cluster_condition(cluster));
+    }
     if let Some(id) = &filter.resource_id {
         query.insert("resource_id", id.to_string());
     }

@@ -121,7 +121,7 @@ impl Batch {
         };
         let mut position: HashMap<String, usize> = HashMap::with_capacity(records.len());
         for record in records {
-            let resource_id = record.resource_id.to_string();
+            let resource_id = documents::record_key(&record.cluster, &record.resource_id);
             position.insert(resource_id.clone(), batch.records.len());
             batch.records.push(RecordWithEvents {
                 record: RecordWrite {
@@ -135,7 +135,7 @@ impl Batch {
             let mut document = Document::new();
             document.insert("_id", ObjectId::new());
             document.extend(documents::event_document(event)?);
-            match position.get(&event.resource_id.to_string()) {
+            match position.get(&documents::record_key(&event.cluster, &event.resource_id)) {
                 Some(&index) => batch.records[index].events.push(document),
                 None => batch.unattached.push(document),
             }

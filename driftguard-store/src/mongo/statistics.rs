@@ -15,38 +15,56 @@ use driftguard_core::stats::{DriftCount, MOST_DRIFTED_LIMIT, StatusCounts, zero_
 use driftguard_core::{DriftStatus, DriftType};
 
 use crate::error::{Error, Result};
-use crate::mongo::queries::application_or_default;
+use crate::mongo::queries::{application_or_default, cluster_condition, cluster_or_default};
 
-/// Record counts by status, severity, type, namespace and application, in one pass.
-pub(crate) fn record_breakdowns() -> Vec<Document> {
+/// The stages that keep the documents of `cluster` only (none for every cluster), put in
+/// front of a pipeline.
+fn scoped(cluster: Option<&str>, pipeline: Vec<Document>) -> Vec<Document> {
+    cluster
+        .map(|cluster| doc! { "$match": { "cluster": cluster_condition(cluster) } })
+        .into_iter()
+        .chain(pipeline)
+        .collect()
+}
+
+/// Record counts by status, severity, type, namespace, application and cluster, in one
+/// pass over the records of `cluster` (every cluster when `None`).
+pub(crate) fn record_breakdowns(cluster: Option<&str>) -> Vec<Document> {
     let count = doc! { "$sum": 1 };
-    vec![doc! {
-        "$facet": {
-            "by_status": [
-                { "$group": { "_id": "$drift_status", "count": count.clone() } },
-            ],
-            "by_severity": [
-                { "$match": { "drift_detected": true, "severity": { "$ne": Bson::Null } } },
-                { "$group": { "_id": "$severity", "count": count.clone() } },
-            ],
-            "by_type": [
-                { "$match": { "drift_detected": true } },
-                { "$unwind": "$drift_types" },
-                { "$group": { "_id": "$drift_types", "count": count.clone() } },
-            ],
-            "by_namespace": [
-                { "$match": { "drift_detected": true } },
-                { "$group": {
-                    "_id": { "$ifNull": ["$namespace", ""] },
-                    "count": count.clone(),
-                } },
-            ],
-            "by_application": [
-                { "$match": { "drift_detected": true } },
-                { "$group": { "_id": application_or_default(), "count": count } },
-            ],
-        }
-    }]
+    scoped(
+        cluster,
+        vec![doc! {
+            "$facet": {
+                "by_status": [
+                    { "$group": { "_id": "$drift_status", "count": count.clone() } },
+                ],
+                "by_severity": [
+                    { "$match": { "drift_detected": true, "severity": { "$ne": Bson::Null } } },
+                    { "$group": { "_id": "$severity", "count": count.clone() } },
+                ],
+                "by_type": [
+                    { "$match": { "drift_detected": true } },
+                    { "$unwind": "$drift_types" },
+                    { "$group": { "_id": "$drift_types", "count": count.clone() } },
+                ],
+                "by_namespace": [
+                    { "$match": { "drift_detected": true } },
+                    { "$group": {
+                        "_id": { "$ifNull": ["$namespace", ""] },
+                        "count": count.clone(),
+                    } },
+                ],
+                "by_application": [
+                    { "$match": { "drift_detected": true } },
+                    { "$group": { "_id": application_or_default(), "count": count.clone() } },
+                ],
+                "by_cluster": [
+                    { "$match": { "drift_detected": true } },
+                    { "$group": { "_id": cluster_or_default(), "count": count } },
+                ],
+            }
+        }],
+    )
 }
 
 /// The breakdowns read from the one document [`record_breakdowns`] produces.
@@ -61,6 +79,8 @@ pub(crate) struct RecordBreakdowns {
     pub(crate) by_namespace: BTreeMap<String, u64>,
     /// Drifted records by application.
     pub(crate) by_application: BTreeMap<String, u64>,
+    /// Drifted records by cluster.
+    pub(crate) by_cluster: BTreeMap<String, u64>,
 }
 
 impl RecordBreakdowns {
@@ -97,6 +117,7 @@ impl RecordBreakdowns {
             by_type: facet("by_type")?,
             by_namespace: facet("by_namespace")?,
             by_application: facet("by_application")?,
+            by_cluster: facet("by_cluster")?,
         })
     }
 }
@@ -104,11 +125,21 @@ impl RecordBreakdowns {
 /// Records per application: one group per application with a count per status, and the
 /// active records whose drift types hold `Missing`.
 pub(crate) fn application_counts() -> Vec<Document> {
+    status_counts(application_or_default())
+}
+
+/// Records per cluster, as [`application_counts`] counts them per application.
+pub(crate) fn cluster_counts() -> Vec<Document> {
+    status_counts(cluster_or_default())
+}
+
+/// Records per group key `key`: a count per status, and the active Missing ones.
+fn status_counts(key: Bson) -> Vec<Document> {
     let status_is = |status: DriftStatus| doc! { "$eq": ["$drift_status", status.as_str()] };
     let count_if = |condition: Document| doc! { "$sum": { "$cond": [condition, 1, 0] } };
     let missing = DriftType::Missing.as_str();
     vec![doc! { "$group": {
-        "_id": application_or_default(),
+        "_id": key,
         "none": count_if(status_is(DriftStatus::None)),
         "active": count_if(status_is(DriftStatus::Active)),
         "resolved": count_if(status_is(DriftStatus::Resolved)),
@@ -119,10 +150,8 @@ pub(crate) fn application_counts() -> Vec<Document> {
     } }]
 }
 
-/// Reads the groups of [`application_counts`].
-pub(crate) fn application_counts_from(
-    groups: &[Document],
-) -> Result<BTreeMap<String, StatusCounts>> {
+/// Reads the groups of [`application_counts`] or [`cluster_counts`].
+pub(crate) fn status_counts_from(groups: &[Document]) -> Result<BTreeMap<String, StatusCounts>> {
     let stage = "application_counts";
     groups
         .iter()
@@ -142,14 +171,23 @@ pub(crate) fn application_counts_from(
         .collect()
 }
 
-/// The resources with the most `drift_detected` events, most first, ties by id.
-pub(crate) fn most_drifted() -> Vec<Document> {
-    vec![
-        doc! { "$match": { "kind": "drift_detected" } },
-        doc! { "$group": { "_id": "$resource_id", "count": { "$sum": 1 } } },
-        doc! { "$sort": { "count": -1, "_id": 1 } },
-        doc! { "$limit": MOST_DRIFTED_LIMIT as i64 },
-    ]
+/// The resources with the most `drift_detected` events (of `cluster`, or of every
+/// cluster), most first, ties by id then cluster. Groups are keyed
+/// `resource_id<TAB>cluster`: a text key, which every server groups alike, and which
+/// sorts as the pair does, since a tab sorts before every character of a resource id.
+pub(crate) fn most_drifted(cluster: Option<&str>) -> Vec<Document> {
+    scoped(
+        cluster,
+        vec![
+            doc! { "$match": { "kind": "drift_detected" } },
+            doc! { "$group": {
+                "_id": { "$concat": ["$resource_id", "\t", cluster_or_default()] },
+                "count": { "$sum": 1 },
+            } },
+            doc! { "$sort": { "count": -1, "_id": 1 } },
+            doc! { "$limit": MOST_DRIFTED_LIMIT as i64 },
+        ],
+    )
 }
 
 /// Reads the groups of [`most_drifted`].
@@ -157,11 +195,15 @@ pub(crate) fn most_drifted_from(groups: &[Document]) -> Result<Vec<DriftCount>> 
     groups
         .iter()
         .map(|group| {
+            let key = group
+                .get_str("_id")
+                .map_err(|e| malformed("most_drifted", e))?;
+            let (resource_id, cluster) = key
+                .split_once('\t')
+                .ok_or_else(|| malformed("most_drifted", format!("`{key}` names no cluster")))?;
             Ok(DriftCount {
-                resource_id: group
-                    .get_str("_id")
-                    .map_err(|e| malformed("most_drifted", e))?
-                    .to_owned(),
+                cluster: cluster.to_owned(),
+                resource_id: resource_id.to_owned(),
                 drift_events: count(group.get("count"))
                     .map_err(|e| malformed("most_drifted", e))?,
             })
@@ -176,50 +218,54 @@ pub(crate) fn most_drifted_from(groups: &[Document]) -> Result<Vec<DriftCount>> 
 /// resolutions (per resource, in time order, ties in insertion order) numbers the
 /// episodes; a detection belongs to the episode of the resolutions before it, a
 /// resolution closes its own.
-pub(crate) fn time_to_resolve() -> Vec<Document> {
-    vec![
-        doc! { "$match": { "kind": { "$in": ["drift_detected", "drift_resolved"] } } },
-        doc! { "$addFields": {
-            "is_resolution": { "$cond": [{ "$eq": ["$kind", "drift_resolved"] }, 1, 0] },
-        } },
-        doc! { "$setWindowFields": {
-            "partitionBy": "$resource_id",
-            "sortBy": { "at": 1, "_id": 1 },
-            "output": {
-                "resolutions": {
-                    "$sum": "$is_resolution",
-                    "window": { "documents": ["unbounded", "current"] },
-                },
-            },
-        } },
-        doc! { "$addFields": {
-            "episode": { "$subtract": ["$resolutions", "$is_resolution"] },
-        } },
-        doc! { "$addFields": {
-            "episode_key": { "$concat": ["$resource_id", "#", { "$toString": "$episode" }] },
-            "detected_at": { "$cond": [{ "$eq": ["$is_resolution", 0] }, "$at", Bson::Null] },
-            "resolved_at": { "$cond": [{ "$eq": ["$is_resolution", 1] }, "$at", Bson::Null] },
-        } },
-        doc! { "$group": {
-            "_id": "$episode_key",
-            "detected_at": { "$min": "$detected_at" },
-            "resolved_at": { "$min": "$resolved_at" },
-        } },
-        doc! { "$match": {
-            "detected_at": { "$ne": Bson::Null },
-            "resolved_at": { "$ne": Bson::Null },
-        } },
-        doc! { "$project": {
-            "millis": { "$dateDiff": {
-                "startDate": "$detected_at", "endDate": "$resolved_at", "unit": "millisecond",
+pub(crate) fn time_to_resolve(cluster: Option<&str>) -> Vec<Document> {
+    scoped(
+        cluster,
+        vec![
+            doc! { "$match": { "kind": { "$in": ["drift_detected", "drift_resolved"] } } },
+            doc! { "$addFields": {
+                "is_resolution": { "$cond": [{ "$eq": ["$kind", "drift_resolved"] }, 1, 0] },
+                "resource_key": { "$concat": [cluster_or_default(), "/", "$resource_id"] },
             } },
-        } },
-        doc! { "$group": {
-            "_id": Bson::Null,
-            "total_millis": { "$sum": "$millis" },
-            "episodes": { "$sum": 1 },
-        } },
-    ]
+            doc! { "$setWindowFields": {
+                "partitionBy": "$resource_key",
+                "sortBy": { "at": 1, "_id": 1 },
+                "output": {
+                    "resolutions": {
+                        "$sum": "$is_resolution",
+                        "window": { "documents": ["unbounded", "current"] },
+                    },
+                },
+            } },
+            doc! { "$addFields": {
+                "episode": { "$subtract": ["$resolutions", "$is_resolution"] },
+            } },
+            doc! { "$addFields": {
+                "episode_key": { "$concat": ["$resource_key", "#", { "$toString": "$episode" }] },
+                "detected_at": { "$cond": [{ "$eq": ["$is_resolution", 0] }, "$at", Bson::Null] },
+                "resolved_at": { "$cond": [{ "$eq": ["$is_resolution", 1] }, "$at", Bson::Null] },
+            } },
+            doc! { "$group": {
+                "_id": "$episode_key",
+                "detected_at": { "$min": "$detected_at" },
+                "resolved_at": { "$min": "$resolved_at" },
+            } },
+            doc! { "$match": {
+                "detected_at": { "$ne": Bson::Null },
+                "resolved_at": { "$ne": Bson::Null },
+            } },
+            doc! { "$project": {
+                "millis": { "$dateDiff": {
+                    "startDate": "$detected_at", "endDate": "$resolved_at", "unit": "millisecond",
+                } },
+            } },
+            doc! { "$group": {
+                "_id": Bson::Null,
+                "total_millis": { "$sum": "$millis" },
+                "episodes": { "$sum": 1 },
+            } },
+        ],
+    )
 }
 
 /// The mean in seconds from the one document [`time_to_resolve`] produces (none when

@@ -47,7 +47,8 @@ pub enum BulkWriteMode {
 /// One record to write: its id and its whole document (with its outbox, if any).
 #[derive(Debug, Clone)]
 pub(crate) struct RecordWrite {
-    /// The `resource_id`, which is also the document's `_id`: the upsert matches on it.
+    /// The record's key ([`crate::mongo::documents::record_key`]), which is the document's
+    /// `_id`: the upsert matches on it.
     pub(crate) resource_id: String,
     /// The replacement document.
     pub(crate) document: Document,

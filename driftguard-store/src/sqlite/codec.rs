@@ -18,18 +18,18 @@ use crate::identity::check_identity;
 pub(crate) const RECORD_COLUMNS: &str = "resource_id, api_version, kind, namespace, name, \
      application, drift_detected, drift_status, severity, drift_types, drifts, desired_hash, \
      live_hash, last_known_good_hash, git_revision, first_detected, last_detected, \
-     resolved_at, last_checked, resolution_message, detection_count";
+     resolved_at, last_checked, resolution_message, detection_count, cluster";
 
 /// How many columns [`RECORD_COLUMNS`] names.
-pub(crate) const RECORD_COLUMN_COUNT: usize = 21;
+pub(crate) const RECORD_COLUMN_COUNT: usize = 22;
 
 /// The event columns (the sequence number aside), in the order [`event_values`] and
 /// [`event_from_row`] use.
 pub(crate) const EVENT_COLUMNS: &str =
-    "resource_id, application, kind, at, drift_types, severity, git_revision, message";
+    "resource_id, application, kind, at, drift_types, severity, git_revision, message, cluster";
 
 /// How many columns [`EVENT_COLUMNS`] names.
-pub(crate) const EVENT_COLUMN_COUNT: usize = 8;
+pub(crate) const EVENT_COLUMN_COUNT: usize = 9;
 
 /// Nanoseconds since the epoch, for a time between the years 1677 and 2262.
 pub(crate) fn nanos(time: DateTime<Utc>, what: impl FnOnce() -> String) -> Result<i64> {
@@ -91,6 +91,7 @@ pub(crate) fn record_values(record: &DriftRecord) -> Result<Vec<Value>> {
         Value::Integer(nanos(record.last_checked, what)?),
         text(record.resolution_message.as_deref()),
         Value::Integer(detection_count),
+        Value::Text(record.cluster.clone()),
     ])
 }
 
@@ -106,6 +107,7 @@ pub(crate) fn event_values(event: &DriftEvent) -> Result<Vec<Value>> {
         text(event.severity.map(Severity::as_str)),
         text(event.git_revision.as_deref()),
         Value::Text(event.message.clone()),
+        Value::Text(event.cluster.clone()),
     ])
 }
 
@@ -129,6 +131,7 @@ pub(crate) fn record_from_row(row: &Row<'_>) -> Result<DriftRecord> {
         kind: get.at(2)?,
         namespace: get.at(3)?,
         name: get.at(4)?,
+        cluster: get.at(21)?,
         application: get.at(5)?,
         drift_detected: get.at::<i64>(6)? != 0,
         drift_status: name::<DriftStatus>(&get.at::<String>(7)?).map_err(malformed)?,
@@ -167,6 +170,7 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> Result<DriftEvent> {
     };
     Ok(DriftEvent {
         resource_id: id_text.parse().map_err(|e| malformed(format!("{e}")))?,
+        cluster: get.at(8)?,
         application: get.at(1)?,
         kind: name::<EventKind>(&get.at::<String>(2)?).map_err(malformed)?,
         at: time(get.at(3)?),

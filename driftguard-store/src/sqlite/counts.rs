@@ -1,4 +1,4 @@
-//! The record counts of the statistics (`drift_record_counts`), kept by the store's own
+//! The record counts of the statistics (`drift_record_counts`, per cluster), kept by the store's own
 //! writes in the transaction of each write.
 //!
 //! A record counts once in its status, and, when it has drift now, once in its severity
@@ -20,7 +20,7 @@ use crate::sqlite::codec::RECORD_COLUMNS;
 
 /// The counted columns of a stored record, in [`Counted::from_row`]'s order.
 pub(crate) const COUNTED_COLUMNS: &str =
-    "drift_status, drift_detected, severity, drift_types, namespace, application";
+    "drift_status, drift_detected, severity, drift_types, namespace, application, cluster";
 
 /// Where each of [`COUNTED_COLUMNS`] is in [`RECORD_COLUMNS`].
 static POSITIONS: LazyLock<Vec<usize>> = LazyLock::new(|| {
@@ -41,6 +41,7 @@ pub(crate) struct Counted {
     types: Vec<String>,
     namespace: Option<String>,
     application: String,
+    cluster: String,
 }
 
 impl Counted {
@@ -57,6 +58,7 @@ impl Counted {
                 .collect(),
             namespace: record.namespace.clone(),
             application: record.application.clone(),
+            cluster: record.cluster.clone(),
         }
     }
 
@@ -79,6 +81,7 @@ impl Counted {
             types,
             namespace: row.get(4)?,
             application: row.get(5)?,
+            cluster: row.get(6)?,
         }))
     }
 }
@@ -86,14 +89,17 @@ impl Counted {
 /// The counts a write moves, applied at its end.
 #[derive(Debug, Default)]
 pub(crate) struct Deltas {
-    changes: BTreeMap<(&'static str, String), i64>,
+    changes: BTreeMap<(String, &'static str, String), i64>,
 }
 
 impl Deltas {
     /// Adds (`sign` 1) or removes (`sign` -1) what `counted` counts for.
     pub(crate) fn count(&mut self, counted: &Counted, sign: i64) {
         let mut add = |facet: &'static str, key: &str| {
-            *self.changes.entry((facet, key.to_owned())).or_default() += sign;
+            *self
+                .changes
+                .entry((counted.cluster.clone(), facet, key.to_owned()))
+                .or_default() += sign;
         };
         add("status", &counted.status);
         if !counted.drifted {
@@ -126,11 +132,11 @@ impl Deltas {
         let positions = &*POSITIONS;
         let stored = connection
             .prepare_cached(&format!(
-                "SELECT {COUNTED_COLUMNS} FROM drift_records WHERE resource_id = ?1"
+                "SELECT {COUNTED_COLUMNS} FROM drift_records WHERE cluster = ?1 AND resource_id = ?2"
             ))
             .and_then(|mut statement| {
                 statement
-                    .query_row([record.resource_id.to_string()], |row| {
+                    .query_row((&record.cluster, record.resource_id.to_string()), |row| {
                         for (column, &position) in positions.iter().enumerate() {
                             let new = values.get(position).map(ValueRef::from);
                             if Some(row.get_ref(column)?) != new {
@@ -158,13 +164,16 @@ impl Deltas {
         let failed = |source| Error::Sqlite { operation, source };
         let mut statement = connection
             .prepare_cached(
-                "INSERT INTO drift_record_counts (facet, key, count) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (facet, key) DO UPDATE SET count = count + excluded.count",
+                "INSERT INTO drift_record_counts (cluster, facet, key, count)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (cluster, facet, key) DO UPDATE SET count = count + excluded.count",
             )
             .map_err(failed)?;
-        for ((facet, key), delta) in self.changes {
+        for ((cluster, facet, key), delta) in self.changes {
             if delta != 0 {
-                statement.execute((facet, key, delta)).map_err(failed)?;
+                statement
+                    .execute((cluster, facet, key, delta))
+                    .map_err(failed)?;
             }
         }
         Ok(())

@@ -10,6 +10,7 @@
 //! - blocking calls run on tokio's blocking threads, reads on a small set of read-only
 //!   connections that never wait for a save.
 
+mod clusters;
 mod codec;
 mod connections;
 mod counts;
@@ -84,10 +85,17 @@ impl SqliteStore {
 
 #[async_trait]
 impl DriftStore for SqliteStore {
-    async fn get(&self, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+    async fn get(&self, cluster: &str, id: &ResourceId) -> Result<Option<DriftRecord>, PortError> {
+        let (cluster, id) = (cluster.to_owned(), id.clone());
+        Ok(self
+            .read(move |connection| queries::get_record(connection, &cluster, &id))
+            .await?)
+    }
+
+    async fn lookup(&self, id: &ResourceId) -> Result<Vec<DriftRecord>, PortError> {
         let id = id.clone();
         Ok(self
-            .read(move |connection| queries::get_record(connection, &id))
+            .read(move |connection| queries::lookup_records(connection, &id))
             .await?)
     }
 
@@ -121,12 +129,25 @@ impl DriftStore for SqliteStore {
             .await?)
     }
 
-    async fn statistics(&self) -> Result<DriftStatistics, PortError> {
-        Ok(self.read(statistics::statistics).await?)
+    async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError> {
+        let cluster = cluster.map(str::to_owned);
+        Ok(self
+            .read(move |connection| statistics::statistics(connection, cluster.as_deref()))
+            .await?)
     }
 
     async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
-        Ok(self.read(statistics::application_counts).await?)
+        Ok(self
+            .read(|connection| {
+                statistics::status_counts(connection, statistics::Group::Application)
+            })
+            .await?)
+    }
+
+    async fn cluster_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        Ok(self
+            .read(|connection| statistics::status_counts(connection, statistics::Group::Cluster))
+            .await?)
     }
 
     async fn prune(
@@ -188,6 +209,7 @@ mod tests {
             kind: resource_id.kind().to_owned(),
             namespace: resource_id.namespace().map(str::to_owned),
             name: resource_id.name().to_owned(),
+            cluster: driftguard_core::DEFAULT_CLUSTER.to_owned(),
             application: DEFAULT_APPLICATION.to_owned(),
             resource_id,
             drift_detected: false,

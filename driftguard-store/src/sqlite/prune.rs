@@ -60,8 +60,8 @@ pub(crate) fn records_chunk(connection: &mut Connection, before: DateTime<Utc>) 
     {
         let mut statement = transaction
             .prepare_cached(&format!(
-                "DELETE FROM drift_records WHERE resource_id IN (
-                     SELECT resource_id FROM drift_records
+                "DELETE FROM drift_records WHERE rowid IN (
+                     SELECT rowid FROM drift_records
                      WHERE drift_status = 'resolved' AND resolved_at < ?1
                      LIMIT ?2
                  )

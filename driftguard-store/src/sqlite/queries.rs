@@ -16,21 +16,21 @@ use crate::sqlite::codec::{
 use crate::sqlite::counts::Deltas;
 
 /// Listings follow `ResourceId`'s order: kind, then namespace (cluster-scoped first),
-/// then name. The id itself breaks any tie.
-const RECORD_ORDER: &str = "ORDER BY kind, namespace, name, resource_id";
+/// then name. The id itself, then the cluster, break any tie.
+const RECORD_ORDER: &str = "ORDER BY kind, namespace, name, resource_id, cluster";
 
 static UPSERT_RECORD: LazyLock<String> = LazyLock::new(|| {
     let placeholders = numbered_placeholders(RECORD_COLUMN_COUNT);
     let updates = RECORD_COLUMNS
         .split(',')
         .map(str::trim)
-        .filter(|column| *column != "resource_id")
+        .filter(|column| !matches!(*column, "resource_id" | "cluster"))
         .map(|column| format!("{column} = excluded.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "INSERT INTO drift_records ({RECORD_COLUMNS}) VALUES ({placeholders}) \
-         ON CONFLICT (resource_id) DO UPDATE SET {updates}"
+         ON CONFLICT (cluster, resource_id) DO UPDATE SET {updates}"
     )
 });
 
@@ -58,19 +58,42 @@ fn paging(limit: Option<usize>, offset: usize) -> (i64, i64) {
     (limit, i64::try_from(offset).unwrap_or(i64::MAX))
 }
 
-/// The record of one resource.
-pub(crate) fn get_record(connection: &Connection, id: &ResourceId) -> Result<Option<DriftRecord>> {
+/// The record of one resource in one cluster.
+pub(crate) fn get_record(
+    connection: &Connection,
+    cluster: &str,
+    id: &ResourceId,
+) -> Result<Option<DriftRecord>> {
     let failed = sql_error("reading a record");
     let mut statement = connection
         .prepare_cached(&format!(
-            "SELECT {RECORD_COLUMNS} FROM drift_records WHERE resource_id = ?1"
+            "SELECT {RECORD_COLUMNS} FROM drift_records WHERE cluster = ?1 AND resource_id = ?2"
         ))
         .map_err(&failed)?;
     statement
-        .query_row([id.to_string()], |row| Ok(record_from_row(row)))
+        .query_row((cluster, id.to_string()), |row| Ok(record_from_row(row)))
         .optional()
         .map_err(&failed)?
         .transpose()
+}
+
+/// The records of one resource id in every cluster, by cluster (the
+/// `(resource_id, cluster)` index).
+pub(crate) fn lookup_records(connection: &Connection, id: &ResourceId) -> Result<Vec<DriftRecord>> {
+    let failed = sql_error("reading a record");
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM drift_records WHERE resource_id = ?1 ORDER BY cluster"
+        ))
+        .map_err(&failed)?;
+    let rows = statement
+        .query_map([id.to_string()], |row| Ok(record_from_row(row)))
+        .map_err(&failed)?;
+    let mut records = Vec::new();
+    for row in rows {
+        records.push(row.map_err(&failed)??);
+    }
+    Ok(records)
 }
 
 /// Records passing `filter`, in `ResourceId` order, paged.
@@ -96,6 +119,10 @@ pub(crate) fn list_records(
 fn record_listing(filter: &RecordFilter) -> (String, Vec<Value>) {
     let mut conditions: Vec<&str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
+    if let Some(cluster) = &filter.cluster {
+        conditions.push("cluster = ?");
+        values.push(Value::Text(cluster.clone()));
+    }
     if let Some(namespace) = &filter.namespace {
         conditions.push("namespace = ?");
         values.push(Value::Text(namespace.clone()));
@@ -198,6 +225,10 @@ pub(crate) fn list_events(connection: &Connection, filter: &EventFilter) -> Resu
 fn event_listing(filter: &EventFilter) -> Result<(String, Vec<Value>)> {
     let mut conditions: Vec<&str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
+    if let Some(cluster) = &filter.cluster {
+        conditions.push("cluster = ?");
+        values.push(Value::Text(cluster.clone()));
+    }
     if let Some(id) = &filter.resource_id {
         conditions.push("resource_id = ?");
         values.push(Value::Text(id.to_string()));
@@ -298,12 +329,13 @@ mod tests {
     }
 
     /// A page of one resource's history, started after a position, is read in order from
-    /// the `(resource_id, at, seq)` index: no sort, however long the history.
+    /// the `(cluster, resource_id, at, seq)` index: no sort, however long the history.
     #[test]
     fn event_pages_of_a_resource_read_the_index_in_order() {
         let mut connection = Connection::open_in_memory().expect("open");
         schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
         let filter = EventFilter {
+            cluster: Some("default".to_owned()),
             resource_id: Some(ResourceId::namespaced("Deployment", "shop", "web")),
             after: Some(driftguard_core::ports::EventPosition {
                 at: chrono::DateTime::from_timestamp_nanos(1_000),
@@ -315,7 +347,9 @@ mod tests {
         let (sql, values) = event_listing(&filter).expect("a sequence key");
         let plan = plan(&connection, &sql, values);
         assert!(
-            plan.contains("USING INDEX drift_events_by_resource (resource_id=? AND at>"),
+            plan.contains(
+                "USING INDEX drift_events_by_resource (cluster=? AND resource_id=? AND at>"
+            ),
             "{plan}"
         );
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");

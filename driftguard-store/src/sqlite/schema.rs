@@ -12,7 +12,7 @@ use std::path::Path;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
-use crate::sqlite::summaries;
+use crate::sqlite::{clusters, summaries};
 
 /// One migration: statements run in a transaction, or a step run outside of one.
 enum Migration {
@@ -87,6 +87,9 @@ const MIGRATIONS: &[Migration] = &[
     // after each prune). Turning auto-vacuum on in a file that has tables takes one
     // `VACUUM`, which rewrites the file once.
     Migration::Step(incremental_auto_vacuum),
+    // 5: records keyed by `(cluster, resource_id)`; events, statistics summaries and
+    // their triggers per cluster. Existing rows belong to cluster `default`.
+    Migration::Statements(clusters::MIGRATION),
 ];
 
 /// `PRAGMA auto_vacuum` when it is `INCREMENTAL`.

@@ -1,4 +1,4 @@
-//! Statistics and counts per application in SQL, with the meaning
+//! Statistics and counts per application and per cluster in SQL, with the meaning
 //! `driftguard_core::stats::compute` and `StatusCounts` give them.
 //!
 //! Statistics read the summaries that triggers keep ([`crate::sqlite::summaries`]): a
@@ -14,10 +14,15 @@ use driftguard_core::stats::{
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::sqlite::summaries::{EVENT_TOTALS, MOST_DRIFTED, RECORD_COUNTS};
+use crate::sqlite::summaries::{
+    EVENT_TOTALS, MOST_DRIFTED, MOST_DRIFTED_IN_CLUSTER, RECORD_COUNTS,
+};
 
-/// Totals and breakdowns over every record and event.
-pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics> {
+/// Totals and breakdowns over the records and events of `cluster`, or of every cluster.
+pub(crate) fn statistics(
+    connection: &mut Connection,
+    cluster: Option<&str>,
+) -> Result<DriftStatistics> {
     let failed = |source| Error::Sqlite {
         operation: "computing statistics",
         source,
@@ -29,19 +34,25 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
     let mut by_type = BTreeMap::new();
     let mut by_namespace = BTreeMap::new();
     let mut by_application = BTreeMap::new();
+    let mut by_cluster = BTreeMap::new();
     {
         let mut statement = transaction.prepare_cached(RECORD_COUNTS).map_err(failed)?;
         let rows = statement
-            .query_map([], |row| {
+            .query_map([cluster], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
                 ))
             })
             .map_err(failed)?;
         for row in rows {
-            let (facet, key, count) = row.map_err(failed)?;
+            let (cluster, facet, key, count) = row.map_err(failed)?;
+            if facet == "namespace" {
+                // Every drifted record has one namespace.
+                *by_cluster.entry(cluster).or_default() += count_of(count);
+            }
             let breakdown = match facet.as_str() {
                 "status" => &mut by_status,
                 "severity" => &mut by_severity,
@@ -55,7 +66,7 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
                     });
                 }
             };
-            breakdown.insert(key, count_of(count));
+            *breakdown.entry(key).or_default() += count_of(count);
         }
     }
     // Every record has one status; every drifted record one namespace.
@@ -64,22 +75,32 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
 
     let (total_events, episodes, total_millis): (i64, i64, i64) = transaction
         .prepare_cached(EVENT_TOTALS)
-        .and_then(|mut s| s.query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))))
+        .and_then(|mut s| s.query_row([cluster], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))))
         .map_err(failed)?;
     let mean_time_to_resolve_seconds =
         (episodes > 0).then(|| total_millis as f64 / 1000.0 / episodes as f64);
 
     let most_drifted = {
-        let mut statement = transaction.prepare_cached(MOST_DRIFTED).map_err(failed)?;
-        let rows = statement
-            .query_map([MOST_DRIFTED_LIMIT as i64], |row| {
-                Ok(DriftCount {
-                    resource_id: row.get(0)?,
-                    drift_events: count_of(row.get(1)?),
-                })
+        let read = |row: &rusqlite::Row<'_>| {
+            Ok(DriftCount {
+                cluster: row.get(0)?,
+                resource_id: row.get(1)?,
+                drift_events: count_of(row.get(2)?),
             })
-            .map_err(failed)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(failed)?
+        };
+        let limit = MOST_DRIFTED_LIMIT as i64;
+        match cluster {
+            Some(cluster) => transaction
+                .prepare_cached(MOST_DRIFTED_IN_CLUSTER)
+                .and_then(|mut s| {
+                    s.query_map((limit, cluster), read)?
+                        .collect::<Result<Vec<_>, _>>()
+                }),
+            None => transaction
+                .prepare_cached(MOST_DRIFTED)
+                .and_then(|mut s| s.query_map([limit], read)?.collect::<Result<Vec<_>, _>>()),
+        }
+        .map_err(failed)?
     };
 
     Ok(DriftStatistics {
@@ -90,6 +111,7 @@ pub(crate) fn statistics(connection: &mut Connection) -> Result<DriftStatistics>
         by_type,
         by_namespace,
         by_application,
+        by_cluster,
         total_events: count_of(total_events),
         mean_time_to_resolve_seconds,
         most_drifted,
@@ -107,18 +129,38 @@ const APPLICATION_COUNTS: &str = "
     FROM drift_records
     GROUP BY application, drift_status";
 
-/// Record counts per application: by status, and how many active ones are Missing.
-pub(crate) fn application_counts(
+/// [`APPLICATION_COUNTS`] per cluster, covered by the `(cluster, drift_status,
+/// drift_types)` index.
+const CLUSTER_COUNTS: &str = "
+    SELECT cluster, drift_status, COUNT(*),
+           SUM(CASE WHEN drift_status = 'active'
+                    THEN EXISTS (SELECT 1 FROM json_each(drift_types) WHERE value = 'Missing')
+                    ELSE 0 END)
+    FROM drift_records
+    GROUP BY cluster, drift_status";
+
+/// What record counts are grouped by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Group {
+    /// Per application.
+    Application,
+    /// Per cluster.
+    Cluster,
+}
+
+/// Record counts per application or cluster: by status, and how many active ones are
+/// Missing.
+pub(crate) fn status_counts(
     connection: &mut Connection,
+    group: Group,
 ) -> Result<BTreeMap<String, StatusCounts>> {
-    let failed = |source| Error::Sqlite {
-        operation: "counting records per application",
-        source,
+    let (sql, operation) = match group {
+        Group::Application => (APPLICATION_COUNTS, "counting records per application"),
+        Group::Cluster => (CLUSTER_COUNTS, "counting records per cluster"),
     };
+    let failed = |source| Error::Sqlite { operation, source };
     let transaction = connection.transaction().map_err(failed)?;
-    let mut statement = transaction
-        .prepare_cached(APPLICATION_COUNTS)
-        .map_err(failed)?;
+    let mut statement = transaction.prepare_cached(sql).map_err(failed)?;
     let rows = statement
         .query_map([], |row| {
             Ok((
@@ -142,7 +184,7 @@ pub(crate) fn application_counts(
             "resolved" => group.resolved += count_of(records),
             other => {
                 return Err(Error::Malformed {
-                    what: "the record counts per application".to_owned(),
+                    what: format!("the result of {operation}"),
                     reason: format!("`{other}` is not a known drift status"),
                 });
             }
@@ -162,13 +204,13 @@ mod tests {
     use super::*;
     use crate::sqlite::schema;
 
-    /// The statement's query plan, one line per step.
-    fn plan(connection: &Connection, sql: &str) -> String {
+    /// The statement's query plan with `params` bound, one line per step.
+    fn plan(connection: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> String {
         let mut statement = connection
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("valid statement");
         statement
-            .query_map([10_i64], |row| row.get::<_, String>(3))
+            .query_map(params, |row| row.get::<_, String>(3))
             .expect("plan")
             .collect::<Result<Vec<_>, _>>()
             .expect("plan rows")
@@ -179,27 +221,40 @@ mod tests {
     fn the_most_drifted_are_read_from_the_top_of_their_index() {
         let mut connection = Connection::open_in_memory().expect("open");
         schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
-        let plan = plan(&connection, MOST_DRIFTED);
+        let all = plan(&connection, MOST_DRIFTED, &[&10_i64]);
         assert!(
-            plan.contains("drift_resource_history_by_detections"),
-            "{plan}"
+            all.contains("drift_resource_history_by_detections"),
+            "{all}"
         );
-        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        assert!(!all.contains("TEMP B-TREE"), "{all}");
+        let in_cluster = MOST_DRIFTED_IN_CLUSTER.replace("?2", "'default'");
+        let one = plan(&connection, &in_cluster, &[&10_i64]);
+        assert!(
+            one.contains("drift_resource_history_by_cluster_detections"),
+            "{one}"
+        );
+        assert!(!one.contains("TEMP B-TREE"), "{one}");
+    }
+
+    #[test]
+    fn counts_per_cluster_read_only_their_covering_index() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let counts = plan(&connection, CLUSTER_COUNTS, &[]);
+        assert!(
+            counts.contains(
+                "SCAN drift_records USING COVERING INDEX drift_records_by_cluster_status"
+            ),
+            "{counts}"
+        );
+        assert!(!counts.contains("TEMP B-TREE"), "{counts}");
     }
 
     #[test]
     fn counts_per_application_read_only_their_covering_index() {
         let mut connection = Connection::open_in_memory().expect("open");
         schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
-        let mut statement = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {APPLICATION_COUNTS}"))
-            .expect("valid statement");
-        let plan = statement
-            .query_map([], |row| row.get::<_, String>(3))
-            .expect("plan")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("plan rows")
-            .join("\n");
+        let plan = plan(&connection, APPLICATION_COUNTS, &[]);
         assert!(
             plan.contains(
                 "SCAN drift_records USING COVERING INDEX drift_records_by_application_status"

@@ -1,24 +1,27 @@
 //! Summaries that statistics read instead of scanning records and events, kept in the
 //! same transaction as the writes they summarise.
 //!
-//! - `drift_record_counts (facet, key, count)`: records per `status`, and drifted records
+//! Every summary is kept per cluster (schema migration 5, [`crate::sqlite::clusters`]):
+//! statistics of one cluster read its rows, statistics of all clusters add them up.
+//!
+//! - `drift_record_counts (cluster, facet, key, count)`: records per `status`, and drifted records
 //!   per `severity`, `type`, `namespace` and `application`: the breakdowns of
 //!   `driftguard_core::stats::compute`. The store's own writes keep them
 //!   ([`crate::sqlite::counts`]): a save subtracts what each replaced row counted for and
 //!   adds what the new one counts for, a prune subtracts what it deleted. (Not triggers:
 //!   any trigger on `drift_records` makes SQLite's upsert of every record about 40 %
 //!   slower, on every analysis, while the counts change for a few records at most.)
-//! - `drift_resource_history`: per resource, its `drift_detected` events, and its resolved
+//! - `drift_resource_history`: per resource (and cluster), its `drift_detected` events, and its resolved
 //!   episodes with their summed detection-to-resolution time, kept by triggers on
 //!   `drift_events` (a few events per analysis). An event that is its resource's newest
 //!   detection or resolution (the usual case) updates the episodes in place from the open
 //!   episode's start (`open_since`) and the newest event's position (`last_at`,
 //!   `last_seq`). An older one (events saved out of time order) recounts that resource's
-//!   episodes from its own events, through the `(resource_id, at, seq)` index, exactly as
+//!   episodes from its own events, through the `(cluster, resource_id, at, seq)` index, exactly as
 //!   the whole-table definition counts them. Deleting events marks the resource `stale`;
 //!   the deleting code recounts stale resources once per statement ([`RECOUNT_STALE`]),
 //!   and the resource's next event recounts it in any case.
-//! - `drift_event_totals`: one row with the number of events and the sums of the
+//! - `drift_event_totals`: one row per cluster with the number of events and the sums of the
 //!   episode columns, kept by triggers on the history table.
 //!
 //! Statistics then read a few small rows and the top of one index, at any size of store.
@@ -26,7 +29,8 @@
 
 /// The summary of a resource's episodes, recounted from its events: `(resolved
 /// episodes, summed milliseconds, start of the open episode, (at, seq) of its last
-/// detection or resolution, 0)`, for the resource `$id` (a column or `NEW`/`OLD` path).
+/// detection or resolution, 0)`, for the resource's events selected by `$events` (a
+/// condition on `drift_events`, such as `resource_id = NEW.resource_id`).
 ///
 /// Each `drift_resolved` event pairs with the earliest `drift_detected` event of the
 /// same resource since its previous resolution. A running count of resolutions numbers
@@ -34,21 +38,21 @@
 /// resolution closes its own. Only the last episode can lack a resolution: it is the
 /// open one.
 macro_rules! recounted_episodes {
-    ($id:literal) => {
+    ($events:literal) => {
         concat!(
             "SELECT COUNT(CASE WHEN detected IS NOT NULL AND resolved IS NOT NULL THEN 1 END),
                     COALESCE(SUM(CASE WHEN detected IS NOT NULL AND resolved IS NOT NULL
                                       THEN (resolved - detected) / 1000000 END), 0),
                     MAX(CASE WHEN resolved IS NULL THEN detected END),
                     (SELECT at FROM drift_events
-                     WHERE resource_id = ",
-            $id,
+                     WHERE ",
+            $events,
             "
                        AND kind IN ('drift_detected', 'drift_resolved')
                      ORDER BY at DESC, seq DESC LIMIT 1),
                     (SELECT seq FROM drift_events
-                     WHERE resource_id = ",
-            $id,
+                     WHERE ",
+            $events,
             "
                        AND kind IN ('drift_detected', 'drift_resolved')
                      ORDER BY at DESC, seq DESC LIMIT 1),
@@ -67,8 +71,8 @@ macro_rules! recounted_episodes {
                                 CASE kind WHEN 'drift_resolved' THEN 1 ELSE 0 END
                                     AS is_resolution
                          FROM drift_events
-                         WHERE resource_id = ",
-            $id,
+                         WHERE ",
+            $events,
             "
                            AND kind IN ('drift_detected', 'drift_resolved')
                      )
@@ -80,13 +84,13 @@ macro_rules! recounted_episodes {
 }
 
 /// Sets the episode columns of the history rows `$which` (a condition) from their
-/// resources' events.
+/// resources' events (selected by `$events`, see [`recounted_episodes`]).
 macro_rules! recount {
-    ($which:literal, $id:literal) => {
+    ($which:literal, $events:literal) => {
         concat!(
             "UPDATE drift_resource_history
              SET (resolved_episodes, resolve_millis, open_since, last_at, last_seq, stale) = (",
-            recounted_episodes!($id),
+            $crate::sqlite::summaries::recounted_episodes!($events),
             ")
              WHERE ",
             $which,
@@ -94,6 +98,8 @@ macro_rules! recount {
         )
     };
 }
+
+pub(crate) use {recount, recounted_episodes};
 
 /// Schema migration 3: the summary tables, filled from the rows the file holds, the
 /// triggers that keep the event summaries, and the partial index pruning reads resolved
@@ -150,7 +156,10 @@ pub(crate) const MIGRATION: &str = concat!(
     SELECT resource_id, SUM(kind = 'drift_detected'), 0, 0, 1
     FROM drift_events GROUP BY resource_id;
     ",
-    recount!("stale = 1", "drift_resource_history.resource_id"),
+    recount!(
+        "stale = 1",
+        "resource_id = drift_resource_history.resource_id"
+    ),
     "
 
     INSERT INTO drift_event_totals (id, events, resolved_episodes, resolve_millis)
@@ -188,7 +197,7 @@ pub(crate) const MIGRATION: &str = concat!(
         "resource_id = NEW.resource_id
           AND NEW.kind IN ('drift_detected', 'drift_resolved')
           AND (stale = 1 OR (last_at IS NOT NULL AND (NEW.at, NEW.seq) < (last_at, last_seq)))",
-        "NEW.resource_id"
+        "resource_id = NEW.resource_id"
     ),
     "
     END;
@@ -222,21 +231,37 @@ pub(crate) const MIGRATION: &str = concat!(
     END;"
 );
 
-/// The counts of every breakdown: `(facet, key, count)`, zero counts left out.
-pub(crate) const RECORD_COUNTS: &str =
-    "SELECT facet, key, count FROM drift_record_counts WHERE count > 0";
+/// The counts of every breakdown per cluster: `(cluster, facet, key, count)`, zero
+/// counts left out; of cluster `?1` only, or of every cluster when it is null.
+pub(crate) const RECORD_COUNTS: &str = "SELECT cluster, facet, key, count FROM drift_record_counts
+     WHERE count > 0 AND (?1 IS NULL OR cluster = ?1)";
 
-/// `(events, resolved episodes, summed milliseconds)` over the whole store.
-pub(crate) const EVENT_TOTALS: &str =
-    "SELECT events, resolved_episodes, resolve_millis FROM drift_event_totals WHERE id = 1";
+/// `(events, resolved episodes, summed milliseconds)` of cluster `?1`, or of every
+/// cluster when it is null.
+pub(crate) const EVENT_TOTALS: &str = "SELECT COALESCE(SUM(events), 0),
+            COALESCE(SUM(resolved_episodes), 0), COALESCE(SUM(resolve_millis), 0)
+     FROM drift_event_totals WHERE ?1 IS NULL OR cluster = ?1";
 
-/// The resources with the most `drift_detected` events, most first, ties by id; read
-/// from the top of the `(detections DESC, resource_id)` index. `?1` is the limit.
-pub(crate) const MOST_DRIFTED: &str = "SELECT resource_id, detections FROM drift_resource_history
-     WHERE detections > 0 ORDER BY detections DESC, resource_id LIMIT ?1";
+/// The resources with the most `drift_detected` events in any cluster, most first, ties
+/// by id then cluster; read from the top of the `(detections DESC, resource_id,
+/// cluster)` index. `?1` is the limit.
+pub(crate) const MOST_DRIFTED: &str = "SELECT cluster, resource_id, detections
+     FROM drift_resource_history
+     WHERE detections > 0 ORDER BY detections DESC, resource_id, cluster LIMIT ?1";
+
+/// The resources of cluster `?2` with the most `drift_detected` events, most first, ties
+/// by id; read from the top of the `(cluster, detections DESC, resource_id)` index. `?1`
+/// is the limit.
+pub(crate) const MOST_DRIFTED_IN_CLUSTER: &str = "SELECT cluster, resource_id, detections
+     FROM drift_resource_history
+     WHERE cluster = ?2 AND detections > 0 ORDER BY detections DESC, resource_id LIMIT ?1";
 
 /// Recounts the episodes of the resources whose events were deleted.
-pub(crate) const RECOUNT_STALE: &str = recount!("stale = 1", "drift_resource_history.resource_id");
+pub(crate) const RECOUNT_STALE: &str = recount!(
+    "stale = 1",
+    "cluster = drift_resource_history.cluster
+       AND resource_id = drift_resource_history.resource_id"
+);
 
 /// Forgets the resources that no longer have any event (after pruning), so the history
 /// table does not keep a row for every resource ever seen.
@@ -244,5 +269,6 @@ pub(crate) const FORGET_SILENT_RESOURCES: &str = "DELETE FROM drift_resource_his
      WHERE detections = 0 AND resolved_episodes = 0
        AND NOT EXISTS (
            SELECT 1 FROM drift_events AS e
-           WHERE e.resource_id = drift_resource_history.resource_id
+           WHERE e.cluster = drift_resource_history.cluster
+             AND e.resource_id = drift_resource_history.resource_id
        )";

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use driftguard_core::ports::{EventFilter, RecordFilter};
 use driftguard_core::{
-    DEFAULT_APPLICATION, DriftDetail, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind,
-    ResourceId, Severity,
+    DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftDetail, DriftEvent, DriftRecord, DriftStatus,
+    DriftType, EventKind, ResourceId, Severity,
 };
 use serde_json::json;
 
@@ -139,6 +139,7 @@ pub fn record(id: &str, status: DriftStatus, types: &[DriftType], at: i64) -> Dr
         kind: resource_id.kind().to_owned(),
         namespace: resource_id.namespace().map(str::to_owned),
         name: resource_id.name().to_owned(),
+        cluster: DEFAULT_CLUSTER.to_owned(),
         application: DEFAULT_APPLICATION.to_owned(),
         drift_detected: drifted,
         drift_status: status,
@@ -170,6 +171,7 @@ pub fn record(id: &str, status: DriftStatus, types: &[DriftType], at: i64) -> Dr
 pub fn event(id: &str, kind: EventKind, at: i64, types: &[DriftType]) -> DriftEvent {
     DriftEvent {
         resource_id: id.parse().expect("valid id"),
+        cluster: DEFAULT_CLUSTER.to_owned(),
         application: DEFAULT_APPLICATION.to_owned(),
         kind,
         at: time(at),

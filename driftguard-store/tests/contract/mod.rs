@@ -9,9 +9,11 @@
 
 #![allow(dead_code)]
 
+pub mod clusters;
 pub mod data;
 pub mod prune;
 
+pub use clusters::*;
 pub use prune::*;
 
 use std::any::Any;
@@ -26,8 +28,9 @@ use driftguard_core::ports::{DriftStore, EventFilter, EventPosition, RecordFilte
 use driftguard_core::stats::{DriftStatistics, StatusCounts, compute, status_counts_by};
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive};
 use driftguard_core::{
-    Application, DEFAULT_APPLICATION, DesiredSnapshot, Detector, DriftEvent, DriftRecord,
-    DriftStatus, DriftType, EventKind, LiveSnapshot, PortErrorKind, Resource, ResourceId, Severity,
+    Application, DEFAULT_APPLICATION, DEFAULT_CLUSTER, DesiredSnapshot, Detector, DriftEvent,
+    DriftRecord, DriftStatus, DriftType, EventKind, LiveSnapshot, PortErrorKind, Resource,
+    ResourceId, Severity,
 };
 use serde_json::{Value, json};
 
@@ -96,6 +99,8 @@ macro_rules! contract_tests {
             prune_deletes_old_events_and_long_resolved_records,
             event_pages_and_saves_continue_after_a_prune,
             a_prune_with_nothing_to_delete_changes_nothing,
+            a_save_for_one_cluster_never_touches_another,
+            statistics_and_counts_per_cluster,
         );
     };
     (@cases $subject:path; $($case:ident),* $(,)?) => {
@@ -177,12 +182,15 @@ fn assert_statistics(actual: &DriftStatistics, expected: &DriftStatistics) {
 pub async fn an_empty_store_answers_every_query(store: &Arc<dyn DriftStore>) {
     store.ping().await.expect("an empty store is ready");
     assert_eq!(
-        store.get(&id("Deployment:shop:web")).await.expect("get"),
+        store
+            .get(DEFAULT_CLUSTER, &id("Deployment:shop:web"))
+            .await
+            .expect("get"),
         None
     );
     assert!(list(store, &RecordFilter::default()).await.is_empty());
     assert!(events_of(store, &EventFilter::default()).await.is_empty());
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_statistics(&statistics, &compute(&[], &[]));
     assert_eq!(statistics.by_status.get("active"), Some(&0));
     assert!(statistics.by_application.is_empty());
@@ -236,7 +244,7 @@ pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
 
     for expected in [&active, &resolved, &bare, &rbac] {
         let stored = store
-            .get(&expected.resource_id)
+            .get(DEFAULT_CLUSTER, &expected.resource_id)
             .await
             .expect("get")
             .unwrap_or_else(|| panic!("{} was saved", expected.resource_id));
@@ -244,7 +252,10 @@ pub async fn saved_records_read_back_unchanged(store: &Arc<dyn DriftStore>) {
     }
     assert_eq!(list(store, &RecordFilter::default()).await.len(), 4);
     assert_eq!(
-        store.get(&id("Deployment:shop:api")).await.expect("get"),
+        store
+            .get(DEFAULT_CLUSTER, &id("Deployment:shop:api"))
+            .await
+            .expect("get"),
         None
     );
 }
@@ -263,11 +274,17 @@ pub async fn save_upserts_by_resource_id(store: &Arc<dyn DriftStore>) {
     save(store, std::slice::from_ref(&second), &[]).await;
 
     assert_eq!(
-        store.get(&second.resource_id).await.expect("get"),
+        store
+            .get(DEFAULT_CLUSTER, &second.resource_id)
+            .await
+            .expect("get"),
         Some(second.clone())
     );
     assert_eq!(
-        store.get(&other.resource_id).await.expect("get"),
+        store
+            .get(DEFAULT_CLUSTER, &other.resource_id)
+            .await
+            .expect("get"),
         Some(other.clone())
     );
     assert_eq!(
@@ -598,6 +615,7 @@ pub async fn events_filter_by_resource_time_range_and_limit(store: &Arc<dyn Drif
         for (since, until) in ranges {
             for limit in [None, Some(0), Some(1), Some(5)] {
                 let filter = EventFilter {
+                    cluster: None,
                     resource_id: resource_id.clone(),
                     since,
                     until,
@@ -854,7 +872,7 @@ pub async fn statistics_match_the_core_definition(store: &Arc<dyn DriftStore>) {
         APPLICATIONS.len(),
         "drift in every application"
     );
-    let actual = store.statistics().await.expect("statistics");
+    let actual = store.statistics(None).await.expect("statistics");
     assert_statistics(&actual, &expected);
 }
 
@@ -875,7 +893,7 @@ pub async fn statistics_follow_later_saves(store: &Arc<dyn DriftStore>) {
     )];
     save(store, &records, &events).await;
     assert_statistics(
-        &store.statistics().await.expect("statistics"),
+        &store.statistics(None).await.expect("statistics"),
         &compute(&records, &events),
     );
 
@@ -883,7 +901,7 @@ pub async fn statistics_follow_later_saves(store: &Arc<dyn DriftStore>) {
     let resolution = event(web, EventKind::DriftResolved, 90_000, &[DriftType::Scaling]);
     save(store, &records, std::slice::from_ref(&resolution)).await;
     events.push(resolution);
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_statistics(&statistics, &compute(&records, &events));
     assert_eq!(statistics.total_resources, 1);
     assert_eq!(statistics.drifted_resources, 0);
@@ -927,7 +945,7 @@ pub async fn statistics_count_drifted_records_by_application(store: &Arc<dyn Dri
         in_application("Namespace::shop", "platform", DriftStatus::None, &[]),
     ];
     save(store, &records, &[]).await;
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_statistics(&statistics, &compute(&records, &[]));
     assert_eq!(
         statistics.by_application,
@@ -1108,8 +1126,13 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
     let web = id("Deployment:shop:web");
     let settings = id("ConfigMap:shop:settings");
     let minute = |m: i64| time(m * 60_000);
-    let get =
-        |id: ResourceId| async move { store.get(&id).await.expect("get").expect("record exists") };
+    let get = |id: ResourceId| async move {
+        store
+            .get(DEFAULT_CLUSTER, &id)
+            .await
+            .expect("get")
+            .expect("record exists")
+    };
 
     // In sync: records with status none, no events.
     detector.run(minute(0)).await.expect("analysis");
@@ -1222,7 +1245,7 @@ pub async fn lifecycle_round_trip_through_the_detector(store: &Arc<dyn DriftStor
     .await;
     assert_eq!(since_resolution.len(), 3, "{since_resolution:?}");
 
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_eq!(statistics.total_resources, 2);
     assert_eq!(statistics.drifted_resources, 2);
     assert_eq!(statistics.by_status.get("active"), Some(&2));
@@ -1277,7 +1300,7 @@ pub async fn applications_through_the_detector(store: &Arc<dyn DriftStore>) {
 
     let record_of = |id: ResourceId| async move {
         store
-            .get(&id)
+            .get(DEFAULT_CLUSTER, &id)
             .await
             .expect("get")
             .unwrap_or_else(|| panic!("a record of {id}"))
@@ -1327,7 +1350,7 @@ pub async fn applications_through_the_detector(store: &Arc<dyn DriftStore>) {
     assert_eq!(ids(&listed), [settings.to_string()]);
 
     let records = list(store, &RecordFilter::default()).await;
-    let statistics = store.statistics().await.expect("statistics");
+    let statistics = store.statistics(None).await.expect("statistics");
     assert_statistics(&statistics, &compute(&records, &events));
     assert_eq!(
         statistics.by_application,
@@ -1420,7 +1443,7 @@ pub async fn a_large_analysis_is_saved_in_one_call(store: &Arc<dyn DriftStore>) 
         events.len()
     );
     assert_statistics(
-        &store.statistics().await.expect("statistics"),
+        &store.statistics(None).await.expect("statistics"),
         &compute(&records, &events),
     );
 }
@@ -1464,7 +1487,7 @@ pub async fn drift_values_of_every_json_type_round_trip(store: &Arc<dyn DriftSto
         .collect();
     save(store, std::slice::from_ref(&r), &[]).await;
     let stored = store
-        .get(&r.resource_id)
+        .get(DEFAULT_CLUSTER, &r.resource_id)
         .await
         .expect("get")
         .expect("saved");

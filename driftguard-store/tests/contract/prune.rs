@@ -77,7 +77,7 @@ pub async fn prune_deletes_old_events_and_long_resolved_records(store: &Arc<dyn 
         expected_events(&kept_events, &EventFilter::default())
     );
     assert_statistics(
-        &store.statistics().await.expect("statistics"),
+        &store.statistics(None).await.expect("statistics"),
         &compute(&kept_records, &kept_events),
     );
     assert_eq!(
@@ -139,7 +139,7 @@ pub async fn event_pages_and_saves_continue_after_a_prune(store: &Arc<dyn DriftS
     let all: Vec<DriftEvent> = events[2..].iter().chain(&later).cloned().collect();
     assert_eq!(events_of(store, &EventFilter::default()).await, all);
     assert_statistics(
-        &store.statistics().await.expect("statistics"),
+        &store.statistics(None).await.expect("statistics"),
         &compute(&[], &all),
     );
 }

@@ -292,6 +292,7 @@ mod tests {
         drift_types.sort();
         drift_types.dedup();
         DriftRecord {
+            cluster: "default".to_owned(),
             resource_id: ResourceId::new(kind, namespace, name),
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
