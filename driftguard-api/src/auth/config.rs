@@ -11,7 +11,8 @@ use crate::Error;
 ///
 /// Without `tokens_file` the API is open to anyone who can reach it (bind `127.0.0.1`
 /// then). With it, `/api/*` needs a bearer token listed in the file, with the scope the
-/// request needs; `/health`, `/ready` and the dashboard's files under `/ui/` stay open.
+/// request needs; `/health`, `/ready` and paths under `/ui/` (reserved for the dashboard's
+/// static files) stay open.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
