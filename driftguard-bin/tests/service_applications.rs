@@ -233,9 +233,11 @@ fn two_applications_from_one_repository() {
     );
     let second = repo.commit("a kustomization that refers to a missing file");
     driftguard.analyze();
+    // The application's status is published as its read fails, readiness once the
+    // analysis ends: wait for both.
     driftguard.wait_for("the failed render", |d| {
         let (_, list) = d.get("/api/v1/applications");
-        application(&list, "shop")["render"]["status"] == "failed"
+        application(&list, "shop")["render"]["status"] == "failed" && d.get("/ready").0 == 503
     });
     let (_, list) = driftguard.get("/api/v1/applications");
     let shop = application(&list, "shop");
