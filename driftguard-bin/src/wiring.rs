@@ -116,6 +116,7 @@ pub fn is_git_location(desired: &str, branch_or_path_given: bool) -> bool {
     branch_or_path_given || is_bare_repository(&path)
 }
 
-fn is_bare_repository(path: &Path) -> bool {
+/// Whether `path` holds a bare Git repository (`HEAD`, `objects/` and `refs/` at its top).
+pub fn is_bare_repository(path: &Path) -> bool {
     path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir()
 }

@@ -9,7 +9,7 @@ use driftguard_sources::{
 
 use crate::cli::{CheckArgs, RenderArg};
 use crate::config::{self, Settings};
-use crate::wiring::is_git_location;
+use crate::wiring::{is_bare_repository, is_git_location};
 
 /// What `--desired -` names: manifests read from standard input.
 pub const STDIN: &str = "-";
@@ -32,10 +32,7 @@ pub fn settings(args: &CheckArgs) -> anyhow::Result<CheckSettings> {
     let mut git_cache = None;
     if let Some(desired) = args.desired.as_deref() {
         let application = desired_application(args, desired, &mut settings, &mut git_cache)?;
-        settings.sources.desired = None;
-        settings.sources.folder = None;
-        settings.git.path = None;
-        settings.applications = vec![application];
+        replace_applications(&mut settings, vec![application]);
     } else {
         if args.branch.is_some() || args.path.is_some() {
             bail!("--branch and --path choose what --desired reads; give --desired too");
@@ -158,13 +155,20 @@ fn desired_application(
     })
 }
 
+/// Makes `applications` the applications checked, in the list form: the single-source
+/// keys are cleared, since the configuration may not hold both forms.
+fn replace_applications(settings: &mut Settings, applications: Vec<ApplicationConfig>) {
+    settings.sources.desired = None;
+    settings.sources.folder = None;
+    settings.git.path = None;
+    settings.applications = applications;
+}
+
 /// Whether `desired` is a folder on disk that is no Git repository (neither a working
 /// tree nor a bare repository).
 fn is_local_folder_not_repository(desired: &str) -> bool {
     let path = std::path::Path::new(desired);
-    path.is_dir()
-        && !path.join(".git").exists()
-        && !(path.join("HEAD").is_file() && path.join("objects").is_dir())
+    path.is_dir() && !path.join(".git").exists() && !is_bare_repository(path)
 }
 
 /// Keeps only the application `--application` names, turning the single-source form into
@@ -182,10 +186,7 @@ fn select_application(settings: &mut Settings, name: Option<&str>) -> anyhow::Re
         );
     };
     let selected = selected.clone();
-    settings.sources.desired = None;
-    settings.sources.folder = None;
-    settings.git.path = None;
-    settings.applications = vec![selected];
+    replace_applications(settings, vec![selected]);
     Ok(())
 }
 
@@ -242,10 +243,7 @@ fn apply_application_flags(args: &CheckArgs, settings: &mut Settings) -> anyhow:
             .set_expressions
             .extend(args.helm_set.iter().cloned());
     }
-    settings.sources.desired = None;
-    settings.sources.folder = None;
-    settings.git.path = None;
-    settings.applications = applications;
+    replace_applications(settings, applications);
     Ok(())
 }
 
