@@ -76,6 +76,7 @@ pub mod redact;
 pub mod scalar;
 pub mod secret;
 pub mod stats;
+pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -93,6 +94,10 @@ pub use ports::{
 };
 pub use record::{
     DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftEvent, DriftRecord, DriftStatus, EventKind,
+};
+pub use status::{
+    AnalysisNote, AnalysisResult, ApplicationStatusDocument, ClusterStatusDocument,
+    FailingComponent, Leadership,
 };
 
 /// Results with the core's [`Error`].

@@ -11,6 +11,7 @@ use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot, Resource};
 use crate::record::{DriftEvent, DriftRecord, DriftStatus};
 use crate::stats::{DriftStatistics, StatusCounts};
+use crate::status::ClusterStatusDocument;
 
 /// Why a port call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,15 +303,31 @@ pub trait DriftStore: Send + Sync {
         }))
     }
 
-    /// Record counts per application: by status, and how many active ones are Missing.
+    /// Record counts per (cluster, application): by status, and how many active ones are
+    /// Missing. The same application name in two clusters is two applications.
     ///
     /// The default counts a full listing; stores with a query language count in place.
-    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+    async fn application_counts(
+        &self,
+    ) -> Result<BTreeMap<(String, String), StatusCounts>, PortError> {
         let records = self.list(&RecordFilter::default()).await?;
-        Ok(crate::stats::status_counts_by(&records, |r| {
-            r.application.as_str()
-        }))
+        let mut counts: BTreeMap<(String, String), StatusCounts> = BTreeMap::new();
+        for record in &records {
+            counts
+                .entry((record.cluster.clone(), record.application.clone()))
+                .or_default()
+                .add(record);
+        }
+        Ok(counts)
     }
+
+    /// Replaces the status document of `status.cluster`, and its applications' documents
+    /// with `status.applications` (an application no longer listed loses its document).
+    /// Written by the instance that analyses the cluster; touches no other cluster.
+    async fn publish_status(&self, status: &ClusterStatusDocument) -> Result<(), PortError>;
+
+    /// Every cluster's status document, with its applications, ordered by cluster.
+    async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusDocument>, PortError>;
 
     /// Deletes what retention no longer keeps: events that happened before
     /// `before_events`, and records in state `resolved` whose `resolved_at` is before
@@ -362,6 +379,7 @@ mod tests {
                     severity: None,
                     git_revision: None,
                     message: format!("event {i}"),
+                    key: String::new(),
                 };
                 (event, vec![i])
             })

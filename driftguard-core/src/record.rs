@@ -166,6 +166,63 @@ pub struct DriftEvent {
     pub git_revision: Option<String>,
     /// A human-readable account.
     pub message: String,
+    /// The identity of the transition ([`transition_key`]): stores keep one event per
+    /// non-empty key, so a transition saved twice (a retried save, two replicas that
+    /// both analysed during a failover) is stored once. Empty for events stored before
+    /// keys existed. Stores keep it in a column of their own; it is not part of API
+    /// answers (never serialized, read as empty when absent).
+    #[serde(default, skip_serializing)]
+    pub key: String,
+}
+
+/// The identity of one lifecycle transition: BLAKE3 (hex) over the cluster, the
+/// resource id, the event kind, the previous record's `last_checked` (`none` without a
+/// previous record), the new record's `desired_hash` and `live_hash`, and the event's
+/// drift types, each length-prefixed.
+///
+/// Two instances that compute the same transition from the same stored record and the
+/// same observed objects produce the same key (the time of the event is not part of
+/// it); the next real transition starts from a record checked later, so its key
+/// differs. `last_checked` enters at millisecond precision, the finest every store
+/// keeps, so a record read back from any store gives the key its writer computed.
+pub fn transition_key(
+    event: &DriftEvent,
+    previous: Option<&DriftRecord>,
+    record: &DriftRecord,
+) -> String {
+    let mut hasher = blake3::Hasher::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    field(b"driftguard transition v1");
+    field(event.cluster.as_bytes());
+    field(event.resource_id.to_string().as_bytes());
+    field(event.kind.as_str().as_bytes());
+    let previous_checked = previous.map_or_else(
+        || "none".to_owned(),
+        |p| p.last_checked.timestamp_millis().to_string(),
+    );
+    field(previous_checked.as_bytes());
+    field(record.desired_hash.as_bytes());
+    field(record.live_hash.as_deref().unwrap_or("none").as_bytes());
+    field(&(event.drift_types.len() as u64).to_le_bytes());
+    for drift_type in &event.drift_types {
+        field(drift_type.as_str().as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// `events` of the step from `previous` to `record`, each with its [`transition_key`].
+fn keyed(
+    mut events: Vec<DriftEvent>,
+    previous: Option<&DriftRecord>,
+    record: &DriftRecord,
+) -> Vec<DriftEvent> {
+    for event in &mut events {
+        event.key = transition_key(event, previous, record);
+    }
+    events
 }
 
 /// A record after one analysis, and the events that analysis produced for it.
@@ -252,6 +309,7 @@ pub fn advance(
         severity,
         git_revision: revision.map(str::to_owned),
         message,
+        key: String::new(),
     };
     let previous_status = previous.map(|p| p.drift_status);
     let mut events = Vec::new();
@@ -300,6 +358,7 @@ pub fn advance(
             None => record.drift_status = DriftStatus::None,
         }
     }
+    let events = keyed(events, previous, &record);
     Transition { record, events }
 }
 
@@ -369,10 +428,12 @@ pub fn orphan(
                 severity: record.severity,
                 git_revision: record.git_revision.clone(),
                 message: format!("drift {verb} on {id}: removed from Git, still in the cluster"),
+                key: String::new(),
             }
         })
         .into_iter()
         .collect();
+    let events = keyed(events, Some(previous), &record);
     Transition { record, events }
 }
 
@@ -409,11 +470,10 @@ pub fn retire(
         severity: previous.severity,
         git_revision: revision.map(str::to_owned),
         message: format!("drift on {} resolved: {message}", previous.resource_id),
+        key: String::new(),
     };
-    Some(Transition {
-        record,
-        events: vec![event],
-    })
+    let events = keyed(vec![event], Some(previous), &record);
+    Some(Transition { record, events })
 }
 
 #[cfg(test)]
@@ -467,6 +527,71 @@ mod tests {
             resolution_message: (status == DriftStatus::Resolved).then(|| "earlier".to_owned()),
             detection_count: 1,
         }
+    }
+
+    #[test]
+    fn the_same_transition_has_the_same_key_and_later_ones_another() {
+        let previous = stored(DriftStatus::Active, &[DriftType::Scaling]);
+        // Two replicas resolving the same record at different times.
+        let first = retire(&previous, REMOVED_EVERYWHERE, Some("r2"), at(5)).expect("resolved");
+        let second = retire(&previous, REMOVED_EVERYWHERE, None, at(6)).expect("resolved");
+        let key = &first.events[0].key;
+        assert_eq!(key.len(), 64, "{key}");
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        assert_eq!(key, &second.events[0].key);
+        assert_eq!(
+            key,
+            &transition_key(&first.events[0], Some(&previous), &first.record)
+        );
+
+        // The same kind of step from a record checked later is another transition.
+        let mut later = previous.clone();
+        later.last_checked = at(4);
+        let third = retire(&later, REMOVED_EVERYWHERE, Some("r2"), at(5)).expect("resolved");
+        assert_ne!(key, &third.events[0].key);
+
+        // Kind, cluster, hashes and types each make a difference; no previous record too.
+        let event = &first.events[0];
+        let changed = |f: &dyn Fn(&mut DriftEvent, &mut DriftRecord)| {
+            let (mut event, mut record) = (event.clone(), first.record.clone());
+            f(&mut event, &mut record);
+            transition_key(&event, Some(&previous), &record)
+        };
+        let variants = [
+            changed(&|e, _| e.kind = EventKind::DriftChanged),
+            changed(&|e, _| e.cluster = "east".to_owned()),
+            changed(&|e, _| e.drift_types = vec![DriftType::Orphaned]),
+            changed(&|_, r| r.desired_hash = "d2".to_owned()),
+            changed(&|_, r| r.live_hash = None),
+            transition_key(event, None, &first.record),
+        ];
+        for (n, variant) in variants.iter().enumerate() {
+            assert_ne!(variant, key, "variant {n}");
+        }
+    }
+
+    #[test]
+    fn the_key_stays_out_of_json_and_defaults_to_empty() {
+        let t = orphan(
+            &stored(DriftStatus::None, &[]),
+            Severity::Medium,
+            None,
+            None,
+            at(5),
+        );
+        let event = &t.events[0];
+        assert!(!event.key.is_empty());
+        let json = serde_json::to_value(event).expect("serializable");
+        assert!(json.get("key").is_none(), "{json}");
+        let read: DriftEvent = serde_json::from_value(json).expect("reads back");
+        assert_eq!(read.key, "");
+        assert_eq!(
+            read,
+            DriftEvent {
+                key: String::new(),
+                ..event.clone()
+            }
+        );
     }
 
     #[test]

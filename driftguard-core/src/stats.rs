@@ -79,11 +79,14 @@ impl StatusCounts {
 }
 
 /// Status counts of `records`, grouped by the key `group` gives each record.
-pub fn status_counts_by<'a>(
+pub fn status_counts_by<'a, K: Ord + ToOwned + ?Sized + 'a>(
     records: &'a [DriftRecord],
-    group: impl Fn(&'a DriftRecord) -> &'a str,
-) -> BTreeMap<String, StatusCounts> {
-    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    group: impl Fn(&'a DriftRecord) -> &'a K,
+) -> BTreeMap<K::Owned, StatusCounts>
+where
+    K::Owned: Ord,
+{
+    let mut counts: BTreeMap<K::Owned, StatusCounts> = BTreeMap::new();
     for record in records {
         counts
             .entry(group(record).to_owned())

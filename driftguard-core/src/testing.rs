@@ -14,6 +14,7 @@ use crate::ports::{
 };
 use crate::record::{DriftEvent, DriftRecord, DriftStatus};
 use crate::stats::{DriftStatistics, compute};
+use crate::status::ClusterStatusDocument;
 
 fn unavailable(what: &str) -> PortError {
     PortError::new(PortErrorKind::Unavailable, format!("{what} is unavailable"))
@@ -98,6 +99,8 @@ impl LiveSource for InMemoryLive {
 pub struct InMemoryStore {
     records: Mutex<BTreeMap<(ResourceId, String), DriftRecord>>,
     events: Mutex<SavedEvents>,
+    /// Status documents by cluster.
+    statuses: Mutex<BTreeMap<String, ClusterStatusDocument>>,
 }
 
 /// Events in saved order, each with its sequence number: its key in the order of events,
@@ -151,6 +154,10 @@ impl DriftStore for InMemoryStore {
         }
         let mut saved = locked(&self.events);
         for event in events {
+            // One event per non-empty key: a transition saved again is stored once.
+            if !event.key.is_empty() && saved.events.iter().any(|(_, e)| e.key == event.key) {
+                continue;
+            }
             let seq = saved.next;
             saved.next += 1;
             saved.events.push((seq, event.clone()));
@@ -187,6 +194,15 @@ impl DriftStore for InMemoryStore {
             .map(|(e, index)| (e, index.to_be_bytes().to_vec()))
             .collect();
         Ok(EventPage::from_keyed(keyed, filter.limit))
+    }
+
+    async fn publish_status(&self, status: &ClusterStatusDocument) -> Result<(), PortError> {
+        locked(&self.statuses).insert(status.cluster.clone(), status.clone());
+        Ok(())
+    }
+
+    async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusDocument>, PortError> {
+        Ok(locked(&self.statuses).values().cloned().collect())
     }
 
     async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError> {

@@ -44,6 +44,10 @@ pub struct IgnoreRuleConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectionConfig {
+    /// Whether this instance analyses clusters at all. `false` makes a hub: it reads
+    /// every cluster's records and status documents from a shared store and serves them,
+    /// with no cluster or Git credentials.
+    pub enabled: bool,
     /// Time between full analyses.
     #[serde(with = "duration")]
     pub interval: Duration,
@@ -95,6 +99,7 @@ pub struct DetectionConfig {
 impl Default for DetectionConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             interval: Duration::from_secs(30),
             periodic: true,
             watch: true,
