@@ -130,6 +130,7 @@ fn analysis(count: usize, offset: usize, revision: u32) -> (Vec<DriftRecord>, Ve
             severity: r.severity,
             git_revision: r.git_revision.clone(),
             message: format!("drift detected on {}", r.resource_id),
+            key: String::new(),
         })
         .collect();
     (records, events)

@@ -78,6 +78,7 @@ async fn fill(path: &str, count: usize) -> Result<(), Box<dyn std::error::Error>
                 record.resource_id,
                 if resolved { "resolved" } else { "drifted" }
             ),
+            key: String::new(),
         });
         if batch.len() == BATCH {
             store.save(&[], &batch).await?;

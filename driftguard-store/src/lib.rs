@@ -6,11 +6,14 @@
 //! - [`SqliteStore`]: an embedded SQLite file, the default; nothing to install or run;
 //! - [`MongoStore`]: MongoDB, for production and for several replicas of the service.
 //!
-//! Both keep one current record per `resource_id` (upserted after each analysis) and an
-//! append-only log of lifecycle events, answer the same queries (get, filtered and paged
-//! listings in `ResourceId` order, events by resource and time range, statistics with the
-//! meaning of `driftguard_core::stats::compute`, record counts per application), and save
-//! one analysis as one batch. Event pages start after a position, an event's time and
+//! Both keep one current record per `(cluster, resource_id)` (upserted after each
+//! analysis), an append-only log of lifecycle events (one per transition: an event whose
+//! non-empty `key` is stored already is not stored again), and each cluster's status
+//! documents (replaced whole by `publish_status`); they answer the same queries (get,
+//! filtered and paged listings in `ResourceId` order, events by resource and time range,
+//! statistics with the meaning of `driftguard_core::stats::compute`, record counts per
+//! `(cluster, application)` and per cluster, status documents by cluster), and save one
+//! analysis as one batch. Event pages start after a position, an event's time and
 //! its key (SQLite: the row's sequence number; MongoDB: its `_id`), so paging through
 //! events sharing a time neither skips nor repeats any. Records and events carry the
 //! application that declares the resource; those stored before applications existed read

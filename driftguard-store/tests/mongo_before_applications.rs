@@ -12,8 +12,8 @@ use chrono::{TimeZone, Utc};
 use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
 use driftguard_core::stats::{StatusCounts, compute, status_counts_by};
 use driftguard_core::{
-    DEFAULT_APPLICATION, DriftEvent, DriftRecord, DriftStatus, DriftType, EventKind, ResourceId,
-    Severity,
+    DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftEvent, DriftRecord, DriftStatus, DriftType,
+    EventKind, ResourceId, Severity,
 };
 use driftguard_store::MongoStore;
 use driftguard_store::mongo::{EVENTS_COLLECTION, RECORDS_COLLECTION};
@@ -66,6 +66,7 @@ fn event(record: &DriftRecord) -> DriftEvent {
         severity: record.severity,
         git_revision: record.git_revision.clone(),
         message: format!("drift on {}", record.resource_id),
+        key: String::new(),
     }
 }
 
@@ -174,9 +175,12 @@ async fn documents_without_an_application_belong_to_the_default_one() {
     assert_eq!(
         counts,
         status_counts_by(&records, |r| r.application.as_str())
+            .into_iter()
+            .map(|(application, counts)| ((DEFAULT_CLUSTER.to_owned(), application), counts))
+            .collect()
     );
     assert_eq!(
-        counts.get(DEFAULT_APPLICATION),
+        counts.get(&(DEFAULT_CLUSTER.to_owned(), DEFAULT_APPLICATION.to_owned())),
         Some(&StatusCounts {
             none: 1,
             active: 1,

@@ -79,6 +79,7 @@ fn analysis(batch: usize) -> (Vec<DriftRecord>, Vec<DriftEvent>) {
             severity: Some(driftguard_core::Severity::Medium),
             git_revision: Some(format!("rev-{batch}")),
             message: format!("drift detected in batch {batch}"),
+            key: String::new(),
         });
     }
     (records, events)

@@ -1,7 +1,7 @@
 //! A SQLite file written before applications and clusters existed (schema version 1)
-//! opens with this build: it is migrated in place, and what it held reads back in the
-//! default application and the default cluster, answering every query as records saved
-//! now do.
+//! opens with this build: it is migrated in place through every migration, and what it
+//! held reads back in the default application and the default cluster, answering every
+//! query as records saved now do (status documents and event keys included).
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,8 +12,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use driftguard_core::ports::{DriftStore, EventFilter, RecordFilter};
 use driftguard_core::stats::StatusCounts;
 use driftguard_core::{
+    AnalysisNote, AnalysisResult, ApplicationStatusDocument, ClusterStatusDocument,
     DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftEvent, DriftRecord, DriftStatus, DriftType,
-    EventKind, ResourceId, Severity,
+    EventKind, ReadStatus, ResourceId, Severity,
 };
 use driftguard_store::SqliteStore;
 use rusqlite::Connection;
@@ -154,6 +155,7 @@ fn expected_event() -> DriftEvent {
         severity: Some(Severity::High),
         git_revision: Some("c0ffee".to_owned()),
         message: "Service:shop:web is missing from the cluster".to_owned(),
+        key: String::new(),
     }
 }
 
@@ -213,7 +215,7 @@ async fn a_version_1_file_reads_back_in_the_default_application() {
     assert_eq!(
         store.application_counts().await.expect("counts"),
         BTreeMap::from([(
-            DEFAULT_APPLICATION.to_owned(),
+            (DEFAULT_CLUSTER.to_owned(), DEFAULT_APPLICATION.to_owned()),
             StatusCounts {
                 none: 0,
                 active: 1,
@@ -414,5 +416,98 @@ async fn an_earlier_file_reads_back_in_the_default_cluster() {
     assert_eq!(
         store.statistics(Some("east")).await.expect("statistics"),
         driftguard_core::stats::compute(&[east], &[east_event])
+    );
+}
+
+/// A version-1 file migrated through every migration (the status documents and the
+/// event keys last) publishes and reads back status documents, counts records per
+/// `(cluster, application)`, keeps its events without a key, and stores a keyed
+/// transition once, also after reopening.
+#[tokio::test]
+async fn a_migrated_file_holds_statuses_and_stores_each_transition_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("drift.db");
+    write_version_1_file(&path);
+    let store = SqliteStore::open(&path).expect("open and migrate");
+    assert_eq!(user_version(&path), SqliteStore::schema_version());
+    assert!(
+        SqliteStore::schema_version() >= 7,
+        "status documents and event keys"
+    );
+
+    let status = ClusterStatusDocument {
+        cluster: DEFAULT_CLUSTER.to_owned(),
+        leader: "driftguard-0".to_owned(),
+        last_analysis: Some(AnalysisNote {
+            at: at(3),
+            outcome: AnalysisResult::Success,
+        }),
+        failing: Vec::new(),
+        resources: 1,
+        updated_at: at(3),
+        expires_at: at(5),
+        applications: vec![ApplicationStatusDocument {
+            cluster: DEFAULT_CLUSTER.to_owned(),
+            name: DEFAULT_APPLICATION.to_owned(),
+            source: "/srv/manifests".to_owned(),
+            namespace: None,
+            revision: None,
+            status: ReadStatus::Ok,
+            error: None,
+            render_seconds: None,
+            checked_at: Some(at(3)),
+        }],
+    };
+    store.publish_status(&status).await.expect("publish");
+
+    let mut east = expected_record();
+    east.cluster = "east".to_owned();
+    let keyed = DriftEvent {
+        cluster: "east".to_owned(),
+        at: at(4),
+        key: "transition-1".to_owned(),
+        ..expected_event()
+    };
+    for _ in 0..2 {
+        store
+            .save(std::slice::from_ref(&east), std::slice::from_ref(&keyed))
+            .await
+            .expect("save");
+    }
+    drop(store);
+
+    let store = SqliteStore::open(&path).expect("reopen: nothing left to migrate");
+    assert_eq!(
+        store.cluster_statuses().await.expect("statuses"),
+        vec![status]
+    );
+    let missing = StatusCounts {
+        none: 0,
+        active: 1,
+        resolved: 0,
+        missing: 1,
+    };
+    assert_eq!(
+        store.application_counts().await.expect("counts"),
+        BTreeMap::from([
+            (
+                (DEFAULT_CLUSTER.to_owned(), DEFAULT_APPLICATION.to_owned()),
+                missing
+            ),
+            (("east".to_owned(), DEFAULT_APPLICATION.to_owned()), missing),
+        ])
+    );
+    // The event without a key saved again is a second event, as before keys existed.
+    store
+        .save(&[], &[expected_event(), keyed.clone()])
+        .await
+        .expect("save");
+    assert_eq!(
+        store
+            .events(&EventFilter::default())
+            .await
+            .expect("events")
+            .events,
+        vec![expected_event(), expected_event(), keyed]
     );
 }

@@ -41,6 +41,7 @@ fn events() -> Vec<DriftEvent> {
             severity: None,
             git_revision: Some(format!("{i:040x}")),
             message: format!("event {i}: {}", "x".repeat(400)),
+            key: String::new(),
         })
         .collect()
 }

@@ -3,7 +3,8 @@
 //! A record document has the record shape of DESIGN.md §3 (snake_case fields, `null`
 //! where a value is absent) with times as BSON dates, and its `resource_id` as `_id`
 //! too: upserts and lookups then go through the primary index, which every server keeps
-//! fastest. An event document has the event's fields and a driver-made ObjectId. BSON
+//! fastest. An event document has the event's fields and a driver-made ObjectId, and
+//! its `key` only when it has one (uniquely indexed where present). BSON
 //! dates hold milliseconds, so times are stored truncated to the millisecond.
 //!
 //! Documents written before applications existed have no `application` field; they read
@@ -71,6 +72,10 @@ struct EventDocument {
     severity: Option<Severity>,
     git_revision: Option<String>,
     message: String,
+    /// The transition's identity (`DriftEvent::key`); left out when empty (events stored
+    /// before keys existed have none), so the unique index on it passes over them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    key: String,
 }
 
 /// The cluster of a document stored before clusters existed.
@@ -191,6 +196,7 @@ pub(crate) fn event_document(event: &DriftEvent) -> Result<Document> {
         severity: event.severity,
         git_revision: event.git_revision.clone(),
         message: event.message.clone(),
+        key: event.key.clone(),
     };
     bson::serialize_to_document(&document).map_err(|e| Error::Unstorable {
         what: format!("event of {} at {}", event.resource_id, event.at),
@@ -216,6 +222,7 @@ pub(crate) fn event_from_document(document: Document) -> Result<DriftEvent> {
         severity: stored.severity,
         git_revision: stored.git_revision,
         message: stored.message,
+        key: stored.key,
     })
 }
 
@@ -318,9 +325,19 @@ mod tests {
             severity: Some(Severity::Medium),
             git_revision: None,
             message: "resolved".to_owned(),
+            key: String::new(),
         };
         let document = event_document(&event).expect("storable");
         assert_eq!(document.get_str("application").ok(), Some("payments"));
+        assert!(!document.contains_key("key"), "no key field without a key");
         assert_eq!(event_from_document(document).expect("reads back"), event);
+
+        let keyed = DriftEvent {
+            key: "0123abcd".to_owned(),
+            ..event
+        };
+        let document = event_document(&keyed).expect("storable");
+        assert_eq!(document.get_str("key").ok(), Some("0123abcd"));
+        assert_eq!(event_from_document(document).expect("reads back"), keyed);
     }
 }

@@ -8,17 +8,18 @@
 
 use bson::{Bson, Document, doc};
 use driftguard_core::DEFAULT_CLUSTER;
-use mongodb::Database;
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
 
 use crate::error::Result;
 use crate::mongo::failure::failure;
-use crate::mongo::{EVENTS_COLLECTION, RECORDS_COLLECTION};
+use crate::mongo::{APPLICATION_STATUS_COLLECTION, EVENTS_COLLECTION, RECORDS_COLLECTION};
 
 /// The collection holding the schema version.
 const SCHEMA_COLLECTION: &str = "driftguard_schema";
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: i64 = 1;
+pub(crate) const CURRENT_VERSION: i64 = 3;
 
 /// The unique index on `resource_id` alone, from before clusters existed: the same
 /// resource id in two clusters would violate it.
@@ -38,6 +39,12 @@ pub(crate) async fn migrate(database: &Database, uri: &str) -> Result<()> {
     };
     if version < 1 {
         clusters(database, uri).await?;
+    }
+    if version < 2 {
+        application_status_index(database, uri).await?;
+    }
+    if version < 3 {
+        event_keys(database, uri).await?;
     }
     if version < CURRENT_VERSION {
         schema
@@ -84,5 +91,57 @@ async fn clusters(database: &Database, uri: &str) -> Result<()> {
             .await
             .map_err(|e| failure(operation, uri, &e))?;
     }
+    Ok(())
+}
+
+/// Migration 2: the application status documents of a cluster are found (to read them
+/// in published order, and to delete those no longer listed) through `(cluster,
+/// position)`.
+async fn application_status_index(database: &Database, uri: &str) -> Result<()> {
+    let index = IndexModel::builder()
+        .keys(doc! { "cluster": 1, "position": 1 })
+        .options(
+            IndexOptions::builder()
+                .name("by_cluster".to_owned())
+                .build(),
+        )
+        .build();
+    database
+        .collection::<Document>(APPLICATION_STATUS_COLLECTION)
+        .create_index(index)
+        .await
+        .map_err(|e| {
+            failure(
+                "preparing the store (indexing application statuses)",
+                uri,
+                &e,
+            )
+        })?;
+    Ok(())
+}
+
+/// The name of the unique index on the events' `key`.
+pub(crate) const EVENT_KEY_UNIQUE: &str = "key_unique";
+
+/// Migration 3: one event per transition. Events carry their transition's `key`
+/// (`DriftEvent::key`); a unique index on it, partial to documents with a non-empty key
+/// (events stored before keys existed have no such field), makes a second insert of the
+/// same transition fail with a duplicate key, which saves pass over.
+async fn event_keys(database: &Database, uri: &str) -> Result<()> {
+    let index = IndexModel::builder()
+        .keys(doc! { "key": 1 })
+        .options(
+            IndexOptions::builder()
+                .name(EVENT_KEY_UNIQUE.to_owned())
+                .unique(true)
+                .partial_filter_expression(doc! { "key": { "$gt": "" } })
+                .build(),
+        )
+        .build();
+    database
+        .collection::<Document>(EVENTS_COLLECTION)
+        .create_index(index)
+        .await
+        .map_err(|e| failure("preparing the store (indexing event keys)", uri, &e))?;
     Ok(())
 }

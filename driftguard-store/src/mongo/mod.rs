@@ -2,7 +2,8 @@
 //!
 //! - Database `database.name`; collections `drift_records` (one document per resource
 //!   and cluster, its `_id` the record key of `documents::record_key`, and
-//!   `(cluster, resource_id)` uniquely indexed) and `drift_events` (append-only);
+//!   `(cluster, resource_id)` uniquely indexed), `drift_events` (append-only), and the
+//!   status documents `cluster_status` and `application_status` (`mongo/status.rs`);
 //! - versioned migrations (`migrations`) and indexes, run when the store first reaches
 //!   the server, idempotently;
 //! - statistics and counts per application as aggregation pipelines; record writes as
@@ -38,6 +39,7 @@ mod outbox;
 mod queries;
 mod save;
 mod statistics;
+mod status;
 mod transaction;
 mod writes;
 
@@ -51,7 +53,9 @@ use bson::{Document, doc};
 use chrono::{DateTime, Utc};
 use driftguard_core::ports::{DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
-use driftguard_core::{DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId};
+use driftguard_core::{
+    ClusterStatusDocument, DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId,
+};
 use futures_util::TryStreamExt;
 use mongodb::options::{ClientOptions, ConnectionString};
 use mongodb::{Client, Collection, Database};
@@ -64,6 +68,7 @@ use failure::failure;
 use save::Batch;
 #[doc(hidden)]
 pub use save::{SaveFault, SavePath, SaveStep};
+pub use status::{APPLICATION_STATUS_COLLECTION, CLUSTER_STATUS_COLLECTION};
 pub use writes::BulkWriteMode;
 use writes::{CLIENT_BULK_WRITE_WIRE_VERSION, Writer};
 
@@ -533,7 +538,9 @@ impl DriftStore for MongoStore {
         })
     }
 
-    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+    async fn application_counts(
+        &self,
+    ) -> Result<BTreeMap<(String, String), StatusCounts>, PortError> {
         let prepared = self.prepared().await?;
         let operation = "counting records per application";
         let cursor = prepared
@@ -541,7 +548,28 @@ impl DriftStore for MongoStore {
             .aggregate(statistics::application_counts())
             .await;
         let groups = self.collect(operation, cursor).await?;
-        Ok(statistics::status_counts_from(&groups)?)
+        Ok(statistics::application_counts_from(&groups)?)
+    }
+
+    async fn publish_status(&self, status: &ClusterStatusDocument) -> Result<(), PortError> {
+        let prepared = self.prepared().await?;
+        Ok(match prepared.path(self.path) {
+            SavePath::Transaction | SavePath::Auto => {
+                status::publish_in_transaction(
+                    &prepared.client,
+                    &prepared.database,
+                    &self.uri,
+                    status,
+                )
+                .await
+            }
+            SavePath::Outbox => status::publish(&prepared.database, &self.uri, status).await,
+        }?)
+    }
+
+    async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusDocument>, PortError> {
+        let prepared = self.prepared().await?;
+        Ok(status::read_all(&prepared.database, &self.uri).await?)
     }
 
     async fn cluster_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {

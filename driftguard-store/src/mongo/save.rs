@@ -23,8 +23,15 @@
 //! Events of resources whose record is not in the same save (the detector never makes
 //! them) have no record to travel with: they are inserted in the delivery step, and a
 //! failure before it is reported to the caller.
+//!
+//! An event with a non-empty `key` (its transition's identity, uniquely indexed) whose
+//! key is stored already is the same transition saved again (a retried save, or two
+//! replicas that both analysed during a failover): it is not stored a second time. The
+//! transaction path leaves such events out before inserting (a duplicate would abort
+//! the transaction); the delivery of the outbox path inserts them all and passes over
+//! the duplicates.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bson::Document;
@@ -131,7 +138,12 @@ impl Batch {
                 events: Vec::new(),
             });
         }
+        let mut keys: HashSet<&str> = HashSet::new();
         for event in events {
+            // The same transition twice in one save is stored once.
+            if !event.key.is_empty() && !keys.insert(event.key.as_str()) {
+                continue;
+            }
             let mut document = Document::new();
             document.insert("_id", ObjectId::new());
             document.extend(documents::event_document(event)?);

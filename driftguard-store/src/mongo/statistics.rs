@@ -122,10 +122,12 @@ impl RecordBreakdowns {
     }
 }
 
-/// Records per application: one group per application with a count per status, and the
-/// active records whose drift types hold `Missing`.
+/// Records per `(cluster, application)`: one group per pair with a count per status,
+/// and the active records whose drift types hold `Missing`. Groups are keyed
+/// `cluster<TAB>application`: a text key, which every server groups alike (a cluster
+/// name holds no tab).
 pub(crate) fn application_counts() -> Vec<Document> {
-    status_counts(application_or_default())
+    status_counts(doc! { "$concat": [cluster_or_default(), "\t", application_or_default()] }.into())
 }
 
 /// Records per cluster, as [`application_counts`] counts them per application.
@@ -150,25 +152,48 @@ fn status_counts(key: Bson) -> Vec<Document> {
     } }]
 }
 
-/// Reads the groups of [`application_counts`] or [`cluster_counts`].
+/// Reads the groups of [`cluster_counts`].
 pub(crate) fn status_counts_from(groups: &[Document]) -> Result<BTreeMap<String, StatusCounts>> {
+    groups
+        .iter()
+        .map(|group| {
+            let key = group
+                .get_str("_id")
+                .map_err(|e| malformed("cluster_counts", e))?;
+            Ok((key.to_owned(), counts_of(group, "cluster_counts")?))
+        })
+        .collect()
+}
+
+/// Reads the groups of [`application_counts`].
+pub(crate) fn application_counts_from(
+    groups: &[Document],
+) -> Result<BTreeMap<(String, String), StatusCounts>> {
     let stage = "application_counts";
     groups
         .iter()
         .map(|group| {
-            let field = |name: &str| count(group.get(name)).map_err(|e| malformed(stage, e));
-            let application = group.get_str("_id").map_err(|e| malformed(stage, e))?;
+            let key = group.get_str("_id").map_err(|e| malformed(stage, e))?;
+            let (cluster, application) = key
+                .split_once('\t')
+                .ok_or_else(|| malformed(stage, format!("`{key}` names no cluster")))?;
             Ok((
-                application.to_owned(),
-                StatusCounts {
-                    none: field("none")?,
-                    active: field("active")?,
-                    resolved: field("resolved")?,
-                    missing: field("missing")?,
-                },
+                (cluster.to_owned(), application.to_owned()),
+                counts_of(group, stage)?,
             ))
         })
         .collect()
+}
+
+/// The counts of one group of [`status_counts`].
+fn counts_of(group: &Document, stage: &str) -> Result<StatusCounts> {
+    let field = |name: &str| count(group.get(name)).map_err(|e| malformed(stage, e));
+    Ok(StatusCounts {
+        none: field("none")?,
+        active: field("active")?,
+        resolved: field("resolved")?,
+        missing: field("missing")?,
+    })
 }
 
 /// The resources with the most `drift_detected` events (of `cluster`, or of every

@@ -2,7 +2,9 @@
 //! replica sets and sharded clusters.
 //!
 //! A save is cut into transactions of at most [`TRANSACTION_RECORDS`] records, each with
-//! its events, so each record is committed together with its events or not at all. A
+//! its events, so each record is committed together with its events or not at all.
+//! Events whose transition `key` is stored already (the same transition saved again)
+//! are looked up in the transaction and left out; a write error would abort it. A
 //! transaction that fails transiently (a write conflict, an election, a lost connection
 //! before the commit) is run again; a commit whose outcome stays unknown is reported,
 //! never run again, since it may have been applied.
@@ -128,10 +130,19 @@ async fn write(
         .flat_map(|r| r.events.iter().cloned())
         .chain(part.unattached.iter().cloned())
         .collect();
+    let events = writer
+        .unstored_events(events, Some(&mut *session))
+        .await
+        .map_err(classify)?;
     writer
         .insert_events(&events, Some(&mut *session))
         .await
-        .map_err(classify)?;
+        .map_err(|error| match error.kind() {
+            // Another writer stored one of these transitions since they were looked up:
+            // run the transaction again, which leaves it out.
+            PortErrorKind::Conflict => Abandoned::Transient(error),
+            _ => classify(error),
+        })?;
     checkpoint(fault, SaveStep::TransactionEventsWritten, writer.uri).map_err(Abandoned::Failed)
 }
 

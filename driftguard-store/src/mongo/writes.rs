@@ -1,6 +1,7 @@
 //! The writes a save is made of, in as few round trips as the server allows, inside a
 //! transaction or not: record replacements that never overwrite a pending outbox, event
-//! inserts that ignore events already there, and the clearing of delivered outboxes.
+//! inserts that ignore events already there (by `_id` or by transition `key`), and the
+//! clearing of delivered outboxes.
 //!
 //! A record document is replaced whole (matched by `_id`, which is the `resource_id`),
 //! but only while it holds no pending outbox (see [`crate::mongo::outbox`]): the
@@ -9,7 +10,10 @@
 //! duplicate key. The writer reports those records instead of failing; the caller
 //! delivers their outboxes and writes them again.
 
+use std::collections::HashSet;
+
 use bson::{Document, doc};
+use futures_util::TryStreamExt;
 use mongodb::error::ErrorKind;
 use mongodb::options::{ReplaceOneModel, WriteModel};
 use mongodb::{Client, ClientSession, Collection, Database, Namespace};
@@ -17,6 +21,9 @@ use mongodb::{Client, ClientSession, Collection, Database, Namespace};
 use crate::error::{Error, Result};
 use crate::mongo::failure::{DUPLICATE_KEY, failure, write_errors};
 use crate::mongo::outbox::{OUTBOX_EVENTS, OUTBOX_TOKEN};
+
+/// The field of an event document holding its transition's key, when it has one.
+pub(crate) const EVENT_KEY: &str = "key";
 
 /// The first wire version of MongoDB 8.0, which has the client-level `bulkWrite` command.
 pub(crate) const CLIENT_BULK_WRITE_WIRE_VERSION: i64 = 25;
@@ -219,9 +226,13 @@ impl Writer<'_> {
         Ok(duplicates)
     }
 
-    /// Inserts events with the `_id`s they carry, in `session` when given. Events already
-    /// there (a duplicate `_id`: a delivery repeated after a failure) are left as they
-    /// are, so delivering the same events twice stores them once.
+    /// Inserts events with the `_id`s they carry, in `session` when given.
+    ///
+    /// Outside a session, events already there are left as they are: a duplicate `_id`
+    /// (a delivery repeated after a failure) or a duplicate `key` (the same transition
+    /// saved again), so delivering the same events twice stores them once. In a session
+    /// (a transaction, which any write error aborts) a duplicate fails with a conflict:
+    /// callers leave out the events already stored first ([`Self::unstored_events`]).
     pub(crate) async fn insert_events(
         &self,
         events: &[Document],
@@ -231,6 +242,7 @@ impl Writer<'_> {
             return Ok(());
         }
         let action = self.events.insert_many(events).ordered(false);
+        let in_session = session.is_some();
         let result = match session {
             Some(session) => action.session(session).await.map(|_| ()),
             None => action.await.map(|_| ()),
@@ -238,7 +250,8 @@ impl Writer<'_> {
         let Err(error) = result else {
             return Ok(());
         };
-        if let ErrorKind::InsertMany(insert) = error.kind.as_ref()
+        if !in_session
+            && let ErrorKind::InsertMany(insert) = error.kind.as_ref()
             && insert.write_concern_error.is_none()
             && insert
                 .write_errors
@@ -249,6 +262,63 @@ impl Writer<'_> {
             return Ok(());
         }
         Err(failure("saving events", self.uri, &error))
+    }
+
+    /// `events` without those whose `key` is stored already (in `session` when given, so
+    /// a transaction sees its own snapshot). Events without a key are all kept.
+    pub(crate) async fn unstored_events(
+        &self,
+        events: Vec<Document>,
+        session: Option<&mut ClientSession>,
+    ) -> Result<Vec<Document>> {
+        let keys: Vec<&str> = events
+            .iter()
+            .filter_map(|event| event.get_str(EVENT_KEY).ok())
+            .filter(|key| !key.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return Ok(events);
+        }
+        let operation = "saving events (looking up stored keys)";
+        // `$gt: ""` repeats the index's partial filter, so the index serves the query.
+        let find = self
+            .events
+            .find(doc! { EVENT_KEY: { "$in": &keys, "$gt": "" } })
+            .projection(doc! { "_id": 0, EVENT_KEY: 1 });
+        let found: Vec<Document> = match session {
+            Some(session) => {
+                let mut cursor = find
+                    .session(&mut *session)
+                    .await
+                    .map_err(|e| failure(operation, self.uri, &e))?;
+                cursor
+                    .stream(session)
+                    .try_collect()
+                    .await
+                    .map_err(|e| failure(operation, self.uri, &e))?
+            }
+            None => find
+                .await
+                .map_err(|e| failure(operation, self.uri, &e))?
+                .try_collect()
+                .await
+                .map_err(|e| failure(operation, self.uri, &e))?,
+        };
+        let stored: HashSet<String> = found
+            .iter()
+            .filter_map(|document| document.get_str(EVENT_KEY).ok())
+            .map(str::to_owned)
+            .collect();
+        if stored.is_empty() {
+            return Ok(events);
+        }
+        Ok(events
+            .into_iter()
+            .filter(|event| match event.get_str(EVENT_KEY) {
+                Ok(key) => !stored.contains(key),
+                Err(_) => true,
+            })
+            .collect())
     }
 
     /// Clears the delivered outboxes: removes each record's pending events, as long as the

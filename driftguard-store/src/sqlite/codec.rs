@@ -25,11 +25,11 @@ pub(crate) const RECORD_COLUMN_COUNT: usize = 22;
 
 /// The event columns (the sequence number aside), in the order [`event_values`] and
 /// [`event_from_row`] use.
-pub(crate) const EVENT_COLUMNS: &str =
-    "resource_id, application, kind, at, drift_types, severity, git_revision, message, cluster";
+pub(crate) const EVENT_COLUMNS: &str = "resource_id, application, kind, at, drift_types, \
+     severity, git_revision, message, cluster, key";
 
 /// How many columns [`EVENT_COLUMNS`] names.
-pub(crate) const EVENT_COLUMN_COUNT: usize = 9;
+pub(crate) const EVENT_COLUMN_COUNT: usize = 10;
 
 /// Nanoseconds since the epoch, for a time between the years 1677 and 2262.
 pub(crate) fn nanos(time: DateTime<Utc>, what: impl FnOnce() -> String) -> Result<i64> {
@@ -108,6 +108,7 @@ pub(crate) fn event_values(event: &DriftEvent) -> Result<Vec<Value>> {
         text(event.git_revision.as_deref()),
         Value::Text(event.message.clone()),
         Value::Text(event.cluster.clone()),
+        Value::Text(event.key.clone()),
     ])
 }
 
@@ -182,6 +183,7 @@ pub(crate) fn event_from_row(row: &Row<'_>) -> Result<DriftEvent> {
             .map_err(malformed)?,
         git_revision: get.at(6)?,
         message: get.at(7)?,
+        key: get.at(9)?,
     })
 }
 

@@ -18,6 +18,7 @@ mod prune;
 mod queries;
 mod schema;
 mod statistics;
+mod status;
 mod summaries;
 
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use driftguard_core::ports::{DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
-use driftguard_core::{DriftEvent, DriftRecord, PortError, ResourceId};
+use driftguard_core::{ClusterStatusDocument, DriftEvent, DriftRecord, PortError, ResourceId};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
@@ -136,18 +137,25 @@ impl DriftStore for SqliteStore {
             .await?)
     }
 
-    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
-        Ok(self
-            .read(|connection| {
-                statistics::status_counts(connection, statistics::Group::Application)
-            })
-            .await?)
+    async fn application_counts(
+        &self,
+    ) -> Result<BTreeMap<(String, String), StatusCounts>, PortError> {
+        Ok(self.read(statistics::application_counts).await?)
     }
 
     async fn cluster_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+        Ok(self.read(statistics::cluster_counts).await?)
+    }
+
+    async fn publish_status(&self, status: &ClusterStatusDocument) -> Result<(), PortError> {
+        let status = status.clone();
         Ok(self
-            .read(|connection| statistics::status_counts(connection, statistics::Group::Cluster))
+            .write(move |connection| status::publish(connection, &status))
             .await?)
+    }
+
+    async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusDocument>, PortError> {
+        Ok(self.read(status::cluster_statuses).await?)
     }
 
     async fn prune(

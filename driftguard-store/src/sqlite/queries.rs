@@ -34,9 +34,12 @@ static UPSERT_RECORD: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Appends an event, unless one with the same non-empty key is stored (the same
+/// transition saved again): only that conflict is passed over, any other fails.
 static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO drift_events ({EVENT_COLUMNS}) VALUES ({})",
+        "INSERT INTO drift_events ({EVENT_COLUMNS}) VALUES ({}) \
+         ON CONFLICT (key) WHERE key <> '' DO NOTHING",
         numbered_placeholders(EVENT_COLUMN_COUNT)
     )
 });
@@ -154,8 +157,8 @@ fn record_listing(filter: &RecordFilter) -> (String, Vec<Value>) {
 }
 
 /// Upserts `records` and appends `events` in one immediate transaction: all or nothing,
-/// and on disk when this returns. The record counts of the statistics move in the same
-/// transaction.
+/// and on disk when this returns; an event whose key is already stored is left out. The
+/// record counts of the statistics move in the same transaction.
 pub(crate) fn save(
     connection: &mut Connection,
     records: &[DriftRecord],

@@ -12,7 +12,7 @@ use std::path::Path;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
-use crate::sqlite::{clusters, summaries};
+use crate::sqlite::{clusters, status, summaries};
 
 /// One migration: statements run in a transaction, or a step run outside of one.
 enum Migration {
@@ -90,6 +90,16 @@ const MIGRATIONS: &[Migration] = &[
     // 5: records keyed by `(cluster, resource_id)`; events, statistics summaries and
     // their triggers per cluster. Existing rows belong to cluster `default`.
     Migration::Statements(clusters::MIGRATION),
+    // 6: the status documents of clusters and their applications; record counts per
+    // `(cluster, application)` from their own covering index.
+    Migration::Statements(status::MIGRATION),
+    // 7: the identity of each event's transition (`DriftEvent::key`); one event per
+    // non-empty key, so a transition saved twice is stored once. Events stored before
+    // keys existed have the empty key, which the unique index leaves out.
+    Migration::Statements(
+        "ALTER TABLE drift_events ADD COLUMN key TEXT NOT NULL DEFAULT '';
+    CREATE UNIQUE INDEX drift_events_by_key ON drift_events (key) WHERE key <> '';",
+    ),
 ];
 
 /// `PRAGMA auto_vacuum` when it is `INCREMENTAL`.

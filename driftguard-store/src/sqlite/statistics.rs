@@ -118,16 +118,17 @@ pub(crate) fn statistics(
     })
 }
 
-/// Records per application and status, and per application the active ones whose drift
-/// types hold `Missing`. The `(application, drift_status, drift_types)` index covers it:
-/// one scan of the index, in group order, without reading the table.
+/// Records per `(cluster, application)` and status, and per `(cluster, application)`
+/// the active ones whose drift types hold `Missing`. The `(cluster, application,
+/// drift_status, drift_types)` index covers it: one scan of the index, in group order,
+/// without reading the table.
 const APPLICATION_COUNTS: &str = "
-    SELECT application, drift_status, COUNT(*),
+    SELECT cluster, application, drift_status, COUNT(*),
            SUM(CASE WHEN drift_status = 'active'
                     THEN EXISTS (SELECT 1 FROM json_each(drift_types) WHERE value = 'Missing')
                     ELSE 0 END)
     FROM drift_records
-    GROUP BY application, drift_status";
+    GROUP BY cluster, application, drift_status";
 
 /// [`APPLICATION_COUNTS`] per cluster, covered by the `(cluster, drift_status,
 /// drift_types)` index.
@@ -139,42 +140,57 @@ const CLUSTER_COUNTS: &str = "
     FROM drift_records
     GROUP BY cluster, drift_status";
 
-/// What record counts are grouped by.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Group {
-    /// Per application.
-    Application,
-    /// Per cluster.
-    Cluster,
+/// Record counts per `(cluster, application)`: by status, and how many active ones are
+/// Missing. The same application name in two clusters is two applications.
+pub(crate) fn application_counts(
+    connection: &mut Connection,
+) -> Result<BTreeMap<(String, String), StatusCounts>> {
+    status_counts(
+        connection,
+        APPLICATION_COUNTS,
+        "counting records per application",
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )
 }
 
-/// Record counts per application or cluster: by status, and how many active ones are
-/// Missing.
-pub(crate) fn status_counts(
+/// Record counts per cluster: by status, and how many active ones are Missing.
+pub(crate) fn cluster_counts(
     connection: &mut Connection,
-    group: Group,
 ) -> Result<BTreeMap<String, StatusCounts>> {
-    let (sql, operation) = match group {
-        Group::Application => (APPLICATION_COUNTS, "counting records per application"),
-        Group::Cluster => (CLUSTER_COUNTS, "counting records per cluster"),
-    };
+    status_counts(
+        connection,
+        CLUSTER_COUNTS,
+        "counting records per cluster",
+        |row| row.get::<_, String>(0),
+    )
+}
+
+/// Record counts per group of `sql`, whose rows are the group's key columns (read by
+/// `key`) followed by the status, the count and the Missing count.
+fn status_counts<K: Ord>(
+    connection: &mut Connection,
+    sql: &str,
+    operation: &'static str,
+    key: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<K>,
+) -> Result<BTreeMap<K, StatusCounts>> {
     let failed = |source| Error::Sqlite { operation, source };
     let transaction = connection.transaction().map_err(failed)?;
     let mut statement = transaction.prepare_cached(sql).map_err(failed)?;
     let rows = statement
         .query_map([], |row| {
+            let width = row.as_ref().column_count();
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
+                key(row)?,
+                row.get::<_, String>(width - 3)?,
+                row.get::<_, i64>(width - 2)?,
+                row.get::<_, i64>(width - 1)?,
             ))
         })
         .map_err(failed)?;
-    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    let mut counts: BTreeMap<K, StatusCounts> = BTreeMap::new();
     for row in rows {
-        let (application, status, records, missing) = row.map_err(failed)?;
-        let group = counts.entry(application).or_default();
+        let (key, status, records, missing) = row.map_err(failed)?;
+        let group = counts.entry(key).or_default();
         match status.as_str() {
             "none" => group.none += count_of(records),
             "active" => {
@@ -257,7 +273,7 @@ mod tests {
         let plan = plan(&connection, APPLICATION_COUNTS, &[]);
         assert!(
             plan.contains(
-                "SCAN drift_records USING COVERING INDEX drift_records_by_application_status"
+                "SCAN drift_records USING COVERING INDEX drift_records_by_cluster_application_status"
             ),
             "{plan}"
         );

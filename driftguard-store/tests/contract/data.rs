@@ -183,6 +183,7 @@ pub fn event(id: &str, kind: EventKind, at: i64, types: &[DriftType]) -> DriftEv
         }),
         git_revision: Some(format!("rev-{at}")),
         message: format!("{} on {id}", kind.as_str()),
+        key: String::new(),
     }
 }
 

@@ -4,17 +4,21 @@
 //! async function giving a fresh, empty [`Subject`] and expands [`contract_tests!`] with
 //! it: one `#[tokio::test]` per case. The expected answers come from the port's own
 //! definitions (`RecordFilter::matches`, `EventFilter::matches`, `ResourceId` order,
-//! `driftguard_core::stats::compute`, `driftguard_core::stats::status_counts_by`), so
+//! `driftguard_core::stats::compute`, `StatusCounts::add`), so
 //! every store is held to the same meaning.
 
 #![allow(dead_code)]
 
 pub mod clusters;
 pub mod data;
+pub mod events;
 pub mod prune;
+pub mod status;
 
 pub use clusters::*;
+pub use events::*;
 pub use prune::*;
+pub use status::*;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -25,7 +29,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use driftguard_core::analysis::DetectionSettings;
 use driftguard_core::ports::{DriftStore, EventFilter, EventPosition, RecordFilter};
-use driftguard_core::stats::{DriftStatistics, StatusCounts, compute, status_counts_by};
+use driftguard_core::stats::{DriftStatistics, StatusCounts, compute};
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive};
 use driftguard_core::{
     Application, DEFAULT_APPLICATION, DEFAULT_CLUSTER, DesiredSnapshot, Detector, DriftEvent,
@@ -101,6 +105,15 @@ macro_rules! contract_tests {
             a_prune_with_nothing_to_delete_changes_nothing,
             a_save_for_one_cluster_never_touches_another,
             statistics_and_counts_per_cluster,
+            a_published_status_reads_back_as_published,
+            republishing_replaces_and_drops_unlisted_applications,
+            publishing_one_cluster_never_touches_another,
+            cluster_statuses_are_ordered_by_cluster,
+            application_counts_per_cluster_and_application,
+            saving_the_same_batch_twice_stores_its_events_once,
+            two_transitions_of_a_resource_are_both_stored,
+            events_without_a_key_are_all_stored_and_read_back,
+            duplicate_events_through_the_detector_are_stored_once,
         );
     };
     (@cases $subject:path; $($case:ident),* $(,)?) => {
@@ -148,16 +161,31 @@ fn ids(records: &[DriftRecord]) -> Vec<String> {
     records.iter().map(|r| r.resource_id.to_string()).collect()
 }
 
-async fn application_counts(store: &Arc<dyn DriftStore>) -> BTreeMap<String, StatusCounts> {
+async fn application_counts(
+    store: &Arc<dyn DriftStore>,
+) -> BTreeMap<(String, String), StatusCounts> {
     store
         .application_counts()
         .await
         .unwrap_or_else(|e| panic!("application_counts() failed: {e}"))
 }
 
-/// What `application_counts()` must answer over `records`.
-fn expected_counts(records: &[DriftRecord]) -> BTreeMap<String, StatusCounts> {
-    status_counts_by(records, |r| r.application.as_str())
+/// What `application_counts()` must answer over `records`: the core's counts per
+/// `(cluster, application)`.
+fn expected_counts(records: &[DriftRecord]) -> BTreeMap<(String, String), StatusCounts> {
+    let mut counts: BTreeMap<(String, String), StatusCounts> = BTreeMap::new();
+    for record in records {
+        counts
+            .entry((record.cluster.clone(), record.application.clone()))
+            .or_default()
+            .add(record);
+    }
+    counts
+}
+
+/// The key of `application` in [`DEFAULT_CLUSTER`] in `application_counts()`.
+fn in_default_cluster(application: &str) -> (String, String) {
+    (DEFAULT_CLUSTER.to_owned(), application.to_owned())
 }
 
 /// Statistics equal, the mean time to resolve up to floating-point rounding (stores sum
@@ -990,7 +1018,9 @@ pub async fn application_counts_match_the_core_definition(store: &Arc<dyn DriftS
     assert_eq!(expected.len(), APPLICATIONS.len() + 1);
     assert_eq!(application_counts(store).await, expected);
     assert_eq!(
-        application_counts(store).await.get("payments"),
+        application_counts(store)
+            .await
+            .get(&in_default_cluster("payments")),
         Some(&StatusCounts {
             none: 0,
             active: 1,
@@ -1018,7 +1048,10 @@ pub async fn application_counts_follow_later_saves(store: &Arc<dyn DriftStore>) 
     save(store, std::slice::from_ref(&moved), &[]).await;
     let counts = application_counts(store).await;
     assert_eq!(counts, expected_counts(&[moved, other]));
-    assert!(!counts.contains_key("shop-frontend"), "{counts:?}");
+    assert!(
+        !counts.contains_key(&in_default_cluster("shop-frontend")),
+        "{counts:?}"
+    );
 }
 
 /// Events keep the application they were saved with, also when one resource's events
@@ -1365,8 +1398,8 @@ pub async fn applications_through_the_detector(store: &Arc<dyn DriftStore>) {
     assert_eq!(
         application_counts(store).await,
         BTreeMap::from([
-            ("platform".to_owned(), active(1)),
-            ("shop-frontend".to_owned(), active(0)),
+            (in_default_cluster("platform"), active(1)),
+            (in_default_cluster("shop-frontend"), active(0)),
         ])
     );
 }
