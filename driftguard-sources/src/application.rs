@@ -154,6 +154,10 @@ pub struct ApplicationConfig {
     /// namespace); unset: `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The cluster it is deployed to: the name of an entry of `clusters`; unset: the only
+    /// cluster (with several, every application must name one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// What its kustomizations may do.
     #[serde(default)]
     pub kustomize: KustomizeOptions,
@@ -199,6 +203,7 @@ impl ApplicationConfig {
             folder: Some(folder.into()),
             render: RenderMode::Auto,
             namespace: None,
+            cluster: None,
             kustomize: KustomizeOptions::default(),
             helm: HelmOptions::default(),
         }

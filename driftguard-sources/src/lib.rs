@@ -10,6 +10,8 @@
 //!   a cache and fetched on every snapshot;
 //! - [`render`]: Kustomize and Helm, run sandboxed on a folder or a checkout, their output
 //!   cached by revision;
+//! - [`lease`]: leader election among the replicas of one cluster's DriftGuard, over a
+//!   Kubernetes Lease;
 //! - [`application`]: applications as the configuration declares them (a Git folder or a
 //!   local folder, render settings, a destination namespace), built into desired sources.
 
@@ -19,6 +21,7 @@ mod error;
 pub mod files;
 pub mod git;
 pub mod kube;
+pub mod lease;
 pub mod manifest;
 pub mod render;
 mod special_file;
@@ -32,7 +35,8 @@ pub use files::{DumpLiveSource, FolderDesiredSource};
 pub use git::{
     GitAuth, GitDesiredSource, GitRepositories, GitRepository, GitSourceConfig, TokenSource,
 };
-pub use kube::{KubeLiveSource, KubeSourceConfig};
+pub use kube::{ClusterTarget, KubeLiveSource, KubeSourceConfig};
+pub use lease::{LeaderElectionConfig, LeaseElection, cluster_lease_name};
 pub use manifest::{ManifestLimits, ManifestReader};
 pub use render::{
     ApplicationRender, Capabilities, CapabilitiesSource, DesiredReader, HelmOptions,

@@ -28,6 +28,9 @@ pub struct KubeSourceConfig {
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use; `None` for its `current-context`.
     pub context: Option<String>,
+    /// Use the service account of the pod DriftGuard runs in, whatever `KUBECONFIG` or
+    /// `~/.kube/config` say. Cannot be combined with `kubeconfig` or `context`.
+    pub in_cluster: bool,
     /// The namespaces to read; empty reads all of them.
     pub namespaces: Vec<String>,
     /// The resource types to read, by plural name (`deployments`), `PLURAL.GROUP`,
@@ -51,6 +54,7 @@ impl Default for KubeSourceConfig {
         Self {
             kubeconfig: None,
             context: None,
+            in_cluster: false,
             namespaces: Vec::new(),
             resource_types: DEFAULT_RESOURCE_TYPES
                 .iter()
@@ -63,6 +67,38 @@ impl Default for KubeSourceConfig {
                 .collect(),
             page_size: DEFAULT_PAGE_SIZE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// One entry of the `clusters` list: a cluster to analyse, and how to reach it. The
+/// other settings of the `kubernetes` section (namespaces, resource types, paging,
+/// timeouts) apply to every cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterTarget {
+    /// The cluster's name, carried by its records, events and metric series.
+    pub name: String,
+    /// The kubeconfig file that reaches it; `None` follows kubectl's order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context that reaches it; `None` for the current context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Reach it through the service account of the pod DriftGuard runs in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_cluster: bool,
+}
+
+impl ClusterTarget {
+    /// The `kubernetes` settings of this cluster: `shared`'s, with this entry's
+    /// connection.
+    pub fn source_config(&self, shared: &KubeSourceConfig) -> KubeSourceConfig {
+        KubeSourceConfig {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            in_cluster: self.in_cluster,
+            ..shared.clone()
         }
     }
 }
@@ -81,6 +117,14 @@ fn is_namespace_name(name: &str) -> bool {
 impl KubeSourceConfig {
     /// Checks every setting and parses the resource types, naming the first bad setting.
     pub fn validate(&self) -> Result<Vec<ResourceTypeSpec>, Error> {
+        if self.in_cluster && (self.kubeconfig.is_some() || self.context.is_some()) {
+            return Err(Error::KubeSetting {
+                setting: "in_cluster",
+                reason: "cannot be combined with kubeconfig or context: the service account \
+                         of the pod is used"
+                    .to_owned(),
+            });
+        }
         if self.page_size == 0 {
             return Err(Error::KubeSetting {
                 setting: "page_size",

@@ -52,11 +52,14 @@ mod warnings;
 mod watch;
 
 pub use config::{
-    DEFAULT_PAGE_SIZE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYSTEM_NAMESPACES, KubeSourceConfig,
+    ClusterTarget, DEFAULT_PAGE_SIZE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SYSTEM_NAMESPACES,
+    KubeSourceConfig,
 };
+pub(crate) use connection::load_config;
 pub use connection::{ClusterConfigOrigin, ConfigEnvironment};
 pub use discovery::ResolvedType;
 pub use openapi::OpenApiDocument;
+pub(crate) use request::classify;
 pub use resource_type::{DEFAULT_RESOURCE_TYPES, ResourceTypeSpec};
 pub use source::KubeLiveSource;
 pub use warnings::{TypeWarning, TypeWarningReason};

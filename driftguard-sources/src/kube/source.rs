@@ -95,7 +95,11 @@ impl KubeLiveSource {
         environment: &ConfigEnvironment,
     ) -> Result<Self, Error> {
         let specs = config.validate()?;
-        let origin = environment.resolve(config.kubeconfig.as_deref())?;
+        let origin = if config.in_cluster {
+            ClusterConfigOrigin::InCluster
+        } else {
+            environment.resolve(config.kubeconfig.as_deref())?
+        };
         let mut client_config = load_config(&origin, config.context.as_deref()).await?;
         client_config.connect_timeout = Some(config.request_timeout);
         // Retries of 429/503 happen in the source, bounded by the request timeout, so a
