@@ -92,6 +92,7 @@ mod tests {
             severity: record.severity,
             git_revision: None,
             message: String::new(),
+            key: String::new(),
         }
     }
 

@@ -1,30 +1,37 @@
-//! The analysis loop: full analyses at start, every interval and on request; targeted
-//! analyses on live change notifications; readiness, metrics and logs from their results.
+//! The analysis loops, one per cluster: full analyses when the instance becomes the
+//! cluster's leader, every interval and on request; targeted analyses on live change
+//! notifications; readiness, metrics, logs and the cluster's status document from their
+//! results. A standby analyses nothing and writes nothing; a hub runs no loop of these
+//! (see [`crate::hub`]).
 //!
-//! Analyses run one at a time, so the store sees one writer and the active-drift view
-//! kept here stays in step with it.
+//! A cluster's analyses run one at a time, so the store sees one writer per cluster and
+//! the active-drift view kept here stays in step with it.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use driftguard_core::analysis::AnalysisOutcome;
 use driftguard_core::error_chain;
 use driftguard_core::ports::RecordFilter;
 use driftguard_core::{
-    DriftRecord, DriftStatus, Error as CoreError, LiveChangeStream, ReadStatus, ResourceId,
+    DriftRecord, DriftStatus, Error as CoreError, Leadership, LiveChangeStream, ReadStatus,
+    ResourceId,
 };
+use futures_util::future::join_all;
 use futures_util::{FutureExt, StreamExt};
+use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::Service;
 use crate::accounting::count_events;
 use crate::active::ActiveDrift;
+use crate::cluster::ClusterRuntime;
 use crate::metrics::AnalysisMode;
 use crate::readiness::Component;
-use crate::report;
+use crate::{hub, report};
 
 /// How many queued live changes one targeted batch takes at most.
 const MAX_CHANGE_BATCH: usize = 256;
@@ -37,53 +44,150 @@ enum Work {
     Targeted(Vec<ResourceId>),
 }
 
-/// Runs analyses until `cancel` fires. A running analysis then gets the service's
-/// shutdown grace period to finish; after that it is dropped, which leaves the store as
-/// the last complete batch left it (the store saves each analysis as one batch).
+/// Runs every cluster's analyses (or, for a hub, the refresh of what it serves) until
+/// `cancel` fires. A running analysis then gets the service's shutdown grace period to
+/// finish; after that it is dropped, which leaves the store as the last complete batch
+/// left it (the store saves each analysis as one batch).
 pub(crate) async fn run(service: Service, cancel: CancellationToken) {
-    Runner::new(service).run(cancel).await;
+    if service.clusters().is_empty() {
+        hub::run(service, cancel).await;
+        return;
+    }
+    let runners = (0..service.clusters().len())
+        .map(|index| Runner::new(service.clone(), index).run(cancel.clone()));
+    join_all(runners).await;
+    tracing::info!("analysis loop stopped");
+}
+
+/// How a leader's analyses of a cluster ended.
+enum Reign {
+    /// Shutdown: stop.
+    Shutdown,
+    /// Another instance leads now: stand by.
+    Deposed,
 }
 
 struct Runner {
     service: Service,
+    /// The cluster's index in [`Service::clusters`].
+    index: usize,
     changes: Option<LiveChangeStream>,
     /// The active records; `None` until read from the store.
     active: Option<ActiveDrift>,
 }
 
 impl Runner {
-    fn new(service: Service) -> Self {
+    fn new(service: Service, index: usize) -> Self {
         Self {
             service,
+            index,
             changes: None,
             active: None,
         }
     }
 
+    fn cluster(&self) -> &ClusterRuntime {
+        &self.service.clusters()[self.index]
+    }
+
     async fn run(mut self, cancel: CancellationToken) {
         let settings = self.service.settings().clone();
         if settings.watch {
-            self.changes = self.service.detector().live_source().changes();
+            self.changes = self.cluster().detector().live_source().changes();
             if self.changes.is_none() {
                 tracing::info!(
+                    cluster = self.cluster().name(),
                     "the live source cannot watch; live changes are seen at the next full analysis"
                 );
             }
         }
-        let mut ticker = settings.periodic.then(|| {
-            let start = tokio::time::Instant::now() + settings.interval;
-            let mut ticker = tokio::time::interval_at(start, settings.interval);
-            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            ticker
-        });
-        // The first full analysis, at start.
-        self.service.request_analysis();
+        let mut leadership = self.cluster().leadership_changes();
+        loop {
+            if !self.stand_by(&mut leadership, &cancel).await {
+                break;
+            }
+            match self.lead(&mut leadership, &cancel).await {
+                Reign::Shutdown => break,
+                Reign::Deposed => {}
+            }
+        }
+        tracing::info!(
+            cluster = self.cluster().name(),
+            "analysis of the cluster stopped"
+        );
+    }
+
+    /// Waits, analysing nothing, until this instance leads the cluster; returns `false`
+    /// at shutdown. Live changes and analysis requests that arrive meanwhile are dropped:
+    /// the first full analysis as leader covers them.
+    async fn stand_by(
+        &mut self,
+        leadership: &mut watch::Receiver<Leadership>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        loop {
+            let role = leadership.borrow_and_update().clone();
+            if role.is_leader() {
+                return true;
+            }
+            self.cluster().metrics().leader(false);
+            let service = self.service.clone();
+            let cluster = &service.clusters()[self.index];
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return false,
+                changed = leadership.changed() => {
+                    if changed.is_err() {
+                        // The election ended (shutdown): nothing will make this one lead.
+                        cancel.cancelled().await;
+                        return false;
+                    }
+                }
+                () = cluster.trigger().requested() => {}
+                change = next_change(&mut self.changes) => {
+                    if change.is_none() {
+                        self.stop_watching();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Analyses the cluster as its leader until shutdown or until another instance leads.
+    async fn lead(
+        &mut self,
+        leadership: &mut watch::Receiver<Leadership>,
+        cancel: &CancellationToken,
+    ) -> Reign {
+        let settings = self.service.settings().clone();
+        let now = Utc::now();
+        {
+            let cluster = self.cluster();
+            cluster.metrics().leader(true);
+            cluster.readiness().restart(now);
+            report::leading(cluster.name(), &settings.identity);
+        }
+        // What was read before may be stale: the next full analysis reads it again.
+        self.active = None;
+        let mut ticker = settings.periodic.then(|| every(settings.interval));
+        // Without periodic analyses the status document still needs refreshing, so that
+        // readers can tell a quiet leader from a dead one.
+        let mut heartbeat = (!settings.periodic).then(|| every(settings.interval));
+        // The first full analysis as leader, at once.
+        self.cluster().trigger().request();
+        let service = self.service.clone();
+        let cluster = &service.clusters()[self.index];
         loop {
             let work = tokio::select! {
                 biased;
-                () = cancel.cancelled() => break,
-                () = self.service.trigger().requested() => Work::Full,
+                () = cancel.cancelled() => return Reign::Shutdown,
+                () = deposed(leadership) => return self.deposed(),
+                () = cluster.trigger().requested() => Work::Full,
                 () = next_tick(&mut ticker) => Work::Full,
+                () = next_tick(&mut heartbeat) => {
+                    publish_status(&service, cluster, Utc::now(), Duration::ZERO).await;
+                    continue;
+                }
                 change = next_change(&mut self.changes) => match change {
                     Some(first) => Work::Targeted(self.queued_changes(first.id)),
                     None => {
@@ -93,20 +197,50 @@ impl Runner {
                 },
             };
             let grace = settings.shutdown_grace;
-            let finished = match work {
+            let ended = match work {
                 Work::Full => {
                     if let Some(ticker) = ticker.as_mut() {
                         ticker.reset();
                     }
-                    self.full_within_grace(&cancel, grace).await
+                    let mut leadership = leadership.clone();
+                    tokio::select! {
+                        biased;
+                        () = deposed(&mut leadership) => Some(Reign::Deposed),
+                        finished = self.full_within_grace(cancel, grace) => {
+                            (!finished).then_some(Reign::Shutdown)
+                        }
+                    }
                 }
-                Work::Targeted(ids) => self.targeted_within_grace(ids, &cancel, grace).await,
+                Work::Targeted(ids) => {
+                    let mut leadership = leadership.clone();
+                    tokio::select! {
+                        biased;
+                        () = deposed(&mut leadership) => Some(Reign::Deposed),
+                        finished = self.targeted_within_grace(ids, cancel, grace) => {
+                            (!finished).then_some(Reign::Shutdown)
+                        }
+                    }
+                }
             };
-            if !finished {
-                break;
+            match ended {
+                None => {}
+                Some(Reign::Deposed) => return self.deposed(),
+                Some(Reign::Shutdown) => return Reign::Shutdown,
             }
         }
-        tracing::info!("analysis loop stopped");
+    }
+
+    /// Stops leading: the running analysis (if any) was dropped before it could save.
+    fn deposed(&mut self) -> Reign {
+        let cluster = self.cluster();
+        cluster.metrics().leader(false);
+        let leader = match cluster.leadership() {
+            Leadership::Standby { leader } => leader,
+            Leadership::Leader => None,
+        };
+        report::deposed(cluster.name(), leader.as_deref());
+        self.active = None;
+        Reign::Deposed
     }
 
     /// `first` and the changes already queued behind it, each resource once.
@@ -137,7 +271,7 @@ impl Runner {
     }
 
     fn stop_watching(&mut self) {
-        report::watch_ended();
+        report::watch_ended(self.cluster().name());
         self.changes = None;
     }
 
@@ -145,7 +279,7 @@ impl Runner {
     async fn full_within_grace(&mut self, cancel: &CancellationToken, grace: Duration) -> bool {
         let finished = within_grace(self.full(), cancel, grace).await;
         if !finished {
-            report::analysis_abandoned(AnalysisMode::Full);
+            report::analysis_abandoned(self.cluster().name(), AnalysisMode::Full);
         }
         finished
     }
@@ -163,7 +297,7 @@ impl Runner {
                 break;
             }
             if !within_grace(self.targeted(&id), cancel, grace).await {
-                report::analysis_abandoned(AnalysisMode::Targeted);
+                report::analysis_abandoned(self.cluster().name(), AnalysisMode::Targeted);
                 return false;
             }
         }
@@ -172,25 +306,28 @@ impl Runner {
 
     /// One full analysis, with its readiness, metrics and logs.
     async fn full(&mut self) {
+        let service = self.service.clone();
+        let cluster = &service.clusters()[self.index];
         let mode = AnalysisMode::Full;
         let started = Instant::now();
-        report::analysis_started(mode, None);
+        report::analysis_started(cluster.name(), mode, None);
         let now = Utc::now();
-        let readiness = self.service.readiness();
+        let readiness = cluster.readiness();
         // A fresh view of the active records before each full analysis keeps the counts
         // right even if something else wrote to the store.
-        let before = match read_active(&self.service).await {
+        let before = match read_active(&service, cluster.name()).await {
             Ok(active) => active,
             Err(error) => {
                 readiness.failed(Component::Store, error_chain(&error), now);
-                self.service.last_analysis().finished(now, false);
+                cluster.last_analysis().finished(now, false);
                 self.finish_failed(mode, Component::Store, &error, started);
+                publish_status(&service, cluster, now, started.elapsed()).await;
                 return;
             }
         };
         self.active = Some(before);
-        let result = self.service.detector().run(now).await;
-        self.service.last_analysis().finished(now, result.is_ok());
+        let result = cluster.detector().run(now).await;
+        cluster.last_analysis().finished(now, result.is_ok());
         match result {
             Ok(outcome) => {
                 for component in Component::ALL {
@@ -200,9 +337,10 @@ impl Runner {
                 for warning in &outcome.warnings {
                     report::analysis_warning(warning);
                 }
-                self.service
+                cluster
                     .metrics()
                     .full_analysis_succeeded(outcome.summary.resources, now);
+                cluster.set_resources(outcome.summary.resources);
                 self.finish_succeeded(mode, &outcome, started);
             }
             Err(error) => {
@@ -211,6 +349,7 @@ impl Runner {
                 self.finish_failed(mode, component, &error, started);
             }
         }
+        publish_status(&service, cluster, now, started.elapsed()).await;
     }
 
     /// Metrics, logs and readiness from how reading each application went in the full
@@ -218,9 +357,9 @@ impl Runner {
     /// was held back, keeps the desired source not ready, naming it, while the others were
     /// analysed (`analysed`); when the whole analysis failed its error already says so.
     fn note_applications(&self, now: chrono::DateTime<Utc>, analysed: bool) {
-        let metrics = self.service.metrics();
+        let metrics = self.cluster().metrics();
         let mut failed = Vec::new();
-        for status in self.service.detector().application_statuses() {
+        for status in self.cluster().detector().application_statuses() {
             if status.checked_at != Some(now) {
                 continue;
             }
@@ -229,14 +368,14 @@ impl Runner {
                     let error = status.error.as_deref().unwrap_or_default();
                     metrics.render_failed(&status.name);
                     if analysed {
-                        report::application_failed(&status.name, error);
+                        report::application_failed(self.cluster().name(), &status.name, error);
                     }
                     failed.push(format!("application {}: {error}", status.name));
                 }
                 ReadStatus::HeldBack => {
                     let reason = status.error.as_deref().unwrap_or_default();
                     metrics.desired_held_back(&status.name);
-                    report::application_held_back(&status.name, reason);
+                    report::application_held_back(self.cluster().name(), &status.name, reason);
                     failed.push(format!("application {}: {reason}", status.name));
                 }
                 ReadStatus::Ok => {
@@ -248,7 +387,7 @@ impl Runner {
             }
         }
         if analysed && !failed.is_empty() {
-            self.service.readiness().failed(
+            self.cluster().readiness().failed(
                 Component::DesiredSource,
                 format!("desired state unavailable: {}", failed.join("; ")),
                 now,
@@ -261,13 +400,15 @@ impl Runner {
         let mode = AnalysisMode::Targeted;
         let started = Instant::now();
         let resource_id = id.to_string();
-        report::analysis_started(mode, Some(&resource_id));
+        let service = self.service.clone();
+        let cluster = &service.clusters()[self.index];
+        report::analysis_started(cluster.name(), mode, Some(&resource_id));
         let now = Utc::now();
         if self.active.is_none() {
-            match read_active(&self.service).await {
+            match read_active(&service, cluster.name()).await {
                 Ok(active) => self.active = Some(active),
                 Err(error) => {
-                    self.service
+                    cluster
                         .readiness()
                         .failed(Component::Store, error_chain(&error), now);
                     self.finish_failed(mode, Component::Store, &error, started);
@@ -275,15 +416,16 @@ impl Runner {
                 }
             }
         }
-        match self.service.detector().run_one(id, now).await {
+        match cluster.detector().run_one(id, now).await {
             Ok(Some(outcome)) => {
-                let readiness = self.service.readiness();
+                let readiness = cluster.readiness();
                 readiness.succeeded(Component::LiveSource);
                 readiness.succeeded(Component::Store);
                 self.finish_succeeded(mode, &outcome, started);
             }
             Ok(None) => {
                 tracing::debug!(
+                    cluster = cluster.name(),
                     resource_id,
                     "live change of a resource that no analysed desired state declares; ignored"
                 );
@@ -302,7 +444,7 @@ impl Runner {
     /// the desired objects themselves (a resource declared twice) surface after every
     /// read succeeded and make the desired source not ready until they are fixed.
     fn mark_failure(&self, mode: AnalysisMode, error: &CoreError) -> Component {
-        let readiness = self.service.readiness();
+        let readiness = self.cluster().readiness();
         let now = Utc::now();
         let full = mode == AnalysisMode::Full;
         match error {
@@ -323,6 +465,9 @@ impl Runner {
                 }
                 readiness.succeeded(Component::LiveSource);
                 readiness.failed(Component::Store, error_chain(error), now);
+                self.service
+                    .store_health()
+                    .failed(format!("drift store failed: {}", error_chain(error)), now);
                 Component::Store
             }
             _ => {
@@ -344,7 +489,9 @@ impl Runner {
         outcome: &AnalysisOutcome,
         started: Instant,
     ) {
-        let metrics = self.service.metrics();
+        let service = self.service.clone();
+        let cluster = &service.clusters()[self.index];
+        let metrics = cluster.metrics();
         let records: HashMap<&ResourceId, &DriftRecord> = outcome
             .records
             .iter()
@@ -366,7 +513,7 @@ impl Runner {
         metrics.active_drift(&active.counts());
         let took = started.elapsed();
         metrics.analysis_finished(mode, true, took.as_secs_f64());
-        report::analysis_finished(mode, outcome, took);
+        report::analysis_finished(cluster.name(), mode, outcome, took);
     }
 
     fn finish_failed(
@@ -376,17 +523,44 @@ impl Runner {
         error: &CoreError,
         started: Instant,
     ) {
-        self.service
+        self.cluster()
             .metrics()
             .analysis_finished(mode, false, started.elapsed().as_secs_f64());
-        report::analysis_failed(mode, component.as_str(), &error_chain(error));
+        report::analysis_failed(
+            self.cluster().name(),
+            mode,
+            component.as_str(),
+            &error_chain(error),
+        );
     }
 }
 
-/// The active records of this instance's cluster as the store has them.
-async fn read_active(service: &Service) -> Result<ActiveDrift, CoreError> {
+/// Writes the status document of `cluster` as of `now`; it stays current for three
+/// intervals plus `took`, the time the analysis it reports took.
+async fn publish_status(
+    service: &Service,
+    cluster: &ClusterRuntime,
+    now: DateTime<Utc>,
+    took: Duration,
+) {
+    let settings = service.settings();
+    let valid_for = TimeDelta::from_std(settings.interval * 3 + took).unwrap_or(TimeDelta::MAX);
+    let document = cluster.status_document(&settings.identity, now, valid_for);
+    cluster.metrics().cluster_ready(document.is_ready(now));
+    match service.store().publish_status(&document).await {
+        Ok(()) => service.store_health().succeeded(),
+        Err(error) => {
+            let reason = format!("drift store failed: {}", error_chain(&error));
+            report::status_not_published(cluster.name(), &reason);
+            service.store_health().failed(reason, Utc::now());
+        }
+    }
+}
+
+/// The active records of `cluster` as the store has them.
+async fn read_active(service: &Service, cluster: &str) -> Result<ActiveDrift, CoreError> {
     let filter = RecordFilter {
-        cluster: Some(service.cluster().to_owned()),
+        cluster: Some(cluster.to_owned()),
         drift_status: Some(DriftStatus::Active),
         ..RecordFilter::default()
     };
@@ -409,6 +583,26 @@ async fn within_grace(
     tokio::select! {
         () = &mut work => true,
         () = cancel.cancelled() => tokio::time::timeout(grace, work).await.is_ok(),
+    }
+}
+
+/// A ticker every `period`, the first tick one period from now.
+fn every(period: Duration) -> Interval {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticker
+}
+
+/// Completes once `leadership` says another instance leads (or nobody does). A closed
+/// channel never completes: the election only ends at shutdown.
+async fn deposed(leadership: &mut watch::Receiver<Leadership>) {
+    loop {
+        if !leadership.borrow_and_update().is_leader() {
+            return;
+        }
+        if leadership.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 

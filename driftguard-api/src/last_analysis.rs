@@ -1,21 +1,13 @@
-//! When this instance last ran a full analysis and how it ended, for
-//! `GET /api/v1/clusters`.
+//! When this instance last ran a full analysis of a cluster and how it ended, for the
+//! cluster's status document and `GET /api/v1/clusters`.
 
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use driftguard_core::{AnalysisNote, AnalysisResult};
 
-/// One finished full analysis: `{"at": …, "outcome": "success" | "failure"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub(crate) struct AnalysisNote {
-    /// When it started.
-    pub(crate) at: DateTime<Utc>,
-    /// `success` or `failure`, as the `outcome` label of `driftguard_analyses_total`.
-    pub(crate) outcome: &'static str,
-}
-
-/// The last full analysis of this instance; `None` before the first one ends.
+/// The last full analysis of one cluster by this instance; `None` before the first one
+/// ends.
 #[derive(Debug, Default)]
 pub(crate) struct LastAnalysis {
     note: Mutex<Option<AnalysisNote>>,
@@ -24,14 +16,21 @@ pub(crate) struct LastAnalysis {
 impl LastAnalysis {
     /// Notes a full analysis started at `at` that succeeded or failed.
     pub(crate) fn finished(&self, at: DateTime<Utc>, succeeded: bool) {
-        let outcome = if succeeded { "success" } else { "failure" };
-        *self.note.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(AnalysisNote { at, outcome });
+        let outcome = if succeeded {
+            AnalysisResult::Success
+        } else {
+            AnalysisResult::Failure
+        };
+        *self.lock() = Some(AnalysisNote { at, outcome });
     }
 
     /// The last full analysis, if one has ended.
     pub(crate) fn get(&self) -> Option<AnalysisNote> {
-        *self.note.lock().unwrap_or_else(PoisonError::into_inner)
+        *self.lock()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<AnalysisNote>> {
+        self.note.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -50,7 +49,7 @@ mod tests {
             last.get(),
             Some(AnalysisNote {
                 at,
-                outcome: "success"
+                outcome: AnalysisResult::Success
             })
         );
     }

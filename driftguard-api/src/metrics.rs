@@ -57,6 +57,18 @@ pub(crate) struct Metrics {
     registry: Registry,
     /// Kept alive for as long as the instruments are used; never read.
     _provider: SdkMeterProvider,
+    drift: DriftInstruments,
+    request_duration: Histogram<f64>,
+    component_ready: Gauge<u64>,
+    connections: ConnectionMetrics,
+    tls_reloads: Counter<u64>,
+    tokens_file_valid: Gauge<u64>,
+}
+
+/// The instruments whose series carry a `cluster` label, shared by every
+/// [`ClusterMetrics`].
+#[derive(Clone)]
+struct DriftInstruments {
     drift_events: Counter<u64>,
     drift_resolutions: Counter<u64>,
     resources_watched: Gauge<u64>,
@@ -64,23 +76,14 @@ pub(crate) struct Metrics {
     sync_duration: Histogram<f64>,
     analyses: Counter<u64>,
     last_success: Gauge<f64>,
-    request_duration: Histogram<f64>,
     render_duration: Histogram<f64>,
     render_failures: Counter<u64>,
     desired_held_back: Counter<u64>,
     component_ready: Gauge<u64>,
     active_drifts: Gauge<u64>,
     active_drift_types: Gauge<u64>,
-    connections: ConnectionMetrics,
-    tls_reloads: Counter<u64>,
-    tokens_file_valid: Gauge<u64>,
-    /// Namespaces that have had a drift score, so a namespace whose drift is gone reads 0.
-    scored_namespaces: Mutex<BTreeSet<String>>,
-    /// Label sets the active drift gauges have had, so those no longer counted read 0.
-    counted_active: Mutex<ActiveCounts>,
-    /// The `cluster` label of every drift and analysis series: the cluster this
-    /// instance analyses, so series of several instances stay apart when aggregated.
-    cluster: KeyValue,
+    leader: Gauge<u64>,
+    cluster_ready: Gauge<u64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -90,9 +93,9 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Instruments exported to a fresh registry of their own; drift and analysis series
-    /// carry the label `cluster="<cluster>"`.
-    pub(crate) fn new(cluster: &str) -> Result<Self, Error> {
+    /// Instruments exported to a fresh registry of their own. Drift and analysis series
+    /// are recorded through [`Metrics::cluster`], which labels them with their cluster.
+    pub(crate) fn new() -> Result<Self, Error> {
         let registry = Registry::new();
         let exporter = opentelemetry_prometheus::exporter()
             .with_registry(registry.clone())
@@ -103,7 +106,14 @@ impl Metrics {
             .map_err(|e| Error::Metrics(e.to_string()))?;
         let provider = SdkMeterProvider::builder().with_reader(exporter).build();
         let meter = provider.meter("driftguard");
-        Ok(Self {
+        let component_ready = meter
+            .u64_gauge("driftguard_component_ready")
+            .with_description(
+                "1 when a component is ready, else 0: the store (no cluster label), and each \
+                 analysed cluster's desired_source and live_source",
+            )
+            .build();
+        let drift = DriftInstruments {
             drift_events: meter
                 .u64_counter("driftguard_drift_events")
                 .with_description(
@@ -138,11 +148,6 @@ impl Metrics {
                 .f64_gauge("driftguard_last_successful_analysis_timestamp_seconds")
                 .with_description("Unix time of the last successful full analysis")
                 .build(),
-            request_duration: meter
-                .f64_histogram("driftguard_api_request_duration_seconds")
-                .with_description("Duration of API requests in seconds, by route template and status")
-                .with_boundaries(REQUEST_BUCKETS.to_vec())
-                .build(),
             render_duration: meter
                 .f64_histogram("driftguard_render_duration_seconds")
                 .with_description(
@@ -166,10 +171,7 @@ impl Metrics {
                      its records were left as they were",
                 )
                 .build(),
-            component_ready: meter
-                .u64_gauge("driftguard_component_ready")
-                .with_description("1 when a component (desired_source, live_source, store) is ready, else 0")
-                .build(),
+            component_ready: component_ready.clone(),
             active_drifts: meter
                 .u64_gauge("driftguard_active_drifts")
                 .with_description("Active drift records by namespace and severity")
@@ -180,6 +182,32 @@ impl Metrics {
                     "Active drift records by namespace, drift type and the highest severity \
                      of that type; a record counts once for each of its types",
                 )
+                .build(),
+            leader: meter
+                .u64_gauge("driftguard_leader")
+                .with_description(
+                    "1 while this instance leads a cluster's analyses (holds its Lease, or no \
+                     election runs), 0 while it is a standby",
+                )
+                .build(),
+            cluster_ready: meter
+                .u64_gauge("driftguard_cluster_ready")
+                .with_description(
+                    "1 when a cluster's last analysis read every source and application and \
+                     its status is current, else 0; a hub publishes it for every cluster from \
+                     the status documents",
+                )
+                .build(),
+        };
+        Ok(Self {
+            drift,
+            component_ready,
+            request_duration: meter
+                .f64_histogram("driftguard_api_request_duration_seconds")
+                .with_description(
+                    "Duration of API requests in seconds, by route template and status",
+                )
+                .with_boundaries(REQUEST_BUCKETS.to_vec())
                 .build(),
             connections: ConnectionMetrics {
                 open: meter
@@ -216,9 +244,6 @@ impl Metrics {
                      stay in force",
                 )
                 .build(),
-            scored_namespaces: Mutex::new(BTreeSet::new()),
-            counted_active: Mutex::new(ActiveCounts::default()),
-            cluster: KeyValue::new("cluster", cluster.to_owned()),
             registry,
             _provider: provider,
         })
@@ -232,6 +257,18 @@ impl Metrics {
     /// The gauge that mirrors component readiness.
     pub(crate) fn component_ready_gauge(&self) -> Gauge<u64> {
         self.component_ready.clone()
+    }
+
+    /// The drift and analysis instruments of one cluster: every series they record
+    /// carries `cluster="<name>"`, so the series of several clusters (in one instance, or
+    /// aggregated over several instances) stay apart.
+    pub(crate) fn cluster(&self, name: &str) -> ClusterMetrics {
+        ClusterMetrics {
+            instruments: self.drift.clone(),
+            cluster: KeyValue::new("cluster", name.to_owned()),
+            scored_namespaces: Mutex::new(BTreeSet::new()),
+            counted_active: Mutex::new(ActiveCounts::default()),
+        }
     }
 
     /// The instruments of the connection cap.
@@ -249,14 +286,85 @@ impl Metrics {
         self.tokens_file_valid.clone()
     }
 
+    /// Records one answered API request under its route template.
+    pub(crate) fn request(&self, route: &'static str, status: u16, seconds: f64) {
+        self.request_duration.record(
+            seconds,
+            &[
+                KeyValue::new("route", route),
+                KeyValue::new("status", status.to_string()),
+            ],
+        );
+    }
+
+    /// Every metric in the Prometheus text exposition format.
+    pub(crate) fn render(&self) -> Result<String, prometheus::Error> {
+        TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+}
+
+/// The drift and analysis instruments of one cluster, with what they remember about it.
+pub(crate) struct ClusterMetrics {
+    instruments: DriftInstruments,
+    /// `cluster="<name>"`, on every series recorded here.
+    cluster: KeyValue,
+    /// Namespaces that have had a drift score, so a namespace whose drift is gone reads 0.
+    scored_namespaces: Mutex<BTreeSet<String>>,
+    /// Label sets the active drift gauges have had, so those no longer counted read 0.
+    counted_active: Mutex<ActiveCounts>,
+}
+
+impl std::fmt::Debug for ClusterMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterMetrics")
+            .field("cluster", &self.cluster.value.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClusterMetrics {
+    /// The readiness gauge, for the cluster's [`crate::readiness::Readiness`].
+    pub(crate) fn component_ready_gauge(&self) -> (Gauge<u64>, KeyValue) {
+        (
+            self.instruments.component_ready.clone(),
+            self.cluster.clone(),
+        )
+    }
+
+    /// Publishes whether this instance leads the cluster's analyses.
+    pub(crate) fn leader(&self, leads: bool) {
+        self.instruments
+            .leader
+            .record(u64::from(leads), std::slice::from_ref(&self.cluster));
+    }
+
+    /// Publishes whether the cluster is ready.
+    pub(crate) fn cluster_ready(&self, ready: bool) {
+        self.instruments
+            .cluster_ready
+            .record(u64::from(ready), std::slice::from_ref(&self.cluster));
+    }
+
+    /// Publishes the number of desired resources the cluster's last full analysis
+    /// compared (a hub reads it from the status document).
+    pub(crate) fn resources_watched(&self, resources: u64) {
+        self.instruments
+            .resources_watched
+            .record(resources, std::slice::from_ref(&self.cluster));
+    }
+
     /// Counts one drift event of one type.
     pub(crate) fn drift_event(&self, drift: &CountedDrift) {
-        self.drift_events.add(1, &drift.labels(&self.cluster));
+        self.instruments
+            .drift_events
+            .add(1, &drift.labels(&self.cluster));
     }
 
     /// Counts one resolved drift type.
     pub(crate) fn drift_resolved(&self, drift: &CountedDrift) {
-        self.drift_resolutions.add(1, &drift.labels(&self.cluster));
+        self.instruments
+            .drift_resolutions
+            .add(1, &drift.labels(&self.cluster));
     }
 
     /// Records one finished analysis.
@@ -266,17 +374,18 @@ impl Metrics {
             KeyValue::new("outcome", if succeeded { "success" } else { "failure" }),
             self.cluster.clone(),
         ];
-        self.sync_duration.record(seconds, &labels);
-        self.analyses.add(1, &labels);
+        self.instruments.sync_duration.record(seconds, &labels);
+        self.instruments.analyses.add(1, &labels);
     }
 
     /// Records the result of a successful full analysis.
     pub(crate) fn full_analysis_succeeded(&self, resources: usize, at: DateTime<Utc>) {
         let labels = [self.cluster.clone()];
-        self.resources_watched
+        self.instruments
+            .resources_watched
             .record(u64::try_from(resources).unwrap_or(u64::MAX), &labels);
         let seconds = at.timestamp_millis() as f64 / 1000.0;
-        self.last_success.record(seconds, &labels);
+        self.instruments.last_success.record(seconds, &labels);
     }
 
     /// Publishes the drift score of every namespace; namespaces scored before and absent
@@ -289,7 +398,7 @@ impl Metrics {
         scored.extend(scores.keys().cloned());
         for namespace in scored.iter() {
             let score = scores.get(namespace).copied().unwrap_or(0.0);
-            self.drift_score.record(
+            self.instruments.drift_score.record(
                 score,
                 &[
                     KeyValue::new("namespace", namespace.clone()),
@@ -314,7 +423,7 @@ impl Metrics {
         }
         for key @ (namespace, severity) in counted.by_severity.keys() {
             let count = counts.by_severity.get(key).copied().unwrap_or(0);
-            self.active_drifts.record(
+            self.instruments.active_drifts.record(
                 count,
                 &[
                     KeyValue::new("namespace", namespace.clone()),
@@ -325,7 +434,7 @@ impl Metrics {
         }
         for key @ (namespace, drift_type, severity) in counted.by_type.keys() {
             let count = counts.by_type.get(key).copied().unwrap_or(0);
-            self.active_drift_types.record(
+            self.instruments.active_drift_types.record(
                 count,
                 &[
                     KeyValue::new("namespace", namespace.clone()),
@@ -339,7 +448,7 @@ impl Metrics {
 
     /// Records the renders of one application's read.
     pub(crate) fn rendered(&self, application: &str, seconds: f64) {
-        self.render_duration.record(
+        self.instruments.render_duration.record(
             seconds,
             &[
                 KeyValue::new("application", application.to_owned()),
@@ -350,7 +459,7 @@ impl Metrics {
 
     /// Counts one failed read of an application's desired state.
     pub(crate) fn render_failed(&self, application: &str) {
-        self.render_failures.add(
+        self.instruments.render_failures.add(
             1,
             &[
                 KeyValue::new("application", application.to_owned()),
@@ -361,29 +470,13 @@ impl Metrics {
 
     /// Counts one held-back desired state of an application.
     pub(crate) fn desired_held_back(&self, application: &str) {
-        self.desired_held_back.add(
+        self.instruments.desired_held_back.add(
             1,
             &[
                 KeyValue::new("application", application.to_owned()),
                 self.cluster.clone(),
             ],
         );
-    }
-
-    /// Records one answered API request under its route template.
-    pub(crate) fn request(&self, route: &'static str, status: u16, seconds: f64) {
-        self.request_duration.record(
-            seconds,
-            &[
-                KeyValue::new("route", route),
-                KeyValue::new("status", status.to_string()),
-            ],
-        );
-    }
-
-    /// Every metric in the Prometheus text exposition format.
-    pub(crate) fn render(&self) -> Result<String, prometheus::Error> {
-        TextEncoder::new().encode_to_string(&self.registry.gather())
     }
 }
 

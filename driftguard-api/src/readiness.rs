@@ -1,8 +1,10 @@
-//! Readiness of the three components the service depends on.
+//! Readiness: of the three components each analysed cluster depends on, and of the store
+//! the whole instance serves from.
 //!
 //! A component is not ready until its first success, and after a failure until its next
-//! success. Successes and failures are reported by the analysis loop (sources and store)
-//! and by the API (store reads and the `/ready` probe's store ping).
+//! success. A cluster's components are reported by its analysis loop; the store's health
+//! by the API (store reads and the `/ready` probe's store ping) and by the analyses'
+//! store writes. Only the store decides whether the instance can serve.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -36,6 +38,15 @@ impl Component {
         }
     }
 
+    /// What the first success of the component is, for "waiting for …".
+    fn first_success(self) -> &'static str {
+        match self {
+            Self::DesiredSource => "read of the desired state",
+            Self::LiveSource => "read of the live state",
+            Self::Store => "store access",
+        }
+    }
+
     fn index(self) -> usize {
         match self {
             Self::DesiredSource => 0,
@@ -65,32 +76,50 @@ enum State {
     },
 }
 
-/// The readiness of every component, shared by the analysis loop and the API.
+/// The readiness of one cluster's components, shared by its analysis loop and the API.
 #[derive(Debug)]
 pub(crate) struct Readiness {
     states: Mutex<[State; 3]>,
     gauge: Gauge<u64>,
+    /// `cluster="<name>"`, on each gauge series.
+    cluster: KeyValue,
 }
 
 impl Readiness {
-    /// Every component not ready yet; `gauge` mirrors the states as 1 (ready) or 0.
-    pub(crate) fn new(gauge: Gauge<u64>, now: DateTime<Utc>) -> Self {
-        let waiting = |what: &str| State::NotReady {
-            reason: format!("waiting for the first successful {what}"),
+    /// Every component not ready yet; `gauge` mirrors the states as 1 (ready) or 0, with
+    /// the label `cluster`.
+    pub(crate) fn new((gauge, cluster): (Gauge<u64>, KeyValue), now: DateTime<Utc>) -> Self {
+        let waiting = |component: Component| State::NotReady {
+            reason: format!(
+                "waiting for the first successful {}",
+                component.first_success()
+            ),
             since: now,
         };
         let readiness = Self {
-            states: Mutex::new([
-                waiting("read of the desired state"),
-                waiting("read of the live state"),
-                waiting("store access"),
-            ]),
+            states: Mutex::new(Component::ALL.map(waiting)),
             gauge,
+            cluster,
         };
         for component in Component::ALL {
             readiness.publish(component, false);
         }
         readiness
+    }
+
+    /// Every component not ready again, as when created: this instance has just become
+    /// the cluster's leader, and what it knew from before is stale.
+    pub(crate) fn restart(&self, now: DateTime<Utc>) {
+        for component in Component::ALL {
+            self.failed(
+                component,
+                format!(
+                    "waiting for the first successful {}",
+                    component.first_success()
+                ),
+                now,
+            );
+        }
     }
 
     /// Records a success of `component`.
@@ -141,7 +170,82 @@ impl Readiness {
     fn publish(&self, component: Component, ready: bool) {
         self.gauge.record(
             u64::from(ready),
-            &[KeyValue::new("component", component.as_str())],
+            &[
+                KeyValue::new("component", component.as_str()),
+                self.cluster.clone(),
+            ],
+        );
+    }
+}
+
+/// Whether the store answers: the one thing `/ready` answers 503 for, since without it
+/// the instance can serve nothing.
+#[derive(Debug)]
+pub(crate) struct StoreHealth {
+    state: Mutex<State>,
+    gauge: Gauge<u64>,
+}
+
+impl StoreHealth {
+    /// Not ready until the first store access succeeds; `gauge` mirrors the state as
+    /// `driftguard_component_ready{component="store"}`.
+    pub(crate) fn new(gauge: Gauge<u64>, now: DateTime<Utc>) -> Self {
+        let health = Self {
+            state: Mutex::new(State::NotReady {
+                reason: format!(
+                    "waiting for the first successful {}",
+                    Component::Store.first_success()
+                ),
+                since: now,
+            }),
+            gauge,
+        };
+        health.publish(false);
+        health
+    }
+
+    /// Records a successful store access.
+    pub(crate) fn succeeded(&self) {
+        *self.state() = State::Ready;
+        self.publish(true);
+    }
+
+    /// Records a failed store access, keeping the time of the first failure in a row.
+    pub(crate) fn failed(&self, reason: impl Into<String>, now: DateTime<Utc>) {
+        {
+            let mut state = self.state();
+            let since = match &*state {
+                State::NotReady { since, .. } => *since,
+                State::Ready => now,
+            };
+            *state = State::NotReady {
+                reason: reason.into(),
+                since,
+            };
+        }
+        self.publish(false);
+    }
+
+    /// Why the store is not ready; `None` when it is.
+    pub(crate) fn not_ready(&self) -> Option<NotReady> {
+        match &*self.state() {
+            State::Ready => None,
+            State::NotReady { reason, since } => Some(NotReady {
+                component: Component::Store,
+                reason: reason.clone(),
+                since: *since,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, ready: bool) {
+        self.gauge.record(
+            u64::from(ready),
+            &[KeyValue::new("component", Component::Store.as_str())],
         );
     }
 }
@@ -154,8 +258,11 @@ mod tests {
     use crate::metrics::Metrics;
 
     fn readiness() -> Readiness {
-        let metrics = Metrics::new("default").expect("metrics");
-        Readiness::new(metrics.component_ready_gauge(), Utc::now())
+        let metrics = Metrics::new().expect("metrics");
+        Readiness::new(
+            metrics.cluster("default").component_ready_gauge(),
+            Utc::now(),
+        )
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
             tracing::warn!(
                 event = event.kind.as_str(),
                 resource_id,
+                cluster = event.cluster,
                 application = event.application,
                 drift_types,
                 severity,
@@ -60,6 +61,7 @@ pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
             tracing::info!(
                 event = event.kind.as_str(),
                 resource_id,
+                cluster = event.cluster,
                 application = event.application,
                 drift_types,
                 severity,
@@ -72,10 +74,11 @@ pub(crate) fn drift_event(event: &DriftEvent, record: Option<&DriftRecord>) {
 }
 
 /// The line that opens an analysis.
-pub(crate) fn analysis_started(mode: AnalysisMode, resource_id: Option<&str>) {
+pub(crate) fn analysis_started(cluster: &str, mode: AnalysisMode, resource_id: Option<&str>) {
     match mode {
-        AnalysisMode::Full => tracing::info!(mode = mode.as_str(), "🔄 analysis started"),
+        AnalysisMode::Full => tracing::info!(cluster, mode = mode.as_str(), "🔄 analysis started"),
         AnalysisMode::Targeted => tracing::debug!(
+            cluster,
             mode = mode.as_str(),
             resource_id = resource_id.unwrap_or_default(),
             "🔄 targeted analysis started"
@@ -84,13 +87,19 @@ pub(crate) fn analysis_started(mode: AnalysisMode, resource_id: Option<&str>) {
 }
 
 /// The summary line of a successful analysis.
-pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, took: Duration) {
+pub(crate) fn analysis_finished(
+    cluster: &str,
+    mode: AnalysisMode,
+    outcome: &AnalysisOutcome,
+    took: Duration,
+) {
     let summary = outcome.summary;
     let git_revision = outcome.revision.as_deref();
     let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     let events = outcome.events.len();
     match mode {
         AnalysisMode::Full => tracing::info!(
+            cluster,
             mode = mode.as_str(),
             resources = summary.resources,
             in_sync = summary.in_sync,
@@ -108,6 +117,7 @@ pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, t
             summary.not_observed
         ),
         AnalysisMode::Targeted => tracing::debug!(
+            cluster,
             mode = mode.as_str(),
             resources = summary.resources,
             drifted = summary.drifted,
@@ -121,8 +131,9 @@ pub(crate) fn analysis_finished(mode: AnalysisMode, outcome: &AnalysisOutcome, t
 }
 
 /// The line of a failed analysis, naming the component that failed.
-pub(crate) fn analysis_failed(mode: AnalysisMode, component: &str, error: &str) {
+pub(crate) fn analysis_failed(cluster: &str, mode: AnalysisMode, component: &str, error: &str) {
     tracing::error!(
+        cluster,
         mode = mode.as_str(),
         component,
         error = %error,
@@ -133,8 +144,9 @@ pub(crate) fn analysis_failed(mode: AnalysisMode, component: &str, error: &str) 
 
 /// The line of an application whose desired state could not be produced while others'
 /// could: its records were left as they were.
-pub(crate) fn application_failed(application: &str, error: &str) {
+pub(crate) fn application_failed(cluster: &str, application: &str, error: &str) {
     tracing::error!(
+        cluster,
         application,
         error,
         "❌ application {application}: desired state unavailable, its records are left as they were: {error}"
@@ -143,8 +155,9 @@ pub(crate) fn application_failed(application: &str, error: &str) {
 
 /// The line of an application whose desired state was read but not believed (empty, or
 /// too many objects gone at once): its records were left as they were.
-pub(crate) fn application_held_back(application: &str, reason: &str) {
+pub(crate) fn application_held_back(cluster: &str, application: &str, reason: &str) {
     tracing::error!(
+        cluster,
         application,
         reason,
         "❌ application {application}: desired state held back, its records are left as they were: {reason}"
@@ -157,8 +170,9 @@ pub(crate) fn analysis_warning(warning: &str) {
 }
 
 /// The line of an analysis abandoned at shutdown after the grace period.
-pub(crate) fn analysis_abandoned(mode: AnalysisMode) {
+pub(crate) fn analysis_abandoned(cluster: &str, mode: AnalysisMode) {
     tracing::error!(
+        cluster,
         mode = mode.as_str(),
         "❌ {} analysis abandoned at shutdown: it did not finish within the grace period; \
          the store keeps the last complete batch",
@@ -167,9 +181,38 @@ pub(crate) fn analysis_abandoned(mode: AnalysisMode) {
 }
 
 /// The line of a live source whose change notifications ended.
-pub(crate) fn watch_ended() {
+pub(crate) fn watch_ended(cluster: &str) {
     tracing::error!(
+        cluster,
         "❌ the live source stopped sending change notifications; live changes are seen at \
          the next full analysis"
+    );
+}
+
+/// The line of an instance that became a cluster's leader and starts analysing it.
+pub(crate) fn leading(cluster: &str, identity: &str) {
+    tracing::info!(
+        cluster,
+        identity,
+        "🔄 leading the analyses of cluster {cluster} as {identity}"
+    );
+}
+
+/// The line of an instance that no longer leads a cluster: it stops analysing it.
+pub(crate) fn deposed(cluster: &str, leader: Option<&str>) {
+    let leader = leader.unwrap_or("nobody yet");
+    tracing::warn!(
+        cluster,
+        leader,
+        "no longer leading cluster {cluster} (leader: {leader}); standing by"
+    );
+}
+
+/// The line of a status document the store did not take.
+pub(crate) fn status_not_published(cluster: &str, reason: &str) {
+    tracing::error!(
+        cluster,
+        error = reason,
+        "❌ cannot write the status of cluster {cluster}: {reason}"
     );
 }

@@ -1,33 +1,33 @@
 //! The state shared by the API and the analysis loop.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Utc;
 use driftguard_core::{Detector, DriftStore};
 
 use crate::auth::Access;
-use crate::last_analysis::LastAnalysis;
+use crate::cluster::{ClusterAnalysis, ClusterRuntime};
 use crate::metrics::Metrics;
-use crate::readiness::Readiness;
+use crate::readiness::{Component, StoreHealth};
 use crate::tls::Tls;
-use crate::trigger::AnalysisTrigger;
 use crate::{Error, ServiceSettings};
 
-/// A DriftGuard service: its detector (sources and store), settings, readiness, metrics
-/// and analysis trigger. Cheap to clone; clones share everything. Hand it to
-/// [`crate::serve`] to run it.
+/// A DriftGuard service: the clusters it analyses (each a detector over its sources and
+/// the shared store), the store, settings, readiness and metrics. With no cluster it is
+/// a hub: it serves what other instances wrote to the shared store. Cheap to clone; clones
+/// share everything. Hand it to [`crate::serve`] to run it.
 #[derive(Clone)]
 pub struct Service {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    detector: Detector,
+    store: Arc<dyn DriftStore>,
+    clusters: Vec<ClusterRuntime>,
     settings: ServiceSettings,
     metrics: Metrics,
-    readiness: Readiness,
-    last_analysis: LastAnalysis,
-    trigger: AnalysisTrigger,
+    store_health: StoreHealth,
     tls: Option<Tls>,
     access: Access,
 }
@@ -41,12 +41,34 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
-    /// A service over `detector`, with a metrics registry of its own.
+    /// A service analysing one cluster with `detector`, always as its leader, with a
+    /// metrics registry of its own.
     ///
-    /// Fails when a setting is out of range (a zero `interval` or `max_connections`), when
-    /// the TLS certificate or key cannot be read or used, when the tokens file of `auth`
-    /// cannot be read or is invalid, or when the metrics exporter cannot be set up.
+    /// Fails as [`Service::with_clusters`] does.
     pub fn new(detector: Detector, settings: ServiceSettings) -> Result<Self, Error> {
+        let store = Arc::clone(detector.store());
+        Self::with_clusters(store, vec![ClusterAnalysis::new(detector)], settings)
+    }
+
+    /// A service analysing `clusters`, whose detectors write to `store`; with none, a hub
+    /// that serves every cluster's records and status documents from `store`.
+    ///
+    /// Fails when two clusters share a name, when a setting is out of range (a zero
+    /// `interval` or `max_connections`), when the TLS certificate or key cannot be read or
+    /// used, when the tokens file of `auth` cannot be read or is invalid, or when the
+    /// metrics exporter cannot be set up.
+    pub fn with_clusters(
+        store: Arc<dyn DriftStore>,
+        clusters: Vec<ClusterAnalysis>,
+        settings: ServiceSettings,
+    ) -> Result<Self, Error> {
+        let mut names = HashSet::new();
+        if let Some(twice) = clusters.iter().find(|c| !names.insert(c.name().to_owned())) {
+            return Err(Error::Settings(format!(
+                "the cluster `{}` is analysed twice",
+                twice.name()
+            )));
+        }
         if settings.interval.is_zero() {
             return Err(Error::Settings(
                 "interval must be longer than zero".to_owned(),
@@ -58,17 +80,21 @@ impl Service {
             ));
         }
         let tls = Tls::load(&settings.tls)?;
-        let metrics = Metrics::new(&detector.settings().cluster)?;
-        let readiness = Readiness::new(metrics.component_ready_gauge(), Utc::now());
+        let metrics = Metrics::new()?;
+        let now = Utc::now();
+        let store_health = StoreHealth::new(metrics.component_ready_gauge(), now);
+        let clusters = clusters
+            .into_iter()
+            .map(|cluster| ClusterRuntime::new(cluster, &metrics, now))
+            .collect();
         let access = Access::new(&settings.auth, settings.analyze_rate_limit, &metrics)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                detector,
+                store,
+                clusters,
                 settings,
                 metrics,
-                readiness,
-                last_analysis: LastAnalysis::default(),
-                trigger: AnalysisTrigger::default(),
+                store_health,
                 tls,
                 access,
             }),
@@ -86,20 +112,38 @@ impl Service {
         self.inner.metrics.registry()
     }
 
-    /// Asks for a full analysis, as `POST /api/v1/analyze` does; requests made while an
-    /// analysis runs are merged into one analysis after it.
+    /// Asks for a full analysis of every cluster this instance leads, as
+    /// `POST /api/v1/analyze` does; requests made while an analysis runs are merged into
+    /// one analysis after it. A standby ignores it.
     pub fn request_analysis(&self) {
-        self.inner.trigger.request();
+        for cluster in &self.inner.clusters {
+            cluster.trigger().request();
+        }
     }
 
-    /// The detector the analysis loop runs.
-    pub(crate) fn detector(&self) -> &Detector {
-        &self.inner.detector
+    /// The clusters this instance analyses (leads or stands by for), in configuration
+    /// order; empty for a hub.
+    pub(crate) fn clusters(&self) -> &[ClusterRuntime] {
+        &self.inner.clusters
     }
 
-    /// The store the API reads from.
+    /// The store the API reads from and the analyses write to.
     pub(crate) fn store(&self) -> &Arc<dyn DriftStore> {
-        self.inner.detector.store()
+        &self.inner.store
+    }
+
+    /// Whether the store answers.
+    pub(crate) fn store_health(&self) -> &StoreHealth {
+        &self.inner.store_health
+    }
+
+    /// Records that the store answered: the instance's store health, and each cluster's
+    /// store component, which a failed write of an analysis may have left not ready.
+    pub(crate) fn store_answered(&self) {
+        self.inner.store_health.succeeded();
+        for cluster in &self.inner.clusters {
+            cluster.readiness().succeeded(Component::Store);
+        }
     }
 
     /// The metric instruments.
@@ -107,19 +151,9 @@ impl Service {
         &self.inner.metrics
     }
 
-    /// The last full analysis of this instance.
-    pub(crate) fn last_analysis(&self) -> &LastAnalysis {
-        &self.inner.last_analysis
-    }
-
-    /// The name of the cluster this instance analyses (`cluster.name`).
-    pub(crate) fn cluster(&self) -> &str {
-        &self.inner.detector.settings().cluster
-    }
-
-    /// The readiness of the components.
-    pub(crate) fn readiness(&self) -> &Readiness {
-        &self.inner.readiness
+    /// The cluster this instance analyses named `name`.
+    pub(crate) fn cluster(&self, name: &str) -> Option<&ClusterRuntime> {
+        self.inner.clusters.iter().find(|c| c.name() == name)
     }
 
     /// HTTPS, when configured.
@@ -130,10 +164,5 @@ impl Service {
     /// Who may use the API.
     pub(crate) fn access(&self) -> &Access {
         &self.inner.access
-    }
-
-    /// The coalescing trigger of full analyses.
-    pub(crate) fn trigger(&self) -> &AnalysisTrigger {
-        &self.inner.trigger
     }
 }

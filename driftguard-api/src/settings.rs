@@ -29,6 +29,9 @@ pub struct ServiceSettings {
     pub auth: AuthConfig,
     /// How often each client may ask for an analysis; the default allows 6 a minute.
     pub analyze_rate_limit: RateLimitConfig,
+    /// Who this instance is, in the status documents it writes as a cluster's leader and
+    /// in the 503 a standby answers: its Lease holder identity with leader election.
+    pub identity: String,
 }
 
 impl ServiceSettings {
@@ -43,7 +46,7 @@ impl ServiceSettings {
 impl Default for ServiceSettings {
     /// A full analysis every 30 s, watch on, 10 s of grace at shutdown, default timeouts,
     /// at most 1024 connections, plain HTTP, no tokens, 6 analysis requests a minute per
-    /// client.
+    /// client, the identity `driftguard`.
     fn default() -> Self {
         Self {
             interval: Self::DEFAULT_INTERVAL,
@@ -55,6 +58,7 @@ impl Default for ServiceSettings {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             analyze_rate_limit: RateLimitConfig::default(),
+            identity: "driftguard".to_owned(),
         }
     }
 }

@@ -162,7 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("tokens.yaml");
         std::fs::write(&path, entry("old", "old-token")).expect("written");
-        let metrics = Metrics::new("default").expect("metrics");
+        let metrics = Metrics::new().expect("metrics");
         let file = TokenFile::load(&path, metrics.tokens_file_valid_gauge()).expect("valid");
         assert!(file.current().find("old-token").is_some());
 

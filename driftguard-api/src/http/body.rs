@@ -2,10 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
-use driftguard_core::{ApplicationStatus, DriftEvent, DriftRecord};
+use driftguard_core::{AnalysisNote, ApplicationStatusDocument, DriftEvent, DriftRecord};
 use serde::Serialize;
 
-use crate::last_analysis::AnalysisNote;
 use crate::readiness::NotReady;
 
 /// `{"status": …, "message": …}`: `/health`, `/ready` when ready, `POST /api/v1/analyze`.
@@ -15,18 +14,24 @@ pub(crate) struct StatusBody {
     pub(crate) message: &'static str,
 }
 
-/// `/ready` when some component is not ready.
+/// `/ready`: `status` is `ready` (everything works), `degraded` (the instance serves,
+/// but a cluster or application it reports on is failing) or `not_ready` (the store does
+/// not answer: 503). `components` lists every failing component, each with its cluster
+/// (none for the store); `clusters` the clusters the instance reports on.
 #[derive(Debug, Serialize)]
-pub(crate) struct NotReadyBody {
+pub(crate) struct ReadyBody {
     pub(crate) status: &'static str,
     pub(crate) message: String,
     pub(crate) components: Vec<NotReadyComponent>,
+    pub(crate) clusters: Vec<ReadyCluster>,
 }
 
 /// One component that is not ready, and why.
 #[derive(Debug, Serialize)]
 pub(crate) struct NotReadyComponent {
-    pub(crate) component: &'static str,
+    pub(crate) component: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster: Option<String>,
     pub(crate) reason: String,
     pub(crate) since: DateTime<Utc>,
 }
@@ -34,11 +39,32 @@ pub(crate) struct NotReadyComponent {
 impl From<NotReady> for NotReadyComponent {
     fn from(not_ready: NotReady) -> Self {
         Self {
-            component: not_ready.component.as_str(),
+            component: not_ready.component.as_str().to_owned(),
+            cluster: None,
             reason: not_ready.reason,
             since: not_ready.since,
         }
     }
+}
+
+/// One cluster in `/ready`: whether it is analysed without failures (`null` when nothing
+/// is known of it yet), who leads it, and its failing applications.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReadyCluster {
+    pub(crate) name: String,
+    pub(crate) ready: Option<bool>,
+    pub(crate) leader: Option<String>,
+    /// Whether this instance leads it.
+    pub(crate) leading: bool,
+    pub(crate) failing_applications: Vec<FailingApplication>,
+}
+
+/// An application whose last read failed (`failed`) or was not believed (`held_back`).
+#[derive(Debug, Serialize)]
+pub(crate) struct FailingApplication {
+    pub(crate) name: String,
+    pub(crate) status: &'static str,
+    pub(crate) error: Option<String>,
 }
 
 /// A list of records: `{"drift_records": […], "count": N}`.
@@ -77,6 +103,7 @@ pub(crate) struct ApplicationList {
 #[derive(Debug, Serialize)]
 pub(crate) struct ApplicationBody {
     pub(crate) name: String,
+    pub(crate) cluster: String,
     pub(crate) source: String,
     pub(crate) namespace: Option<String>,
     pub(crate) revision: Option<String>,
@@ -92,16 +119,17 @@ pub(crate) struct ClusterList {
     pub(crate) count: usize,
 }
 
-/// One cluster: its record counts from the store and, for the cluster this instance
-/// analyses, its last analysis, readiness and leadership. Other clusters' state is not
-/// known to this instance: those fields are `null`.
+/// One cluster: its record counts from the store, and its last analysis, readiness and
+/// leader (the identity of the instance analysing it), from this instance's memory when
+/// it leads the cluster and from the cluster's status document otherwise; `null` when
+/// neither knows.
 #[derive(Debug, Serialize)]
 pub(crate) struct ClusterBody {
     pub(crate) name: String,
     pub(crate) last_analysis: Option<AnalysisNote>,
     pub(crate) counts: StatusCounts,
     pub(crate) ready: Option<bool>,
-    pub(crate) leader: Option<bool>,
+    pub(crate) leader: Option<String>,
 }
 
 /// How producing an application's desired state went at the last analysis.
@@ -115,14 +143,15 @@ pub(crate) struct RenderBody {
 }
 
 impl ApplicationBody {
-    pub(crate) fn new(status: ApplicationStatus, counts: StatusCounts) -> Self {
+    pub(crate) fn new(status: ApplicationStatusDocument, counts: StatusCounts) -> Self {
         Self {
             render: RenderBody {
                 status: status.status.as_str(),
                 error: status.error,
-                duration_seconds: status.render.map(|r| r.seconds),
+                duration_seconds: status.render_seconds,
             },
             name: status.name,
+            cluster: status.cluster,
             source: status.source,
             namespace: status.namespace,
             revision: status.revision,

@@ -4,15 +4,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use driftguard_core::{
-    DriftRecord, DriftStatus, PortError, PortErrorKind, ResourceId, error_chain,
+    DriftRecord, DriftStatus, Leadership, PortError, PortErrorKind, ResourceId, error_chain,
 };
 use warp::http::StatusCode;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 
 use super::body::{
-    ApplicationBody, ApplicationList, ClusterBody, ClusterList, EventList, NotReadyBody,
-    NotReadyComponent, RecordList, StatisticsBody, StatusBody,
+    ApplicationBody, ApplicationList, ClusterBody, ClusterList, EventList, FailingApplication,
+    NotReadyComponent, ReadyBody, ReadyCluster, RecordList, StatisticsBody, StatusBody,
 };
 use super::cursor;
 use super::endpoint::Endpoint;
@@ -20,8 +20,9 @@ use super::params::{
     CLUSTER_PARAMS, EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id,
 };
 use super::reply::{ApiError, json};
+use super::views::{self, ClusterView};
 use crate::Service;
-use crate::readiness::Component;
+use crate::cluster::ClusterRuntime;
 
 /// The reason `/ready` gives for every component that is not ready, with access control
 /// on.
@@ -76,49 +77,113 @@ fn health() -> Response {
     )
 }
 
+/// `/ready`: 503 only when the store does not answer (the instance can serve nothing);
+/// otherwise 200, `ready` or `degraded`, listing what is failing in each cluster it
+/// reports on: its own clusters for an instance that analyses, every cluster for a hub.
 async fn ready(service: &Service) -> Response {
-    let readiness = service.readiness();
-    match tokio::time::timeout(STORE_PING_TIMEOUT, service.store().ping()).await {
-        Ok(Ok(())) => readiness.succeeded(Component::Store),
-        Ok(Err(error)) => readiness.failed(
-            Component::Store,
-            format!("drift store failed: {}", error_chain(&error)),
-            Utc::now(),
-        ),
-        Err(_) => readiness.failed(
-            Component::Store,
-            format!(
-                "drift store failed: no answer to a ping within {} s",
-                STORE_PING_TIMEOUT.as_secs()
-            ),
-            Utc::now(),
-        ),
-    }
-    let not_ready = readiness.not_ready();
-    if not_ready.is_empty() {
-        return json(
-            StatusCode::OK,
-            &StatusBody {
-                status: "ready",
-                message: "All components ready",
-            },
-        );
-    }
-    let names: Vec<&str> = not_ready.iter().map(|n| n.component.as_str()).collect();
-    let mut components: Vec<NotReadyComponent> = not_ready.into_iter().map(Into::into).collect();
-    if service.access().enabled() {
-        // `/ready` stays open to probes: it then names components only, since a reason
-        // may name a URL, a host or a path.
-        for component in &mut components {
-            component.reason = WITHHELD_REASON.to_owned();
+    let health = service.store_health();
+    let views = match tokio::time::timeout(STORE_PING_TIMEOUT, views::cluster_views(service)).await
+    {
+        Ok(Ok(views)) => {
+            service.store_answered();
+            Some(views)
         }
+        Ok(Err(error)) => {
+            health.failed(
+                format!("drift store failed: {}", error_chain(&error)),
+                Utc::now(),
+            );
+            None
+        }
+        Err(_) => {
+            health.failed(
+                format!(
+                    "drift store failed: no answer within {} s",
+                    STORE_PING_TIMEOUT.as_secs()
+                ),
+                Utc::now(),
+            );
+            None
+        }
+    };
+    let store_down = health.not_ready();
+    let views = views.unwrap_or_else(|| views::configured_views(service));
+    let hub = service.clusters().is_empty();
+    let views: Vec<ClusterView> = views.into_iter().filter(|v| hub || v.configured).collect();
+    let withheld = service.access().enabled();
+    let reason = |reason: String| {
+        // `/ready` stays open to probes: with access control on it names components only,
+        // since a reason may name a URL, a host or a path.
+        if withheld {
+            WITHHELD_REASON.to_owned()
+        } else {
+            reason
+        }
+    };
+    let mut components: Vec<NotReadyComponent> = Vec::new();
+    if let Some(store) = store_down.clone() {
+        let mut store = NotReadyComponent::from(store);
+        store.reason = reason(store.reason);
+        components.push(store);
     }
+    let mut failing_names = Vec::new();
+    let clusters: Vec<ReadyCluster> = views
+        .into_iter()
+        .map(|view| {
+            if view.ready != Some(true) {
+                failing_names.push(format!("cluster {}", view.name));
+            }
+            for failing in &view.failing {
+                if store_down.is_some() && failing.component == "store" {
+                    // Said once, for the instance, above.
+                    continue;
+                }
+                components.push(NotReadyComponent {
+                    component: failing.component.clone(),
+                    cluster: Some(view.name.clone()),
+                    reason: reason(failing.reason.clone()),
+                    since: failing.since,
+                });
+            }
+            let failing_applications = view
+                .failing_applications()
+                .map(|a| FailingApplication {
+                    name: a.name.clone(),
+                    status: a.status.as_str(),
+                    error: a.error.clone().map(&reason),
+                })
+                .collect();
+            ReadyCluster {
+                ready: view.ready,
+                leader: view.leader,
+                leading: view.leads,
+                failing_applications,
+                name: view.name,
+            }
+        })
+        .collect();
+    let (status, code, message) = if store_down.is_some() {
+        (
+            "not_ready",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Components not ready: store".to_owned(),
+        )
+    } else if failing_names.is_empty() {
+        ("ready", StatusCode::OK, "All components ready".to_owned())
+    } else {
+        (
+            "degraded",
+            StatusCode::OK,
+            format!("Serving; not ready: {}", failing_names.join(", ")),
+        )
+    };
     json(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &NotReadyBody {
-            status: "not_ready",
-            message: format!("Components not ready: {}", names.join(", ")),
+        code,
+        &ReadyBody {
+            status,
+            message,
             components,
+            clusters,
         },
     )
 }
@@ -140,7 +205,7 @@ fn metrics(service: &Service) -> Result<Response, ApiError> {
 fn from_store<T>(service: &Service, result: Result<T, PortError>) -> Result<T, ApiError> {
     match result {
         Ok(value) => {
-            service.readiness().succeeded(Component::Store);
+            service.store_answered();
             Ok(value)
         }
         Err(error) => {
@@ -149,11 +214,9 @@ fn from_store<T>(service: &Service, result: Result<T, PortError>) -> Result<T, A
                 error = text,
                 "❌ drift store failed to answer an API request: {text}"
             );
-            service.readiness().failed(
-                Component::Store,
-                format!("drift store failed: {text}"),
-                Utc::now(),
-            );
+            service
+                .store_health()
+                .failed(format!("drift store failed: {text}"), Utc::now());
             Err(ApiError::store_unavailable(&error))
         }
     }
@@ -247,15 +310,19 @@ async fn statistics(service: &Service, query: &str) -> Result<Response, ApiError
     Ok(json(StatusCode::OK, &StatisticsBody { statistics }))
 }
 
+/// The applications of every cluster this instance knows (`?cluster=` keeps one), from
+/// its memory for the clusters it leads and from the status documents for the others.
 async fn applications(service: &Service, query: &str) -> Result<Response, ApiError> {
-    Params::parse(query, &[])?;
+    let cluster = Params::parse(query, CLUSTER_PARAMS)?.cluster()?;
     let counts = from_store(service, service.store().application_counts().await)?;
-    let applications: Vec<ApplicationBody> = service
-        .detector()
-        .application_statuses()
+    let views = from_store(service, views::cluster_views(service).await)?;
+    let applications: Vec<ApplicationBody> = views
         .into_iter()
+        .filter(|view| cluster.as_deref().is_none_or(|c| c == view.name))
+        .flat_map(|view| view.applications)
         .map(|status| {
-            let counts = counts.get(&status.name).copied().unwrap_or_default();
+            let key = (status.cluster.clone(), status.name.clone());
+            let counts = counts.get(&key).copied().unwrap_or_default();
             ApplicationBody::new(status, counts)
         })
         .collect();
@@ -268,23 +335,23 @@ async fn applications(service: &Service, query: &str) -> Result<Response, ApiErr
     ))
 }
 
-/// The clusters in the store, and this instance's own even before it stored a record.
-/// Only the own cluster's last analysis, readiness and leadership are known here (this
-/// instance analyses it, and without leader election it leads it); the others' are
-/// `null`.
+/// Every cluster with records in the store, a status document, or a place in this
+/// instance's configuration, by name.
 async fn clusters(service: &Service, query: &str) -> Result<Response, ApiError> {
     Params::parse(query, &[])?;
     let mut counts = from_store(service, service.store().cluster_counts().await)?;
-    let own = service.cluster();
-    counts.entry(own.to_owned()).or_default();
+    let views = from_store(service, views::cluster_views(service).await)?;
+    for view in &views {
+        counts.entry(view.name.clone()).or_default();
+    }
     let clusters: Vec<ClusterBody> = counts
         .into_iter()
         .map(|(name, counts)| {
-            let is_own = name == own;
+            let view = views.iter().find(|v| v.name == name);
             ClusterBody {
-                last_analysis: service.last_analysis().get().filter(|_| is_own),
-                ready: is_own.then(|| service.readiness().not_ready().is_empty()),
-                leader: is_own.then_some(true),
+                last_analysis: view.and_then(|v| v.last_analysis),
+                ready: view.and_then(|v| v.ready),
+                leader: view.and_then(|v| v.leader.clone()),
                 counts,
                 name,
             }
@@ -299,9 +366,51 @@ async fn clusters(service: &Service, query: &str) -> Result<Response, ApiError> 
     ))
 }
 
+/// Asks for a full analysis of the clusters this instance leads (`?cluster=` names one).
+/// An instance that leads none of them answers 503, naming who does: only a leader
+/// analyses.
 fn analyze(service: &Service, query: &str) -> Result<Response, ApiError> {
-    Params::parse(query, &[])?;
-    service.request_analysis();
+    let cluster = Params::parse(query, CLUSTER_PARAMS)?.cluster()?;
+    let targets: Vec<&ClusterRuntime> = match cluster.as_deref() {
+        Some(name) => vec![service.cluster(name).ok_or_else(|| {
+            ApiError::not_found(format!("this instance does not analyse cluster `{name}`"))
+        })?],
+        None => service.clusters().iter().collect(),
+    };
+    if targets.is_empty() {
+        return Err(ApiError::standby(
+            "this instance analyses no cluster (detection.enabled is false); ask the instance \
+             that analyses the cluster"
+                .to_owned(),
+            None,
+        ));
+    }
+    let leading: Vec<&ClusterRuntime> = targets
+        .iter()
+        .copied()
+        .filter(|c| c.leadership().is_leader())
+        .collect();
+    if leading.is_empty() {
+        let standby = targets[0];
+        let leader = match standby.leadership() {
+            Leadership::Standby { leader } => leader,
+            Leadership::Leader => None,
+        };
+        let message = match &leader {
+            Some(leader) => format!(
+                "this instance is a standby for cluster `{}`; its leader is {leader}",
+                standby.name()
+            ),
+            None => format!(
+                "this instance is a standby for cluster `{}`, which has no leader yet; retry shortly",
+                standby.name()
+            ),
+        };
+        return Err(ApiError::standby(message, leader));
+    }
+    for cluster in leading {
+        cluster.trigger().request();
+    }
     Ok(json(
         StatusCode::ACCEPTED,
         &StatusBody {

@@ -6,6 +6,7 @@ mod endpoint;
 mod handlers;
 mod params;
 pub(crate) mod reply;
+mod views;
 
 use std::convert::Infallible;
 use std::time::Instant;

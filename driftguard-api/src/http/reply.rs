@@ -13,6 +13,9 @@ struct ErrorBody<'a> {
     error: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     clusters: &'a [String],
+    /// The leader of the cluster a standby was asked to analyse, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<&'a str>,
 }
 
 /// An error answer: a status and a message naming what was wrong.
@@ -21,6 +24,7 @@ pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
     clusters: Vec<String>,
+    leader: Option<String>,
 }
 
 /// How much of a client's input an error message repeats.
@@ -41,6 +45,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -59,6 +64,7 @@ impl ApiError {
             status,
             message: message.into(),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -68,6 +74,7 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -77,6 +84,7 @@ impl ApiError {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: message.into(),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -89,6 +97,7 @@ impl ApiError {
                 driftguard_core::error_chain(error)
             ),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -99,6 +108,18 @@ impl ApiError {
             status: StatusCode::CONFLICT,
             message: message.into(),
             clusters,
+            leader: None,
+        }
+    }
+
+    /// 503: an analysis was asked of an instance that does not lead the cluster;
+    /// `leader` names the instance that does, when known.
+    pub(crate) fn standby(message: String, leader: Option<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message,
+            clusters: Vec::new(),
+            leader,
         }
     }
 
@@ -108,6 +129,7 @@ impl ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: message.into(),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -117,6 +139,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: message.into(),
             clusters: Vec::new(),
+            leader: None,
         }
     }
 
@@ -139,6 +162,7 @@ impl ApiError {
             &ErrorBody {
                 error: &self.message,
                 clusters: &self.clusters,
+                leader: self.leader.as_deref(),
             },
         )
     }

@@ -16,7 +16,10 @@ use driftguard_core::analysis::DetectionSettings;
 use driftguard_core::ports::{EventFilter, EventPage, RecordFilter};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive, InMemoryStore};
-use driftguard_core::{DriftEvent, DriftRecord, DriftStore, PortError, PortErrorKind, ResourceId};
+use driftguard_core::{
+    ClusterStatusDocument, DriftEvent, DriftRecord, DriftStore, PortError, PortErrorKind,
+    ResourceId,
+};
 use http_body_util::{BodyExt, Empty};
 use hyper::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Method, Request, StatusCode};
@@ -456,7 +459,17 @@ impl DriftStore for UnreachableStore {
         Err(unreachable())
     }
 
-    async fn application_counts(&self) -> Result<BTreeMap<String, StatusCounts>, PortError> {
+    async fn application_counts(
+        &self,
+    ) -> Result<BTreeMap<(String, String), StatusCounts>, PortError> {
+        Err(unreachable())
+    }
+
+    async fn publish_status(&self, _: &ClusterStatusDocument) -> Result<(), PortError> {
+        Err(unreachable())
+    }
+
+    async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusDocument>, PortError> {
         Err(unreachable())
     }
 

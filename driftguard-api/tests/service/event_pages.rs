@@ -89,6 +89,7 @@ fn event(resource: &str, at: DateTime<Utc>, n: usize) -> DriftEvent {
         severity: None,
         git_revision: None,
         message: format!("event {n}"),
+        key: String::new(),
     }
 }
 

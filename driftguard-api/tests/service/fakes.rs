@@ -10,8 +10,9 @@ use driftguard_core::ports::{EventFilter, EventPage, LiveChangeStream, RecordFil
 use driftguard_core::stats::DriftStatistics;
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive, InMemoryStore};
 use driftguard_core::{
-    DesiredSnapshot, DesiredSource, DriftEvent, DriftRecord, DriftStore, LiveChange,
-    LiveChangeKind, LiveSnapshot, LiveSource, PortError, PortErrorKind, Resource, ResourceId,
+    ClusterStatusDocument, DesiredSnapshot, DesiredSource, DriftEvent, DriftRecord, DriftStore,
+    LiveChange, LiveChangeKind, LiveSnapshot, LiveSource, PortError, PortErrorKind, Resource,
+    ResourceId,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -236,6 +237,16 @@ impl DriftStore for TestStore {
     async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError> {
         self.check()?;
         self.inner.statistics(cluster).await
+    }
+
+    async fn publish_status(&self, status: &ClusterStatusDocument) -> Result<(), PortError> {
+        self.check()?;
+        self.inner.publish_status(status).await
+    }
+
+    async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusDocument>, PortError> {
+        self.check()?;
+        self.inner.cluster_statuses().await
     }
 
     async fn ping(&self) -> Result<(), PortError> {

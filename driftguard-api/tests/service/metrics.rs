@@ -101,6 +101,8 @@ async fn metrics_have_exactly_the_documented_names_and_types() {
         ),
         ("driftguard_component_ready", "gauge"),
         ("driftguard_active_drifts", "gauge"),
+        ("driftguard_leader", "gauge"),
+        ("driftguard_cluster_ready", "gauge"),
         ("driftguard_active_drift_types", "gauge"),
     ] {
         assert_eq!(
@@ -207,13 +209,29 @@ async fn metrics_follow_drift_and_its_resolution() {
         )
         .expect("a last success time");
     assert!((last - chrono::Utc::now().timestamp() as f64).abs() < 86_400.0);
+    // The store is the instance's; the sources are each cluster's.
+    assert_eq!(
+        metrics.value("driftguard_component_ready", &[("component", "store")]),
+        Some(1.0)
+    );
     for component in ["desired_source", "live_source", "store"] {
         assert_eq!(
-            metrics.value("driftguard_component_ready", &[("component", component)]),
+            metrics.value(
+                "driftguard_component_ready",
+                &[("component", component), ("cluster", "default")]
+            ),
             Some(1.0),
             "{component}"
         );
     }
+    assert_eq!(
+        metrics.value("driftguard_leader", &[("cluster", "default")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metrics.value("driftguard_cluster_ready", &[("cluster", "default")]),
+        Some(1.0)
+    );
     // Requests are labelled with their route template, never the raw path.
     assert_eq!(
         metrics.value(
@@ -360,7 +378,7 @@ async fn a_changed_drift_counts_only_its_new_types() {
     assert_eq!(
         metrics.value(
             "driftguard_component_ready",
-            &[("component", "live_source")]
+            &[("component", "live_source"), ("cluster", "default")]
         ),
         Some(0.0)
     );

@@ -1,5 +1,6 @@
 //! `/ready` follows the components: not ready until their first success, not ready after a
-//! failure until the next success.
+//! failure until the next success. It answers 503 only while the store is down; a failing
+//! source leaves the instance serving (200, `degraded`) and names the component.
 
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -23,9 +24,21 @@ fn not_ready_components(body: &Value) -> Vec<String> {
 
 async fn wait_ready(service: &Harness) {
     wait_until_async("the service to be ready", || async {
-        service.get("/ready").await.status == StatusCode::OK
+        let answer = service.get("/ready").await;
+        answer.status == StatusCode::OK && answer.json()["status"] == "ready"
     })
     .await;
+}
+
+/// Checks a `/ready` answer of a serving instance whose only cluster is ready.
+fn assert_all_ready(status: StatusCode, body: &Value) {
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ready", "{body}");
+    assert_eq!(body["message"], "All components ready");
+    assert_eq!(body["components"], json!([]));
+    assert_eq!(body["clusters"][0]["name"], "default");
+    assert_eq!(body["clusters"][0]["ready"], true);
+    assert_eq!(body["clusters"][0]["leading"], true);
 }
 
 #[tokio::test]
@@ -42,17 +55,17 @@ async fn sources_are_not_ready_before_the_first_analysis() {
     })
     .await;
     let answer = service.get("/ready").await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    // The store answers: the instance serves what it has while the analysis runs.
+    assert_eq!(answer.status, StatusCode::OK);
     let body = answer.json();
-    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["status"], "degraded");
     assert_eq!(
         not_ready_components(&body),
-        ["desired_source", "live_source"]
+        ["desired_source", "live_source", "store"]
     );
-    assert_eq!(
-        body["message"],
-        "Components not ready: desired_source, live_source"
-    );
+    assert_eq!(body["components"][0]["cluster"], "default");
+    assert_eq!(body["message"], "Serving; not ready: cluster default");
+    assert_eq!(body["clusters"][0]["ready"], false);
     let reason = body["components"][0]["reason"].as_str().unwrap();
     assert!(
         reason.contains("waiting for the first successful"),
@@ -77,8 +90,9 @@ async fn a_failing_desired_source_makes_the_service_unready_until_it_recovers() 
     service.ports.desired.inner.fail();
     service.analyze().await;
     let answer = service.get("/ready").await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.status, StatusCode::OK);
     let body = answer.json();
+    assert_eq!(body["status"], "degraded");
     assert_eq!(not_ready_components(&body), ["desired_source"]);
     assert_eq!(
         body["components"][0]["reason"],
@@ -98,11 +112,7 @@ async fn a_failing_desired_source_makes_the_service_unready_until_it_recovers() 
     service.ports.desired.inner.set(fixtures::desired());
     service.analyze().await;
     let answer = service.get("/ready").await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(
-        answer.json(),
-        json!({"status": "ready", "message": "All components ready"})
-    );
+    assert_all_ready(answer.status, &answer.json());
     let after = service
         .get("/api/v1/drift-records/Deployment:shop:web")
         .await
@@ -123,9 +133,13 @@ async fn an_empty_desired_state_is_held_back_and_ready_says_why() {
         .set(driftguard_core::DesiredSnapshot::default());
     service.analyze().await;
     let answer = service.get("/ready").await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.status, StatusCode::OK);
     let body = answer.json();
     assert_eq!(not_ready_components(&body), ["desired_source"]);
+    assert_eq!(
+        body["clusters"][0]["failing_applications"],
+        json!([{"name": "default", "status": "held_back", "error": body["clusters"][0]["failing_applications"][0]["error"]}])
+    );
     let reason = body["components"][0]["reason"].as_str().unwrap();
     assert!(
         reason.contains("holds no objects") && reason.contains("detection.allow_empty"),
@@ -151,7 +165,8 @@ async fn an_empty_desired_state_is_held_back_and_ready_says_why() {
 
     service.ports.desired.inner.set(fixtures::desired());
     service.analyze().await;
-    assert_eq!(service.get("/ready").await.status, StatusCode::OK);
+    let answer = service.get("/ready").await;
+    assert_all_ready(answer.status, &answer.json());
     service.stop().await.unwrap();
 }
 
@@ -174,7 +189,8 @@ async fn a_failing_live_source_makes_the_service_unready_until_it_recovers() {
 
     service.ports.live.inner.set(fixtures::live_in_sync());
     service.analyze().await;
-    assert_eq!(service.get("/ready").await.status, StatusCode::OK);
+    let answer = service.get("/ready").await;
+    assert_all_ready(answer.status, &answer.json());
     assert_eq!(
         service.get("/api/v1/drift-records/resolved").await.json()["count"],
         2
@@ -190,7 +206,9 @@ async fn a_failing_store_makes_the_service_unready_until_it_recovers() {
     let answer = service.get("/ready").await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     let body = answer.json();
+    assert_eq!(body["status"], "not_ready");
     assert_eq!(not_ready_components(&body), ["store"]);
+    assert!(body["components"][0].get("cluster").is_none(), "{body}");
     let reason = body["components"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("the test store is down"), "{reason}");
 

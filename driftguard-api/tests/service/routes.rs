@@ -52,9 +52,13 @@ async fn ready_answers_ready_once_every_component_succeeded() {
     let service = Harness::started(fixtures::desired(), fixtures::live_in_sync()).await;
     let answer = service.get("/ready").await;
     assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    assert_eq!(body["status"], "ready", "{body}");
+    assert_eq!(body["message"], "All components ready");
+    assert_eq!(body["components"], json!([]));
     assert_eq!(
-        answer.json(),
-        json!({"status": "ready", "message": "All components ready"})
+        body["clusters"],
+        json!([{"name": "default", "ready": true, "leader": "driftguard", "leading": true, "failing_applications": []}])
     );
     service.stop().await.unwrap();
 }
