@@ -149,7 +149,9 @@ fn main() {
     )
     .unwrap();
     let mut service = ServiceProcess::start(&binary(), &config, &[]);
-    service.wait_for("the first analysis", |s| s.get("/ready").0 == 200);
+    service.wait_for("the first analysis", |s| {
+        s.get("/ready").1["status"] == "ready"
+    });
 
     let mut patch_answers = Vec::new();
     let mut to_active = Vec::new();

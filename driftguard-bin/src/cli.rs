@@ -39,6 +39,10 @@ pub struct CheckArgs {
     /// Check only this application of the configuration.
     #[arg(long, value_name = "NAME")]
     pub application: Option<String>,
+    /// The cluster to check, when the configuration lists several under `clusters`: its
+    /// connection and its applications are used.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
     /// Desired state: a folder (or file) of manifests, a Git repository URL (https://,
     /// ssh://, user@host:path, git://, file://, or a bare repository's path), or `-` for
     /// rendered manifests on stdin (`kustomize build … | driftguard check --desired -`).

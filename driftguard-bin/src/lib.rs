@@ -15,6 +15,7 @@ pub mod logging;
 mod report;
 mod retention;
 mod serve;
+mod topology;
 mod wiring;
 
 use std::process::ExitCode;

@@ -86,6 +86,7 @@ mod tests {
             severity: None,
             git_revision: None,
             message: "drift".to_owned(),
+            key: String::new(),
         }
     }
 

@@ -2,13 +2,24 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use anyhow::Context as _;
-use driftguard_api::{Service, ServiceSettings};
-use driftguard_core::Detector;
+use driftguard_api::{ClusterAnalysis, Service, ServiceSettings};
+use driftguard_core::secret::FingerprintKey;
+use driftguard_core::{Detector, DriftStore};
+use driftguard_sources::lease::PodEnvironment;
+use driftguard_sources::{GitRepositories, LeaseElection};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{self, Settings};
+use crate::topology::{self, ClusterPlan};
 use crate::{fingerprint, logging, retention, wiring};
+
+/// How long shutdown waits for the elections to release their Leases.
+const LEASE_RELEASE_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the service until SIGTERM or SIGINT; exit code 2 when it cannot start or fails.
 pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
@@ -55,22 +66,47 @@ pub fn run(args: &ServeArgs, verbose: u8) -> ExitCode {
 }
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
-    let detection = wiring::detection_settings(settings)?;
-    let key = fingerprint::key_for_service(settings)?;
+    let plans = topology::plan(settings)?;
     let store = wiring::store(settings).await?;
-    let pruned_store = std::sync::Arc::clone(&store);
-    let (live, capabilities) =
-        wiring::live_source(settings, &key, settings.detection.watch).await?;
-    let applications = wiring::applications(settings, &key, capabilities)?;
-    for application in &applications {
+    let elections = CancellationToken::new();
+    let election = match settings.leader_election.enabled {
+        true => Some(
+            LeaseElection::connect(&settings.leader_election)
+                .await
+                .context("leader_election")?,
+        ),
+        false => None,
+    };
+    let identity = match &election {
+        Some(election) => election.identity().to_owned(),
+        None => {
+            PodEnvironment::from_process().identity(settings.leader_election.identity.as_deref())
+        }
+    };
+    let mut clusters = Vec::new();
+    let mut leaderships = Vec::new();
+    if plans.is_empty() {
         tracing::info!(
-            application = %application.name,
-            source = %application.description,
-            namespace = application.namespace.as_deref().unwrap_or("default"),
-            "application configured"
+            "detection.enabled is false: this instance serves the store and analyses nothing"
         );
+    } else {
+        let key = fingerprint::key_for_service(settings)?;
+        let repositories = GitRepositories::default();
+        for plan in &plans {
+            let analysis = cluster_analysis(settings, plan, &store, &repositories, &key)
+                .await
+                .with_context(|| format!("cluster {}", plan.name))?;
+            let analysis = match &election {
+                Some(election) => {
+                    let leadership = election.spawn(&plan.name, elections.clone());
+                    leaderships.push(leadership.clone());
+                    analysis.with_leadership(leadership)
+                }
+                None => analysis,
+            };
+            clusters.push(analysis);
+        }
     }
-    let detector = Detector::with_applications(applications, live, store, detection);
     let service_settings = ServiceSettings {
         interval: settings.detection.interval,
         periodic: settings.detection.periodic,
@@ -80,11 +116,12 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         tls: settings.server.tls.clone(),
         auth: settings.server.auth.clone(),
         analyze_rate_limit: settings.server.analyze_rate_limit,
+        identity,
         ..ServiceSettings::default()
     };
-    let service = Service::new(detector, service_settings)?;
+    let service = Service::with_clusters(Arc::clone(&store), clusters, service_settings)?;
     let pruning = retention::spawn(
-        pruned_store,
+        store,
         settings.retention.clone(),
         service.metrics_registry(),
     )?;
@@ -94,7 +131,63 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {address}"))?;
     let served = driftguard_api::serve(listener, service, shutdown_signal()).await;
     pruning.abort();
+    release_leases(&elections, leaderships).await;
     Ok(served?)
+}
+
+/// The analyses of one planned cluster: its live source (watching when configured), its
+/// applications and a detector writing to `store`.
+async fn cluster_analysis(
+    settings: &Settings,
+    plan: &ClusterPlan,
+    store: &Arc<dyn DriftStore>,
+    repositories: &GitRepositories,
+    key: &FingerprintKey,
+) -> anyhow::Result<ClusterAnalysis> {
+    let detection = wiring::detection_settings_for(settings, &plan.name)?;
+    let (live, capabilities) =
+        wiring::live_source_for(settings, &plan.kubernetes, key, settings.detection.watch).await?;
+    let applications = wiring::build_applications(
+        settings,
+        &plan.applications,
+        repositories,
+        key,
+        capabilities,
+    )?;
+    for application in &applications {
+        tracing::info!(
+            cluster = %plan.name,
+            application = %application.name,
+            source = %application.description,
+            namespace = application.namespace.as_deref().unwrap_or("default"),
+            "application configured"
+        );
+    }
+    let detector = Detector::with_applications(applications, live, Arc::clone(store), detection);
+    Ok(ClusterAnalysis::new(detector))
+}
+
+/// Ends the elections once the analyses have stopped, and waits (briefly) for each to
+/// release its Lease, so that a standby takes over at once instead of after the lease
+/// duration.
+async fn release_leases(
+    elections: &CancellationToken,
+    leaderships: Vec<tokio::sync::watch::Receiver<driftguard_core::Leadership>>,
+) {
+    elections.cancel();
+    // Every election was cancelled at once: waiting for them in turn takes as long as
+    // the slowest. An election's sender is dropped when it has released its Lease.
+    let released = async {
+        for mut leadership in leaderships {
+            while leadership.changed().await.is_ok() {}
+        }
+    };
+    if tokio::time::timeout(LEASE_RELEASE_WAIT, released)
+        .await
+        .is_err()
+    {
+        tracing::warn!("a Lease was not released in time; a standby takes over when it expires");
+    }
 }
 
 /// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).

@@ -9,8 +9,8 @@ use driftguard_core::analysis::DetectionSettings;
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{Application, DriftStore, LiveSource};
 use driftguard_sources::{
-    CapabilitiesSource, DumpLiveSource, GitRepositories, KubeLiveSource, LiveKind, Renderer,
-    resolve_applications,
+    ApplicationConfig, CapabilitiesSource, DumpLiveSource, GitRepositories, KubeLiveSource,
+    KubeSourceConfig, LiveKind, Renderer, resolve_applications,
 };
 use driftguard_store::DatabaseKind;
 
@@ -20,11 +20,19 @@ use crate::config::Settings;
 /// namespaces of the `kubernetes` section as the analysis scope.
 pub fn detection_settings(settings: &Settings) -> anyhow::Result<DetectionSettings> {
     settings.cluster.validate()?;
+    detection_settings_for(settings, &settings.cluster.name)
+}
+
+/// [`detection_settings`] for the analyses of the cluster named `cluster`.
+pub fn detection_settings_for(
+    settings: &Settings,
+    cluster: &str,
+) -> anyhow::Result<DetectionSettings> {
     let mut detection = settings
         .detection
         .detection_settings(&settings.kubernetes.namespaces)
         .context("detection")?;
-    detection.cluster.clone_from(&settings.cluster.name);
+    detection.cluster = cluster.to_owned();
     Ok(detection)
 }
 
@@ -32,6 +40,16 @@ pub fn detection_settings(settings: &Settings) -> anyhow::Result<DetectionSettin
 /// `.Capabilities` should see. A Kubernetes source starts watching when `watch` is set.
 pub async fn live_source(
     settings: &Settings,
+    key: &FingerprintKey,
+    watch: bool,
+) -> anyhow::Result<(Arc<dyn LiveSource>, Option<Arc<dyn CapabilitiesSource>>)> {
+    live_source_for(settings, &settings.kubernetes, key, watch).await
+}
+
+/// [`live_source`] with `kubernetes` as the connection and settings of a cluster source.
+pub async fn live_source_for(
+    settings: &Settings,
+    kubernetes: &KubeSourceConfig,
     key: &FingerprintKey,
     watch: bool,
 ) -> anyhow::Result<(Arc<dyn LiveSource>, Option<Arc<dyn CapabilitiesSource>>)> {
@@ -47,7 +65,7 @@ pub async fn live_source(
             (Arc::new(source), None)
         }
         LiveKind::Kubernetes => {
-            let source = KubeLiveSource::connect(settings.kubernetes.clone(), key.clone()).await?;
+            let source = KubeLiveSource::connect(kubernetes.clone(), key.clone()).await?;
             if watch && let Err(error) = source.start_watch().await {
                 tracing::warn!(%error, "❌ cannot start watching the cluster; changes are seen at the next full analysis");
             }
@@ -67,17 +85,35 @@ pub fn applications(
     capabilities: Option<Arc<dyn CapabilitiesSource>>,
 ) -> anyhow::Result<Vec<Application>> {
     let configs = resolve_applications(&settings.sources, &settings.git, &settings.applications)?;
+    build_applications(
+        settings,
+        &configs,
+        &GitRepositories::default(),
+        key,
+        capabilities,
+    )
+}
+
+/// The applications `configs` describe (already resolved), as [`applications`] builds
+/// them; applications of one repository share its clone in `repositories`, also across
+/// clusters.
+pub fn build_applications(
+    settings: &Settings,
+    configs: &[ApplicationConfig],
+    repositories: &GitRepositories,
+    key: &FingerprintKey,
+    capabilities: Option<Arc<dyn CapabilitiesSource>>,
+) -> anyhow::Result<Vec<Application>> {
     let mut renderer = Renderer::new(settings.render.clone()).context("render")?;
     if let Some(capabilities) = capabilities {
         renderer = renderer.with_capabilities(capabilities);
     }
     let renderer = Arc::new(renderer);
-    let repositories = GitRepositories::default();
     configs
         .iter()
         .map(|config| {
             config
-                .build(&settings.git, &repositories, &renderer, key)
+                .build(&settings.git, repositories, &renderer, key)
                 .with_context(|| format!("application {}", config.name))
         })
         .collect()

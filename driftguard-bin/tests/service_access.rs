@@ -139,7 +139,8 @@ fn the_service_answers_token_holders_by_scope_and_follows_the_tokens_file() {
     let mut service = ServiceProcess::start(binary(), &config, &[]);
     let address = service.address();
     service.wait_for("readiness", |s| {
-        status(s.address(), "GET", "/ready", None) == 200
+        let (code, _, body) = call(s.address(), "GET", "/ready", None);
+        code == 200 && body.contains(r#""status":"ready""#)
     });
 
     assert_eq!(status(address, "GET", "/health", None), 200);

@@ -121,7 +121,7 @@ fn two_applications_from_one_repository() {
     let config = write_config(dir.path(), &daemon.url(repo.name()), &cluster);
     let mut driftguard =
         ServiceProcess::start(Path::new(env!("CARGO_BIN_EXE_driftguard")), &config, &[]);
-    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
+    driftguard.wait_for("/ready", |d| d.get("/ready").1["status"] == "ready");
 
     // Both applications, at the commit, rendered (the overlay) or read (the folder).
     let (status, list) = driftguard.get("/api/v1/applications");
@@ -237,7 +237,8 @@ fn two_applications_from_one_repository() {
     // analysis ends: wait for both.
     driftguard.wait_for("the failed render", |d| {
         let (_, list) = d.get("/api/v1/applications");
-        application(&list, "shop")["render"]["status"] == "failed" && d.get("/ready").0 == 503
+        application(&list, "shop")["render"]["status"] == "failed"
+            && d.get("/ready").1["status"] == "degraded"
     });
     let (_, list) = driftguard.get("/api/v1/applications");
     let shop = application(&list, "shop");
@@ -252,8 +253,14 @@ fn two_applications_from_one_repository() {
         driftguard.get("/api/v1/drift-records?application=shop").1,
         shop_before
     );
+    // The instance still serves: one application failing makes it degraded, not down.
     let (status, ready) = driftguard.get("/ready");
-    assert_eq!(status, 503, "{ready}");
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(
+        ready["clusters"][0]["failing_applications"][0]["name"], "shop",
+        "{ready}"
+    );
     assert!(ready.to_string().contains("application shop"), "{ready}");
     let metrics = driftguard.metrics();
     assert!(

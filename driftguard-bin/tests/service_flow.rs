@@ -200,11 +200,12 @@ fn user_flow(database: &str, dir: &Path) {
         health,
         json!({"status": "healthy", "message": "Service is running"})
     );
-    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
-    assert_eq!(
-        driftguard.get("/ready").1,
-        json!({"status": "ready", "message": "All components ready"})
-    );
+    driftguard.wait_for("/ready", |d| d.get("/ready").1["status"] == "ready");
+    let (_, ready) = driftguard.get("/ready");
+    assert_eq!(ready["message"], "All components ready", "{ready}");
+    assert_eq!(ready["components"], json!([]), "{ready}");
+    assert_eq!(ready["clusters"][0]["name"], "default", "{ready}");
+    assert_eq!(ready["clusters"][0]["ready"], true, "{ready}");
 
     // Everything in sync: three records, none with drift, all at the commit.
     let (status, all) = driftguard.get("/api/v1/drift-records");

@@ -146,12 +146,13 @@ fn states(list: &Value) -> Vec<(String, String, Value)> {
         .collect()
 }
 
-/// Waits until `/ready` answers 503 for the desired source with a reason containing
+/// Waits until `/ready` says the instance serves degraded, its desired source failing
+/// with a reason containing
 /// `expected`; returns the reason.
 fn wait_held_back(driftguard: &mut ServiceProcess, expected: &str) -> String {
     driftguard.wait_for("the desired state to be held back", |d| {
         let (status, ready) = d.get("/ready");
-        status == 503 && ready.to_string().contains(expected)
+        status == 200 && ready["status"] == "degraded" && ready.to_string().contains(expected)
     });
     let (_, ready) = driftguard.get("/ready");
     let component = &ready["components"][0];
@@ -208,7 +209,7 @@ fn a_commit_that_empties_the_watched_path_is_held_back_until_allowed() {
     let config = git_config(dir.path(), &daemon.url(repo.name()), &cluster);
     let binary = Path::new(env!("CARGO_BIN_EXE_driftguard"));
     let mut driftguard = ServiceProcess::start(binary, &config, &[]);
-    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
+    driftguard.wait_for("/ready", |d| d.get("/ready").1["status"] == "ready");
     let before = records(&driftguard);
     assert_eq!(before["count"], 3, "{before}");
     assert_eq!(
@@ -238,7 +239,7 @@ fn a_commit_that_empties_the_watched_path_is_held_back_until_allowed() {
         &[("DRIFTGUARD__DETECTION__ALLOW_EMPTY", "true")],
     );
     driftguard.wait_for("/ready after the confirmation", |d| {
-        d.get("/ready").0 == 200
+        d.get("/ready").1["status"] == "ready"
     });
     let after = records(&driftguard);
     assert_eq!(
@@ -317,7 +318,7 @@ fn a_folder_whose_manifests_are_deleted_is_held_back_until_allowed() {
     let config = folder_config(dir.path(), &desired, &dump);
     let binary = Path::new(env!("CARGO_BIN_EXE_driftguard"));
     let mut driftguard = ServiceProcess::start(binary, &config, &[]);
-    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
+    driftguard.wait_for("/ready", |d| d.get("/ready").1["status"] == "ready");
     let before = records(&driftguard);
     assert_eq!(before["count"], 3, "{before}");
     assert_eq!(
@@ -347,7 +348,7 @@ fn a_folder_whose_manifests_are_deleted_is_held_back_until_allowed() {
         &[("DRIFTGUARD__DETECTION__ALLOW_EMPTY", "true")],
     );
     driftguard.wait_for("/ready after the confirmation", |d| {
-        d.get("/ready").0 == 200
+        d.get("/ready").1["status"] == "ready"
     });
     let after = records(&driftguard);
     let statuses: Vec<(String, String, Value)> = states(&after);
@@ -374,7 +375,7 @@ fn a_resource_removed_from_git_is_orphaned_until_it_leaves_the_cluster() {
     let config = git_config(dir.path(), &daemon.url(repo.name()), &cluster);
     let mut driftguard =
         ServiceProcess::start(Path::new(env!("CARGO_BIN_EXE_driftguard")), &config, &[]);
-    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
+    driftguard.wait_for("/ready", |d| d.get("/ready").1["status"] == "ready");
     assert_eq!(
         driftguard.record("Service:shop:web")["drift_status"],
         "none"
@@ -394,7 +395,7 @@ fn a_resource_removed_from_git_is_orphaned_until_it_leaves_the_cluster() {
     assert_eq!(record["git_revision"], removal.as_str(), "{record}");
     assert!(record["resolved_at"].is_null(), "{record}");
     // Removing one object of three is no implausible drop: the others were analysed.
-    assert_eq!(driftguard.get("/ready").0, 200);
+    assert_eq!(driftguard.get("/ready").1["status"], "ready");
     let metrics = driftguard.metrics();
     assert!(
         metric(

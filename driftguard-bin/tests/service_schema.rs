@@ -119,7 +119,7 @@ fn widget_record(seed: &Value) -> Value {
     let config = write_config(dir.path(), &cluster);
     let mut driftguard =
         ServiceProcess::start(Path::new(env!("CARGO_BIN_EXE_driftguard")), &config, &[]);
-    driftguard.wait_for("/ready", |d| d.get("/ready").0 == 200);
+    driftguard.wait_for("/ready", |d| d.get("/ready").1["status"] == "ready");
     let record = driftguard.record("Widget:shop:cache");
     driftguard.terminate();
     record

@@ -29,6 +29,7 @@ pub struct CheckSettings {
 pub fn settings(args: &CheckArgs) -> anyhow::Result<CheckSettings> {
     let loaded = config::load_for_check(args.config.as_deref())?;
     let mut settings = loaded.settings;
+    select_cluster(&mut settings, args.cluster.as_deref())?;
     let mut git_cache = None;
     if let Some(desired) = args.desired.as_deref() {
         let application = desired_application(args, desired, &mut settings, &mut git_cache)?;
@@ -173,6 +174,51 @@ fn is_local_folder_not_repository(desired: &str) -> bool {
 
 /// Keeps only the application `--application` names, turning the single-source form into
 /// its one application first.
+/// Makes the settings describe the one cluster `check` compares: `name` among the
+/// configuration's `clusters` (or the only one), as the single-cluster form, with the
+/// applications deployed to it.
+fn select_cluster(settings: &mut Settings, name: Option<&str>) -> anyhow::Result<()> {
+    if settings.clusters.is_empty() {
+        if let Some(name) = name.filter(|n| *n != settings.cluster.name) {
+            bail!(
+                "--cluster {name}: the configuration names one cluster, `{}`",
+                settings.cluster.name
+            );
+        }
+        return Ok(());
+    }
+    let names: Vec<&str> = settings.clusters.iter().map(|c| c.name.as_str()).collect();
+    let target = match name {
+        Some(name) => settings
+            .clusters
+            .iter()
+            .find(|c| c.name == name)
+            .with_context(|| {
+                format!(
+                    "--cluster {name}: no such cluster; the configuration lists {}",
+                    names.join(", ")
+                )
+            })?,
+        None if settings.clusters.len() == 1 => &settings.clusters[0],
+        None => bail!(
+            "the configuration lists several clusters ({}); check compares one: choose it with --cluster",
+            names.join(", ")
+        ),
+    };
+    let only = settings.clusters.len() == 1;
+    let target = target.clone();
+    settings.kubernetes = target.source_config(&settings.kubernetes);
+    settings.cluster.name.clone_from(&target.name);
+    settings.clusters.clear();
+    settings
+        .applications
+        .retain(|a| a.cluster.as_deref().map_or(only, |c| c == target.name));
+    for application in &mut settings.applications {
+        application.cluster = None;
+    }
+    Ok(())
+}
+
 fn select_application(settings: &mut Settings, name: Option<&str>) -> anyhow::Result<()> {
     let Some(name) = name else {
         return Ok(());

@@ -8,7 +8,8 @@
 use driftguard_api::ServerConfig;
 use driftguard_core::config::{ClusterConfig, DetectionConfig};
 use driftguard_sources::{
-    ApplicationConfig, GitSourceConfig, KubeSourceConfig, RenderConfig, SourcesConfig,
+    ApplicationConfig, ClusterTarget, GitSourceConfig, KubeSourceConfig, LeaderElectionConfig,
+    RenderConfig, SourcesConfig,
 };
 use driftguard_store::{RetentionConfig, StoreConfig};
 use serde::{Deserialize, Serialize};
@@ -17,9 +18,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// The cluster this instance analyses: the name every record, event and drift
-    /// metric series carries (driftguard-core).
+    /// The cluster this instance analyses, in the single-cluster form: the name every
+    /// record, event and drift metric series carries (driftguard-core).
     pub cluster: ClusterConfig,
+    /// The clusters this instance analyses, in the list form: each with its name and
+    /// connection; the rest of `kubernetes` applies to all (driftguard-sources). Cannot be
+    /// combined with `cluster.name` or `kubernetes`' connection keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<ClusterTarget>,
+    /// Electing, among replicas, the one that analyses each cluster, with a Kubernetes
+    /// Lease (driftguard-sources).
+    pub leader_election: LeaderElectionConfig,
     /// The HTTP server (driftguard-api).
     pub server: ServerConfig,
     /// Log level and format (this binary).

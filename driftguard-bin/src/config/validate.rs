@@ -2,7 +2,7 @@
 //! more than one section. Every problem names its key.
 
 use anyhow::bail;
-use driftguard_sources::{LiveKind, resolve_applications};
+use driftguard_sources::LiveKind;
 use tracing_subscriber::filter::Directive;
 
 use super::Settings;
@@ -18,9 +18,15 @@ pub fn validate(settings: &Settings) -> anyhow::Result<()> {
     settings.detection.validate()?;
     settings.render.validate()?;
     settings.sources.validate()?;
-    resolve_applications(&settings.sources, &settings.git, &settings.applications)?;
-    if settings.sources.live == LiveKind::Kubernetes {
-        settings.kubernetes.validate()?;
+    for cluster in crate::topology::plan(settings)? {
+        if settings.sources.live == LiveKind::Kubernetes {
+            let checked = cluster.kubernetes.validate();
+            if settings.clusters.is_empty() {
+                checked?;
+            } else {
+                checked.map_err(|e| anyhow::anyhow!("clusters: `{}`: {e}", cluster.name))?;
+            }
+        }
     }
     Ok(())
 }
