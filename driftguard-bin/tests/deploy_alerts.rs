@@ -1,6 +1,7 @@
 //! The alerting rules of `deploy/`: promtool accepts them, its unit tests show each alert
 //! firing and staying quiet, every alert says what it is and links its runbook, and the
-//! PrometheusRule carries the checked rules word for word.
+//! PrometheusRule carries the checked rules word for word. Alerts about a cluster are shown
+//! firing for one cluster of several.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -63,6 +64,72 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
         assert!(firing.contains(&name), "no unit test shows {name} firing");
         assert!(quiet.contains(&name), "no unit test shows {name} quiet");
     }
+}
+
+/// The values of `label` in a promtool series such as `m{cluster="east",job="x"}`.
+fn label_value(series: &str, label: &str) -> Option<String> {
+    let (_, labels) = series.split_once('{')?;
+    labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| name.trim() == label)
+        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+}
+
+/// An alert that groups by cluster fires once per cluster: some unit test feeds it series
+/// of several clusters and expects it for some of them only, and its summary names the
+/// cluster.
+#[test]
+fn every_alert_about_a_cluster_is_unit_tested_firing_for_one_cluster_of_several() {
+    let tests = read_yaml(&rules_test_file());
+    let mut per_cluster = BTreeSet::new();
+    for group in tests["tests"].as_array().expect("`tests` is a list") {
+        let clusters: BTreeSet<String> = group["input_series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| label_value(s["series"].as_str()?, "cluster"))
+            .collect();
+        for case in group["alert_rule_test"].as_array().into_iter().flatten() {
+            let fired: BTreeSet<String> = case["exp_alerts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["exp_labels"]["cluster"].as_str().map(str::to_owned))
+                .collect();
+            if !fired.is_empty() && fired.is_subset(&clusters) && fired.len() < clusters.len() {
+                per_cluster.insert(case["alertname"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    let mut about_clusters = 0;
+    for (name, rule) in alerts() {
+        let expr = rule["expr"].as_str().unwrap();
+        if !expr.contains("by (cluster") {
+            continue;
+        }
+        about_clusters += 1;
+        assert!(
+            per_cluster.contains(&name),
+            "no unit test shows {name} firing for one cluster and not another"
+        );
+        assert!(
+            rule["annotations"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("{{ $labels.cluster }}"),
+            "{name}: the summary names the cluster"
+        );
+    }
+    assert!(
+        about_clusters >= 5,
+        "only {about_clusters} alerts group by cluster"
+    );
+    assert_eq!(
+        label_value(r#"m{job="x",cluster="east"}"#, "cluster").as_deref(),
+        Some("east")
+    );
 }
 
 #[test]

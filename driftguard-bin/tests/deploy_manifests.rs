@@ -4,7 +4,10 @@
 //! watched types need, the NetworkPolicy admits only the monitoring namespace and the
 //! labelled clients, the ConfigMap holds a configuration that `driftguard config validate`
 //! accepts, and the pieces fit together (the Deployment mounts what the configuration
-//! names, the Service, ServiceMonitor and NetworkPolicy find the pod).
+//! names, the Service, ServiceMonitor and NetworkPolicy find the pod). The components
+//! `deploy/ha` and `deploy/hub`, built as docs/operations.md shows them, give what a user
+//! relies on: two replicas electing a leader with a Lease and nothing more, a
+//! PodDisruptionBudget, MongoDB from a Secret, and a hub that reads no cluster.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,9 +26,11 @@ use driftguard_sources::FolderDesiredSource;
 use driftguard_sources::manifest::{ManifestLimits, ManifestReader, manifest_files};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, Namespace, PersistentVolumeClaim, Service, ServiceAccount,
+    ConfigMap, Container, EnvVar, Namespace, PersistentVolumeClaim, PodSpec, Service,
+    ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -182,6 +187,10 @@ fn every_manifest_parses_with_driftguards_reader_and_kustomize_lists_exactly_the
             .expect("under deploy/")
             .to_string_lossy()
             .into_owned();
+        if in_component(&relative) {
+            // Patches and additions to the base, checked by building the overlays.
+            continue;
+        }
         let objects = reader
             .read_file(file)
             .unwrap_or_else(|e| panic!("DriftGuard cannot read deploy/{relative}: {e}"));
@@ -221,10 +230,28 @@ fn every_manifest_parses_with_driftguards_reader_and_kustomize_lists_exactly_the
                 "prometheus/driftguard.rules.yaml",
                 "secret-reader/kustomization.yaml",
                 SECRET_READER_ROLE,
+                "ha/deployment.yaml",
+                "ha/kustomization.yaml",
+                "ha/leader-election.yaml",
+                "ha/poddisruptionbudget.yaml",
+                "hub/configmap.yaml",
+                "hub/deployment.yaml",
+                "hub/kustomization.yaml",
+                "hub/poddisruptionbudget.yaml",
             ]
             .map(str::to_owned)
         )
     );
+    // Each component is a Kustomize component: a kustomization inside deploy/ cannot build
+    // on deploy/ (Kustomize refuses the cycle), so overlays next to it use them.
+    for component in COMPONENTS {
+        let kustomization = read_yaml(&deploy_dir().join(component).join("kustomization.yaml"));
+        assert_eq!(
+            kustomization["apiVersion"], "kustomize.config.k8s.io/v1alpha1",
+            "deploy/{component}"
+        );
+        assert_eq!(kustomization["kind"], "Component", "deploy/{component}");
+    }
 }
 
 #[test]
@@ -254,38 +281,48 @@ fn every_object_is_valid_for_its_kind() {
     let kinds: BTreeSet<&str> = secret_reader.iter().map(|r| r.id.kind()).collect();
     assert_eq!(kinds, BTreeSet::from(["Role", "RoleBinding"]));
     for resource in objects.iter().chain(&secret_reader) {
-        let id = resource.id.to_string();
-        let object = &resource.object;
-        match (resource.api_version.as_str(), resource.id.kind()) {
-            ("v1", "Namespace") => valid::<Namespace>(&id, object),
-            ("v1", "ServiceAccount") => valid::<ServiceAccount>(&id, object),
-            ("v1", "ConfigMap") => valid::<ConfigMap>(&id, object),
-            ("v1", "PersistentVolumeClaim") => valid::<PersistentVolumeClaim>(&id, object),
-            ("v1", "Service") => valid::<Service>(&id, object),
-            ("apps/v1", "Deployment") => valid::<Deployment>(&id, object),
-            ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
-                valid::<ClusterRole>(&id, object);
-            }
-            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-                valid::<ClusterRoleBinding>(&id, object);
-            }
-            ("rbac.authorization.k8s.io/v1", "Role") => valid::<Role>(&id, object),
-            ("rbac.authorization.k8s.io/v1", "RoleBinding") => valid::<RoleBinding>(&id, object),
-            ("networking.k8s.io/v1", "NetworkPolicy") => valid::<NetworkPolicy>(&id, object),
-            ("monitoring.coreos.com/v1", "ServiceMonitor") => {
-                valid::<ServiceMonitor>(&id, object);
-            }
-            ("monitoring.coreos.com/v1", "PrometheusRule") => {
-                valid::<PrometheusRule>(&id, object);
-            }
-            (api_version, kind) => panic!("{id}: unexpected {api_version} {kind}"),
-        }
-        let labels = &object["metadata"]["labels"];
-        assert_eq!(
-            labels["app.kubernetes.io/name"], "driftguard",
-            "{id} carries the app.kubernetes.io/name label"
+        check_kind(
+            &resource.id.to_string(),
+            &resource.api_version,
+            resource.id.kind(),
+            &resource.object,
         );
     }
+}
+
+/// Checks that `object` is a valid object of its kind (see [`typed`]) and carries the
+/// `app.kubernetes.io/name` label.
+fn check_kind(id: &str, api_version: &str, kind: &str, object: &Value) {
+    match (api_version, kind) {
+        ("v1", "Namespace") => valid::<Namespace>(id, object),
+        ("v1", "ServiceAccount") => valid::<ServiceAccount>(id, object),
+        ("v1", "ConfigMap") => valid::<ConfigMap>(id, object),
+        ("v1", "PersistentVolumeClaim") => valid::<PersistentVolumeClaim>(id, object),
+        ("v1", "Service") => valid::<Service>(id, object),
+        ("apps/v1", "Deployment") => valid::<Deployment>(id, object),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+            valid::<ClusterRole>(id, object);
+        }
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            valid::<ClusterRoleBinding>(id, object);
+        }
+        ("rbac.authorization.k8s.io/v1", "Role") => valid::<Role>(id, object),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => valid::<RoleBinding>(id, object),
+        ("networking.k8s.io/v1", "NetworkPolicy") => valid::<NetworkPolicy>(id, object),
+        ("policy/v1", "PodDisruptionBudget") => valid::<PodDisruptionBudget>(id, object),
+        ("monitoring.coreos.com/v1", "ServiceMonitor") => {
+            valid::<ServiceMonitor>(id, object);
+        }
+        ("monitoring.coreos.com/v1", "PrometheusRule") => {
+            valid::<PrometheusRule>(id, object);
+        }
+        (api_version, kind) => panic!("{id}: unexpected {api_version} {kind}"),
+    }
+    let labels = &object["metadata"]["labels"];
+    assert_eq!(
+        labels["app.kubernetes.io/name"], "driftguard",
+        "{id} carries the app.kubernetes.io/name label"
+    );
 }
 
 /// The configured `kubernetes.resource_types` of `config`.
@@ -522,12 +559,12 @@ fn config_text(objects: &[Resource]) -> String {
         .expect("the ConfigMap holds config.yaml")
 }
 
-#[test]
-fn the_configuration_is_valid_for_driftguard() {
-    let objects = deploy_objects();
+/// Runs `driftguard config validate` on `config` with the environment `env` (and nothing
+/// else of the test's own): its output.
+fn validate_config(config: &str, env: &[(String, String)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.yaml");
-    std::fs::write(&file, config_text(&objects)).unwrap();
+    std::fs::write(&file, config).unwrap();
     // Validation reads the tokens file, which the Secret provides in the pod; here it is
     // a file of the same shape, named by the environment as a value from a Secret would be.
     let tokens = dir.path().join("tokens.yaml");
@@ -539,14 +576,21 @@ fn the_configuration_is_valid_for_driftguard() {
         ),
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_driftguard"))
+    Command::new(env!("CARGO_BIN_EXE_driftguard"))
         .args(["config", "validate", "--config"])
         .arg(&file)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .env("DRIFTGUARD__SERVER__AUTH__TOKENS_FILE", &tokens)
         .output()
-        .expect("run driftguard config validate");
+        .expect("run driftguard config validate")
+}
+
+#[test]
+fn the_configuration_is_valid_for_driftguard() {
+    let objects = deploy_objects();
+    let output = validate_config(&config_text(&objects), &[]);
     assert!(
         output.status.success(),
         "driftguard config validate refused the ConfigMap's config.yaml:\n{}{}",
@@ -1080,5 +1124,549 @@ fn the_documented_overlay_labels_the_operator_objects_or_drops_both() {
         built,
         base.difference(&operator_kinds).cloned().collect(),
         "everything else is kept"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The components deploy/ha and deploy/hub, built as docs/operations.md shows them
+
+/// The Kustomize components of deploy/: not part of the base, used by overlays next to it.
+const COMPONENTS: [&str; 2] = ["ha", "hub"];
+
+/// Whether `relative` (a path under deploy/) belongs to one of the [`COMPONENTS`].
+fn in_component(relative: &str) -> bool {
+    COMPONENTS
+        .iter()
+        .any(|c| Path::new(relative).starts_with(c))
+}
+
+const HA_SECTION: &str = "### High availability (deploy/ha)";
+const HUB_SECTION: &str = "### A hub for many clusters (deploy/hub)";
+
+/// The Secret and key of the MongoDB connection string, which both components read.
+const MONGODB_URI: (&str, &str) = ("driftguard-mongodb", "uri");
+/// The Secret and key of the replicas' common fingerprint key.
+const FINGERPRINT_KEY: (&str, &str) = ("driftguard-fingerprint", "key");
+
+/// What the Secrets and the downward API give the pod, for the configuration check.
+const SECRET_VALUES: [((&str, &str), &str); 2] = [
+    (
+        MONGODB_URI,
+        "mongodb://driftguard:not-a-secret@mongo-0.mongo.db:27017/?replicaSet=rs0",
+    ),
+    (FINGERPRINT_KEY, "a fingerprint key for the test"),
+];
+const POD_FIELDS: [(&str, &str); 2] = [
+    ("metadata.name", "driftguard-7d9f8b6c5-x2k4q"),
+    ("metadata.namespace", "driftguard"),
+];
+
+/// The objects of the overlay that the section `heading` of docs/operations.md shows in
+/// its first `yaml` block, built with `kubectl kustomize` next to a copy of deploy/; each
+/// is a valid object of its kind with DriftGuard's label.
+fn documented_overlay(heading: &str, component: &str) -> Vec<Value> {
+    let blocks = operations_yaml_blocks(heading);
+    let kustomization = blocks
+        .first()
+        .unwrap_or_else(|| panic!("`{heading}` shows the overlay's kustomization"));
+    assert!(
+        kustomization.contains("resources:\n  - ../../../deploy\n")
+            && kustomization.contains(&format!("components:\n  - ../../../deploy/{component}\n")),
+        "the overlay builds on the base with the component:\n{kustomization}"
+    );
+    let objects = kustomize_overlay(kustomization, &[]);
+    for object in &objects {
+        let id = built_id(object);
+        check_kind(
+            &id,
+            object["apiVersion"].as_str().unwrap(),
+            object["kind"].as_str().unwrap(),
+            object,
+        );
+    }
+    objects
+}
+
+/// `Kind:namespace:name`, as DriftGuard names resources.
+fn built_id(object: &Value) -> String {
+    format!(
+        "{}:{}:{}",
+        object["kind"].as_str().unwrap(),
+        object["metadata"]["namespace"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap()
+    )
+}
+
+fn built_ids(objects: &[Value]) -> BTreeSet<String> {
+    objects.iter().map(built_id).collect()
+}
+
+/// The built object `id`, as `T`.
+fn built<T: DeserializeOwned + Serialize>(objects: &[Value], id: &str) -> T {
+    let object = objects
+        .iter()
+        .find(|o| built_id(o) == id)
+        .unwrap_or_else(|| panic!("the build has no {id}: {:?}", built_ids(objects)));
+    typed(id, object)
+}
+
+/// The one Deployment of a build, its namespace, pod labels and pod spec.
+fn built_deployment(objects: &[Value]) -> (Deployment, String, BTreeMap<String, String>, PodSpec) {
+    let object = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
+    let deployment: Deployment = typed("Deployment", object);
+    let namespace = deployment.metadata.namespace.clone().expect("namespaced");
+    let spec = deployment.spec.clone().expect("spec");
+    let labels = spec
+        .template
+        .metadata
+        .and_then(|m| m.labels)
+        .expect("pod labels");
+    let pod = spec.template.spec.expect("pod spec");
+    (deployment, namespace, labels, pod)
+}
+
+/// The environment variables of `container`, by name.
+fn env_vars(container: &Container) -> BTreeMap<String, EnvVar> {
+    let mut vars = BTreeMap::new();
+    for var in container.env.iter().flatten() {
+        assert!(
+            vars.insert(var.name.clone(), var.clone()).is_none(),
+            "{} is set twice",
+            var.name
+        );
+    }
+    vars
+}
+
+/// The literal value of `name`.
+fn literal<'a>(env: &'a BTreeMap<String, EnvVar>, name: &str) -> &'a str {
+    let var = env
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {env:?}"));
+    assert!(var.value_from.is_none(), "{name}: {var:?}");
+    var.value.as_deref().unwrap_or_default()
+}
+
+/// The `(Secret, key)` that `name` comes from; the Secret must exist (not `optional`).
+fn from_secret(env: &BTreeMap<String, EnvVar>, name: &str) -> (String, String) {
+    let var = env
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {env:?}"));
+    assert!(var.value.is_none(), "{name} holds a literal value");
+    let selector = var
+        .value_from
+        .as_ref()
+        .and_then(|from| from.secret_key_ref.as_ref())
+        .unwrap_or_else(|| panic!("{name} is not read from a Secret: {var:?}"));
+    assert_ne!(
+        selector.optional,
+        Some(true),
+        "{name}: without the Secret the pod must wait, not start without it"
+    );
+    (selector.name.clone(), selector.key.clone())
+}
+
+/// The pod field (downward API) that `name` comes from.
+fn from_field<'a>(env: &'a BTreeMap<String, EnvVar>, name: &str) -> &'a str {
+    let var = env
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {env:?}"));
+    var.value_from
+        .as_ref()
+        .and_then(|from| from.field_ref.as_ref())
+        .map(|field| field.field_path.as_str())
+        .unwrap_or_else(|| panic!("{name} is not from the downward API: {var:?}"))
+}
+
+/// The container's environment as DriftGuard sees it in the pod: literal values as
+/// written, Secrets and pod fields by [`SECRET_VALUES`] and [`POD_FIELDS`].
+fn pod_environment(container: &Container) -> Vec<(String, String)> {
+    env_vars(container)
+        .into_iter()
+        .map(|(name, var)| {
+            let value = match &var.value_from {
+                None => var.value.clone().unwrap_or_default(),
+                Some(from) => {
+                    if let Some(secret) = &from.secret_key_ref {
+                        let key = (secret.name.as_str(), secret.key.as_str());
+                        SECRET_VALUES
+                            .iter()
+                            .find(|(k, _)| *k == key)
+                            .unwrap_or_else(|| panic!("{name}: no test value for {key:?}"))
+                            .1
+                            .to_owned()
+                    } else if let Some(field) = &from.field_ref {
+                        POD_FIELDS
+                            .iter()
+                            .find(|(f, _)| *f == field.field_path)
+                            .unwrap_or_else(|| panic!("{name}: no test value for {field:?}"))
+                            .1
+                            .to_owned()
+                    } else {
+                        panic!("{name}: {from:?}")
+                    }
+                }
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// The built ConfigMap's `config.yaml`.
+fn built_config_text(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "driftguard-config")
+        .and_then(|o| o["data"]["config.yaml"].as_str())
+        .expect("the ConfigMap holds config.yaml")
+        .to_owned()
+}
+
+/// No MongoDB connection string is written anywhere: not in the objects built, nor in
+/// any file of deploy/ (it holds credentials, and comes from a Secret the user creates).
+fn assert_no_mongodb_uri(objects: &[Value]) {
+    let text = serde_json::to_string(objects).unwrap();
+    for scheme in ["mongodb://", "mongodb+srv://"] {
+        assert!(!text.contains(scheme), "a {scheme} value in the build");
+    }
+    for entry in walkdir(&deploy_dir()) {
+        let content = std::fs::read(&entry).unwrap();
+        let content = String::from_utf8_lossy(&content);
+        for scheme in ["mongodb://", "mongodb+srv://"] {
+            assert!(
+                !content.contains(scheme),
+                "{} holds a {scheme} value",
+                entry.display()
+            );
+        }
+    }
+    assert!(
+        objects.iter().all(|o| o["kind"] != "Secret"),
+        "no Secret ships with DriftGuard"
+    );
+}
+
+/// Every file below `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// A rollout that starts a new pod before it stops an old one, and replicas on
+/// different nodes where the scheduler can.
+fn assert_highly_available(
+    deployment: &Deployment,
+    pod_labels: &BTreeMap<String, String>,
+    pod: &PodSpec,
+) {
+    let spec = deployment.spec.as_ref().unwrap();
+    assert_eq!(spec.replicas, Some(2));
+    let strategy = spec.strategy.as_ref().expect("a strategy");
+    assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
+    let rolling = strategy.rolling_update.as_ref().expect("rollingUpdate");
+    assert_eq!(
+        rolling.max_unavailable,
+        Some(IntOrString::Int(0)),
+        "a rollout keeps every replica until its replacement is ready"
+    );
+    assert_eq!(rolling.max_surge, Some(IntOrString::Int(1)));
+    let anti = pod
+        .affinity
+        .as_ref()
+        .and_then(|a| a.pod_anti_affinity.as_ref())
+        .expect("a pod anti-affinity");
+    assert!(
+        anti.required_during_scheduling_ignored_during_execution
+            .is_none(),
+        "preferred, so that two replicas still run on a single node"
+    );
+    let terms = anti
+        .preferred_during_scheduling_ignored_during_execution
+        .as_deref()
+        .unwrap_or_default();
+    assert!(
+        terms.iter().any(|t| {
+            t.pod_affinity_term.topology_key == "kubernetes.io/hostname"
+                && t.pod_affinity_term
+                    .label_selector
+                    .as_ref()
+                    .is_some_and(|s| selects(s, pod_labels))
+                && t.pod_affinity_term.namespaces.is_none()
+        }),
+        "the replicas avoid each other's node: {terms:?}"
+    );
+}
+
+/// The PodDisruptionBudget of a build keeps one of the Deployment's pods.
+fn assert_disruption_budget(
+    objects: &[Value],
+    namespace: &str,
+    pod_labels: &BTreeMap<String, String>,
+) {
+    let budgets: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "PodDisruptionBudget")
+        .collect();
+    assert_eq!(budgets.len(), 1, "one PodDisruptionBudget");
+    let budget: PodDisruptionBudget = typed("PodDisruptionBudget", budgets[0]);
+    assert_eq!(budget.metadata.namespace.as_deref(), Some(namespace));
+    let spec = budget.spec.expect("spec");
+    assert_eq!(spec.min_available, Some(IntOrString::Int(1)));
+    assert_eq!(spec.max_unavailable, None);
+    let selector = spec.selector.expect("a selector");
+    assert!(
+        !selector.match_labels.clone().unwrap_or_default().is_empty(),
+        "an empty selector would select every pod of the namespace"
+    );
+    assert!(
+        selects(&selector, pod_labels),
+        "it selects DriftGuard's pods"
+    );
+}
+
+/// The documented HA overlay: the base's objects with two replicas, a Lease Role that
+/// grants exactly what leader election needs in DriftGuard's own namespace, a
+/// PodDisruptionBudget, MongoDB from a Secret and no claim.
+#[test]
+fn the_ha_overlay_runs_two_replicas_that_elect_a_leader_with_a_lease() {
+    let objects = documented_overlay(HA_SECTION, "ha");
+    let base: BTreeSet<String> = deploy_objects().iter().map(|r| r.id.to_string()).collect();
+    let mut expected = base;
+    assert!(expected.remove("PersistentVolumeClaim:driftguard:driftguard-data"));
+    expected.extend(
+        [
+            "Role:driftguard:driftguard-leader-election",
+            "RoleBinding:driftguard:driftguard-leader-election",
+            "PodDisruptionBudget:driftguard:driftguard",
+        ]
+        .map(str::to_owned),
+    );
+    assert_eq!(built_ids(&objects), expected);
+
+    let (deployment, namespace, pod_labels, pod) = built_deployment(&objects);
+    assert_highly_available(&deployment, &pod_labels, &pod);
+    assert_disruption_budget(&objects, &namespace, &pod_labels);
+
+    // The election's identity and namespace from the downward API, leader election on,
+    // MongoDB and the common fingerprint key from Secrets.
+    let container = &pod.containers[0];
+    let env = env_vars(container);
+    assert_eq!(from_field(&env, "POD_NAME"), "metadata.name");
+    assert_eq!(from_field(&env, "POD_NAMESPACE"), "metadata.namespace");
+    assert_eq!(
+        literal(&env, "DRIFTGUARD__LEADER_ELECTION__ENABLED"),
+        "true"
+    );
+    assert_eq!(literal(&env, "DRIFTGUARD__DATABASE__TYPE"), "mongodb");
+    let secret = |(name, key): (&str, &str)| (name.to_owned(), key.to_owned());
+    assert_eq!(
+        from_secret(&env, "DRIFTGUARD__DATABASE__URI"),
+        secret(MONGODB_URI)
+    );
+    assert_eq!(
+        from_secret(&env, "DRIFTGUARD__DETECTION__FINGERPRINT_KEY"),
+        secret(FINGERPRINT_KEY)
+    );
+    // The base's own settings stay.
+    assert_eq!(literal(&env, "MIMALLOC_PURGE_DELAY"), "0");
+    // The configuration is the base's: the component's settings come from the
+    // environment, so they hold whatever config.yaml an overlay gives the ConfigMap.
+    assert_eq!(built_config_text(&objects), config_text(&deploy_objects()));
+
+    // No claim: the data volume is an emptyDir, and still holds the Git cache.
+    let volumes = pod.volumes.clone().unwrap_or_default();
+    assert!(volumes.iter().all(|v| v.persistent_volume_claim.is_none()));
+    let data = volumes
+        .iter()
+        .find(|v| v.name == "data")
+        .expect("the data volume");
+    assert!(data.empty_dir.is_some(), "{data:?}");
+    let mounts = mounts(container);
+    let config: Value = serde_saphyr::from_str(&built_config_text(&objects)).unwrap();
+    let (data_dir, read_only) = &mounts["data"];
+    assert!(!read_only);
+    assert!(Path::new(config["git"]["cache_dir"].as_str().unwrap()).starts_with(data_dir));
+
+    // Leases in DriftGuard's own namespace: get, create, update and patch, nothing else.
+    let role: Role = built(&objects, "Role:driftguard:driftguard-leader-election");
+    assert_eq!(role.metadata.namespace.as_deref(), Some(namespace.as_str()));
+    let rules = role.rules.expect("rules");
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    let rule = &rules[0];
+    assert_eq!(
+        rule.api_groups.as_deref(),
+        Some(&["coordination.k8s.io".to_owned()][..])
+    );
+    assert_eq!(rule.resources.as_deref(), Some(&["leases".to_owned()][..]));
+    let verbs: BTreeSet<&str> = rule.verbs.iter().map(String::as_str).collect();
+    assert_eq!(verbs, BTreeSet::from(["create", "get", "patch", "update"]));
+    assert_eq!(rule.verbs.len(), verbs.len());
+    assert!(rule.resource_names.is_none() && rule.non_resource_urls.is_none());
+    let binding: RoleBinding = built(
+        &objects,
+        "RoleBinding:driftguard:driftguard-leader-election",
+    );
+    assert_eq!(binding.role_ref.kind, "Role");
+    assert_eq!(binding.role_ref.name, "driftguard-leader-election");
+    let subjects = binding.subjects.expect("subjects");
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0].kind, "ServiceAccount");
+    assert_eq!(
+        Some(subjects[0].name.as_str()),
+        pod.service_account_name.as_deref()
+    );
+    assert_eq!(subjects[0].namespace.as_deref(), Some(namespace.as_str()));
+    // The cluster-wide grant is the base's, unchanged: no write verb anywhere else.
+    let cluster_role: ClusterRole = built(&objects, "ClusterRole::driftguard-reader");
+    assert_eq!(
+        serde_json::to_value(&cluster_role).unwrap(),
+        object(&deploy_objects(), "ClusterRole::driftguard-reader").clone()
+    );
+
+    assert_no_mongodb_uri(&objects);
+}
+
+/// The HA overlay's configuration, with the environment of its pod, passes
+/// `driftguard config validate` (SQLite is refused with leader election: the overlay must
+/// switch to MongoDB).
+#[test]
+fn the_ha_overlay_configuration_is_valid_for_driftguard() {
+    let objects = documented_overlay(HA_SECTION, "ha");
+    let (_, _, _, pod) = built_deployment(&objects);
+    let env = pod_environment(&pod.containers[0]);
+    let output = validate_config(&built_config_text(&objects), &env);
+    assert!(
+        output.status.success(),
+        "driftguard config validate refused the HA overlay's configuration ({env:?}):\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The documented hub overlay: detection off, MongoDB from the same Secret, and nothing
+/// that reads a cluster (no ClusterRole, no Role, no token in the pod), in a namespace
+/// of its own so that it can run next to a cluster's DriftGuard.
+#[test]
+fn the_hub_overlay_serves_every_cluster_without_reading_any() {
+    let objects = documented_overlay(HUB_SECTION, "hub");
+    assert_eq!(
+        built_ids(&objects),
+        BTreeSet::from(
+            [
+                "ConfigMap:driftguard-hub:driftguard-config",
+                "Deployment:driftguard-hub:driftguard",
+                "Namespace::driftguard-hub",
+                "NetworkPolicy:driftguard-hub:driftguard",
+                "PodDisruptionBudget:driftguard-hub:driftguard",
+                "PrometheusRule:driftguard-hub:driftguard",
+                "Service:driftguard-hub:driftguard",
+                "ServiceAccount:driftguard-hub:driftguard",
+                "ServiceMonitor:driftguard-hub:driftguard",
+            ]
+            .map(str::to_owned)
+        ),
+        "no ClusterRole, ClusterRoleBinding, Role, RoleBinding or claim"
+    );
+
+    let (deployment, namespace, pod_labels, pod) = built_deployment(&objects);
+    assert_eq!(namespace, "driftguard-hub");
+    assert_highly_available(&deployment, &pod_labels, &pod);
+    assert_disruption_budget(&objects, &namespace, &pod_labels);
+    assert_eq!(
+        pod.automount_service_account_token,
+        Some(false),
+        "the hub does not talk to the Kubernetes API"
+    );
+    let container = &pod.containers[0];
+    let env = env_vars(container);
+    assert_eq!(literal(&env, "DRIFTGUARD__DETECTION__ENABLED"), "false");
+    assert_eq!(literal(&env, "DRIFTGUARD__DATABASE__TYPE"), "mongodb");
+    assert_eq!(
+        from_secret(&env, "DRIFTGUARD__DATABASE__URI"),
+        (MONGODB_URI.0.to_owned(), MONGODB_URI.1.to_owned())
+    );
+    assert!(
+        !env.contains_key("DRIFTGUARD__LEADER_ELECTION__ENABLED"),
+        "a hub leads nothing"
+    );
+
+    // No Git token and no data volume; every mount has its volume.
+    let volumes = pod.volumes.clone().unwrap_or_default();
+    let secrets: BTreeSet<&str> = volumes
+        .iter()
+        .filter_map(|v| v.secret.as_ref().and_then(|s| s.secret_name.as_deref()))
+        .collect();
+    assert_eq!(secrets, BTreeSet::from(["driftguard-api-tokens"]));
+    assert!(volumes.iter().all(|v| v.persistent_volume_claim.is_none()));
+    let mounts = mounts(container);
+    for name in mounts.keys() {
+        assert!(
+            volumes.iter().any(|v| &v.name == name),
+            "volume {name} is mounted but not declared"
+        );
+    }
+    assert!(!mounts.contains_key("data") && !mounts.contains_key("git-token"));
+
+    // The configuration reads neither Git nor a cluster; its tokens file is on the
+    // Secret's volume.
+    let config: Value = serde_saphyr::from_str(&built_config_text(&objects)).unwrap();
+    for section in ["git", "kubernetes", "sources", "applications"] {
+        assert!(
+            config.get(section).is_none(),
+            "the hub has `{section}`: {config}"
+        );
+    }
+    let tokens = Path::new(config["server"]["auth"]["tokens_file"].as_str().unwrap());
+    let api_tokens = volumes
+        .iter()
+        .find(|v| {
+            v.secret.as_ref().and_then(|s| s.secret_name.as_deref())
+                == Some("driftguard-api-tokens")
+        })
+        .unwrap();
+    assert!(tokens.starts_with(&mounts[&api_tokens.name].0));
+    assert_eq!(config["server"]["port"], 8080);
+
+    // The Service, the ServiceMonitor's Service and the NetworkPolicy find the hub's pods
+    // in its namespace.
+    let service: Service = built(&objects, "Service:driftguard-hub:driftguard");
+    let selector = service.spec.unwrap().selector.unwrap();
+    assert!(selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+    let policy: NetworkPolicy = built(&objects, "NetworkPolicy:driftguard-hub:driftguard");
+    assert!(selects(
+        &policy.spec.unwrap().pod_selector.unwrap(),
+        &pod_labels
+    ));
+
+    assert_no_mongodb_uri(&objects);
+}
+
+/// The hub's configuration, with the environment of its pod, passes
+/// `driftguard config validate`: a hub needs no Git repository and no cluster.
+#[test]
+fn the_hub_overlay_configuration_is_valid_for_driftguard() {
+    let objects = documented_overlay(HUB_SECTION, "hub");
+    let (_, _, _, pod) = built_deployment(&objects);
+    let env = pod_environment(&pod.containers[0]);
+    let output = validate_config(&built_config_text(&objects), &env);
+    assert!(
+        output.status.success(),
+        "driftguard config validate refused the hub's configuration ({env:?}):\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }

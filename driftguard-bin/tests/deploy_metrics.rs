@@ -10,6 +10,10 @@
 //! counters read only through `rate`/`increase`, and `histogram_quantile` over `_bucket`
 //! series. The few metrics the example cannot serve (HTTPS) are taken from docs/api.md.
 //! promtool checks the dashboard's expressions are valid PromQL.
+//!
+//! Clusters: alerts on series that carry `cluster` keep it and name it, and every panel
+//! of the dashboard follows its `cluster` variable. The rules and the dashboard use
+//! `driftguard_leader` and `driftguard_cluster_ready`, checked here like every other metric.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -29,6 +33,10 @@ use serde_json::Value;
 
 /// Metrics Prometheus itself attaches to every scrape target, with their labels.
 const SCRAPE_METRICS: &[(&str, &[&str])] = &[("up", &["job", "instance"])];
+
+/// Labels Prometheus attaches to every series it scrapes (the target's), which /metrics
+/// does not show.
+const TARGET_LABELS: &[&str] = &["job", "instance"];
 
 /// DriftGuard's metrics that the run below cannot serve, with their type and labels as
 /// the metrics table of docs/api.md lists them: served only over HTTPS (`server.tls`),
@@ -114,7 +122,7 @@ detection:
     .unwrap();
     let mut driftguard =
         ServiceProcess::start(Path::new(env!("CARGO_BIN_EXE_driftguard")), &config, &[]);
-    driftguard.wait_for("/ready", |s| s.get("/ready").0 == 200);
+    driftguard.wait_for("/ready", |s| s.get("/ready").1["status"] == "ready");
     // API requests of a few routes, so the request histogram has series.
     assert_eq!(
         call(&driftguard, "GET", "/api/v1/drift-records/active"),
@@ -440,6 +448,35 @@ fn parse_uses(expr: &str) -> Uses {
             calls.push((i + 1, close, name.to_owned()));
         }
     }
+    // `a and on (…) b`, `a unless on (…) b`: b only picks which series of a are kept, so
+    // the labels that a `by (…)` around both groups by need not be on b.
+    let mut filters: Vec<(usize, usize)> = Vec::new();
+    for i in 0..tokens.len() {
+        if !matches!(ident(&tokens, i), Some("and" | "unless")) {
+            continue;
+        }
+        let mut start = i + 1;
+        if matches!(ident(&tokens, start), Some("on" | "ignoring"))
+            && is_punct(&tokens, start + 1, "(")
+        {
+            start = closing(&tokens, start + 1) + 1;
+        }
+        if ident(&tokens, start).is_none() {
+            continue;
+        }
+        let mut end = start;
+        if is_punct(&tokens, end + 1, "(") {
+            end = closing(&tokens, end + 1);
+        } else {
+            if is_punct(&tokens, end + 1, "{") {
+                end = closing(&tokens, end + 1);
+            }
+            if is_punct(&tokens, end + 1, "[") {
+                end = closing(&tokens, end + 1);
+            }
+        }
+        filters.push((start, end));
+    }
     let inside = |i: usize, ranges: &[(usize, usize)]| ranges.iter().any(|&(a, b)| a < i && i < b);
     let mut uses = Uses::default();
     for i in 0..tokens.len() {
@@ -470,14 +507,23 @@ fn parse_uses(expr: &str) -> Uses {
                 }
             }
         }
+        // Whether `i` lies in a filter inside the token range (a, b).
+        let filtered = |a: usize, b: usize| {
+            filters
+                .iter()
+                .any(|&(start, end)| start <= i && i <= end && a < start && end < b)
+        };
         for (open, close, function) in &calls {
-            if *open < i && i < *close {
+            if *open < i && i < *close && !filtered(*open, *close) {
                 selector.in_rate |= RATE_FUNCTIONS.contains(&function.as_str());
                 selector.in_quantile |= function == "histogram_quantile";
             }
         }
         for (labels, scope, by) in &groupings {
-            if *by && scope.is_some_and(|(a, b)| a < i && i < b) {
+            let Some((a, b)) = *scope else {
+                continue;
+            };
+            if *by && a < i && i < b && !filtered(a, b) {
                 selector.grouped_by.extend(labels.iter().cloned());
             }
         }
@@ -515,8 +561,9 @@ fn problems(scrape: &Scrape, expr: &str) -> Vec<String> {
             continue;
         };
         available.extend(labels.iter().cloned());
+        available.extend(TARGET_LABELS.iter().map(|l| (*l).to_owned()));
         for label in selector.matchers.iter().chain(&selector.grouped_by) {
-            if !labels.contains(label) {
+            if !labels.contains(label) && !TARGET_LABELS.contains(&label.as_str()) {
                 problems.push(format!(
                     "{metric} has no label `{label}` (it has {labels:?})"
                 ));
@@ -587,6 +634,32 @@ fn the_promql_reader_finds_metrics_labels_and_functions() {
         parse_uses("time() - max(t_seconds) > 900").selectors[0].metric,
         "t_seconds"
     );
+    // The right side of `and on (…)` only filters: the enclosing `by` is not its business.
+    let uses = parse_uses(
+        "sum by (route) (rate(r_bucket[5m]) and on (instance) last_over_time(f{cluster=~\".*\"}[1h])) and on (x) g",
+    );
+    let grouped: Vec<(&str, Vec<&str>)> = uses
+        .selectors
+        .iter()
+        .map(|s| {
+            (
+                s.metric.as_str(),
+                s.grouped_by.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grouped,
+        [("r_bucket", vec!["route"]), ("f", vec![]), ("g", vec![])]
+    );
+    assert_eq!(
+        uses.other_labels,
+        BTreeSet::from(["instance".to_owned(), "x".to_owned()])
+    );
+    let uses =
+        parse_uses("histogram_quantile(0.5, sum by (le) (rate(h_bucket[5m]) and on (instance) f))");
+    assert!(uses.selectors[0].in_quantile && uses.selectors[0].in_rate);
+    assert!(!uses.selectors[1].in_quantile && uses.selectors[1].grouped_by.is_empty());
 }
 
 #[test]
@@ -616,6 +689,10 @@ fn the_checks_refuse_what_driftguard_does_not_serve() {
         1
     );
     assert_eq!(problems(&scrape, "sum without (nope) (g)").len(), 1);
+    // Prometheus adds the target's labels to every series.
+    assert!(problems(&scrape, "max by (namespace, instance) (g)").is_empty());
+    assert!(problems(&scrape, "g and on (instance) c_total").len() == 1);
+    assert!(problems(&scrape, "g and on (instance) rate(c_total[5m])").is_empty());
 }
 
 #[test]
@@ -671,8 +748,12 @@ fn every_metric_and_label_of_the_rules_and_the_dashboard_is_served() {
             .strip_prefix("label_values(")
             .and_then(|q| q.strip_suffix(')'))
             .unwrap_or_else(|| panic!("variable query {query} is not label_values(metric, label)"));
-        let (metric, label) = args.split_once(',').unwrap();
-        let (metric, label) = (metric.trim(), label.trim());
+        let (selector, label) = args.rsplit_once(',').unwrap();
+        let (selector, label) = (selector.trim(), label.trim());
+        let metric = selector.split('{').next().unwrap().trim();
+        for problem in problems(&scrape, &grafana_to_promql(selector)) {
+            found.push(format!("variable {}: {problem}", variable["name"]));
+        }
         if !scrape
             .samples
             .get(metric)
@@ -681,6 +762,34 @@ fn every_metric_and_label_of_the_rules_and_the_dashboard_is_served() {
             found.push(format!(
                 "variable {}: {metric} with label {label} is not served",
                 variable["name"]
+            ));
+        }
+    }
+    // An alert on series that all carry `cluster` keeps it (fires per cluster) and names it.
+    for (name, rule) in alerts() {
+        let expr = rule["expr"].as_str().unwrap();
+        let uses = parse_uses(expr);
+        let of_clusters = uses.selectors.iter().all(|s| {
+            scrape
+                .samples
+                .get(&s.metric)
+                .is_some_and(|labels| labels.contains("cluster"))
+        });
+        if !of_clusters {
+            continue;
+        }
+        for selector in &uses.selectors {
+            if !selector.grouped_by.is_empty() && !selector.grouped_by.contains("cluster") {
+                found.push(format!(
+                    "alert {name}: aggregates {} without keeping `cluster`",
+                    selector.metric
+                ));
+            }
+        }
+        let summary = rule["annotations"]["summary"].as_str().unwrap_or_default();
+        if !summary.contains("{{ $labels.cluster }}") {
+            found.push(format!(
+                "alert {name}: the summary does not name the cluster"
             ));
         }
     }
@@ -763,4 +872,56 @@ fn every_panel_uses_the_data_source_variable() {
             );
         }
     }
+}
+
+/// The dashboard has a `cluster` variable (several clusters, or all), and every query
+/// follows it: the namespace variable and every target of every panel.
+#[test]
+fn every_panel_follows_the_cluster_variable() {
+    let dashboard: Value = serde_json::from_str(&read(&dashboard_file())).unwrap();
+    let variables = dashboard["templating"]["list"].as_array().unwrap();
+    let cluster = variables
+        .iter()
+        .find(|v| v["name"] == "cluster")
+        .expect("a cluster variable");
+    assert_eq!(cluster["type"], "query");
+    assert_eq!(cluster["multi"], true);
+    assert_eq!(cluster["includeAll"], true);
+    assert_eq!(
+        cluster["allValue"], ".*",
+        "All matches every cluster, not a list of the ones seen when the page loaded"
+    );
+    let definition = cluster["definition"].as_str().unwrap();
+    assert!(
+        definition.ends_with(", cluster)"),
+        "the variable lists values of the cluster label: {definition}"
+    );
+    let position = |name: &str| variables.iter().position(|v| v["name"] == name).unwrap();
+    assert!(
+        position("cluster") < position("namespace"),
+        "the namespace variable depends on the cluster variable"
+    );
+    let namespace = &variables[position("namespace")];
+    assert!(
+        namespace["definition"]
+            .as_str()
+            .unwrap()
+            .contains("cluster=~\"$cluster\""),
+        "{namespace}"
+    );
+    let mut targets = 0;
+    let mut panels: Vec<&Value> = dashboard["panels"].as_array().unwrap().iter().collect();
+    while let Some(panel) = panels.pop() {
+        panels.extend(panel["panels"].as_array().into_iter().flatten());
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            assert!(
+                expr.contains("cluster=~\"$cluster\""),
+                "panel {}: {expr} does not follow the cluster variable",
+                panel["title"]
+            );
+            targets += 1;
+        }
+    }
+    assert!(targets > 20, "only {targets} targets");
 }

@@ -103,6 +103,7 @@ pub fn grafana_to_promql(expr: &str) -> String {
         .replace("$__interval", "1m")
         .replace("$__range", "1h")
         .replace("$namespace", ".*")
+        .replace("$cluster", ".*")
 }
 
 /// promtool: `PROMTOOL`, else `promtool` on `PATH`, else the copy scripts/test.sh unpacks
