@@ -119,12 +119,15 @@ impl Runner {
 
     /// Waits, analysing nothing, until this instance leads the cluster; returns `false`
     /// at shutdown. Live changes and analysis requests that arrive meanwhile are dropped:
-    /// the first full analysis as leader covers them.
+    /// the first full analysis as leader covers them. Every interval, the cluster's
+    /// readiness gauge follows the leader's status document.
     async fn stand_by(
         &mut self,
         leadership: &mut watch::Receiver<Leadership>,
         cancel: &CancellationToken,
     ) -> bool {
+        let mut refresh = tokio::time::interval(self.service.settings().interval);
+        refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let role = leadership.borrow_and_update().clone();
             if role.is_leader() {
@@ -144,6 +147,7 @@ impl Runner {
                     }
                 }
                 () = cluster.trigger().requested() => {}
+                _ = refresh.tick() => follow_leader_status(&service, cluster).await,
                 change = next_change(&mut self.changes) => {
                     if change.is_none() {
                         self.stop_watching();
@@ -554,6 +558,26 @@ async fn publish_status(
             report::status_not_published(cluster.name(), &reason);
             service.store_health().failed(reason, Utc::now());
         }
+    }
+}
+
+/// Sets a standby's readiness gauge of `cluster` from the status document its leader
+/// wrote; a store that does not answer leaves it as it was (the store's own health says
+/// so).
+async fn follow_leader_status(service: &Service, cluster: &ClusterRuntime) {
+    match service.store().cluster_statuses().await {
+        Ok(documents) => {
+            service.store_answered();
+            let ready = documents
+                .iter()
+                .find(|d| d.cluster == cluster.name())
+                .is_some_and(|d| d.is_ready(Utc::now()));
+            cluster.metrics().cluster_ready(ready);
+        }
+        Err(error) => service.store_health().failed(
+            format!("drift store failed: {}", error_chain(&error)),
+            Utc::now(),
+        ),
     }
 }
 

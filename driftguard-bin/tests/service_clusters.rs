@@ -390,7 +390,9 @@ kubernetes:
   kubeconfig: {kubeconfig}
   namespaces: [shop]
   resource_types: [configmaps]
-{DETECTION}",
+{detection}",
+        // Periodic analyses every 2 s: a standby follows the leader's status that often.
+        detection = DETECTION.replace("interval: 1h", "interval: 2s"),
         uri = shared().uri(),
         folder = dir.join("prod").display(),
         kubeconfig = kube.kubeconfig().display(),
@@ -442,6 +444,11 @@ fn a_standby_takes_over_when_the_leader_dies_and_no_event_is_lost_or_doubled() {
     let (status, ready) = standby.get("/ready");
     assert_eq!(status, 200, "{ready}");
     assert_eq!(record_in(&standby, "prod")["drift_status"], "none");
+    standby.wait_for("the standby's gauges", |s| {
+        let metrics = s.metrics();
+        metric(&metrics, "driftguard_leader{cluster=\"prod\"}") == Some(0.0)
+            && metric(&metrics, "driftguard_cluster_ready{cluster=\"prod\"}") == Some(1.0)
+    });
 
     // A drift, detected by the leader, seen through the standby.
     edit_live(&kube, "slow");
