@@ -567,3 +567,82 @@ fn retention_is_read_checked_and_shown() {
         assert!(run.stderr.contains(expected), "{section}: {}", run.stderr);
     }
 }
+
+/// The two forms of "which clusters", and what fits with leader election.
+#[test]
+fn cluster_forms_and_leader_election_are_checked_naming_their_keys() {
+    const TWO: &str = "sources:\n  live: kubernetes\nclusters:\n  - {name: east, kubeconfig: /k/east}\n  - {name: west, in_cluster: true}\n";
+    const MONGO: &str =
+        "database:\n  type: mongodb\n  uri: mongodb://127.0.0.1:1/\n  name: drift\n";
+    for (text, expected) in [
+        (
+            format!("{TWO}cluster:\n  name: prod\napplications:\n  - {{name: a, folder: m, cluster: east}}\n"),
+            "also sets cluster.name",
+        ),
+        (
+            format!("{TWO}kubernetes:\n  context: prod\napplications:\n  - {{name: a, folder: m, cluster: east}}\n"),
+            "also sets kubernetes.context",
+        ),
+        (
+            format!("{TWO}applications:\n  - {{name: a, folder: m}}\n"),
+            "`a` names no cluster",
+        ),
+        (
+            format!("{TWO}applications:\n  - {{name: a, folder: m, cluster: north}}\n  - {{name: b, folder: m, cluster: west}}\n"),
+            "names cluster `north`, which `clusters` does not list (east, west)",
+        ),
+        (
+            format!("{TWO}applications:\n  - {{name: a, folder: m, cluster: east}}\n"),
+            "clusters: `west` has no application",
+        ),
+        (
+            format!("{}applications:\n  - {{name: a, folder: m, cluster: east}}\n", TWO.replace("live: kubernetes", "live: dump\n  dump: l")),
+            "set sources.live: kubernetes",
+        ),
+        (
+            "sources: {live: kubernetes}\nclusters:\n  - {name: east}\n  - {name: east}\napplications:\n  - {name: a, folder: m}\n".to_owned(),
+            "`east` is listed twice",
+        ),
+        (
+            "sources: {live: kubernetes}\nclusters:\n  - {name: \"a b\"}\napplications:\n  - {name: a, folder: m}\n".to_owned(),
+            "clusters[0]",
+        ),
+        (
+            format!("{TWO}{MONGO}leader_election:\n  enabled: true\n  lease_name: shared\napplications:\n  - {{name: a, folder: m, cluster: east}}\n  - {{name: b, folder: m, cluster: west}}\n"),
+            "leader_election.lease_name",
+        ),
+        (
+            "sources: {desired: folder, folder: m, live: dump, dump: l}\nleader_election:\n  enabled: true\n".to_owned(),
+            "database.type: mongodb",
+        ),
+        (
+            format!("{MONGO}detection:\n  enabled: false\nleader_election:\n  enabled: true\n"),
+            "a hub analyses nothing",
+        ),
+        (
+            "sources: {live: dump, dump: l}\ncluster:\n  name: prod\napplications:\n  - {name: a, folder: m, cluster: east}\n".to_owned(),
+            "names cluster `east`, but this instance analyses only `prod`",
+        ),
+        (
+            "kubernetes:\n  in_cluster: true\n  kubeconfig: /k\nsources: {desired: folder, folder: m, live: kubernetes}\n".to_owned(),
+            "in_cluster",
+        ),
+    ] {
+        let dir = with_config(&text);
+        let run = driftguard(&["config", "validate"], &[], dir.path());
+        assert_eq!(run.code, 2, "{text}\n{}", run.stderr);
+        assert!(run.stderr.contains(expected), "{text}\n{}", run.stderr);
+    }
+    // Both forms that are fine: the list with a cluster per application, and a hub that
+    // needs no source at all.
+    for text in [
+        format!(
+            "{TWO}applications:\n  - {{name: a, folder: m, cluster: east}}\n  - {{name: b, folder: m, cluster: west}}\n"
+        ),
+        format!("{MONGO}detection:\n  enabled: false\n"),
+    ] {
+        let dir = with_config(&text);
+        let run = driftguard(&["config", "validate"], &[], dir.path());
+        assert_eq!(run.code, 0, "{text}\n{}", run.stderr);
+    }
+}
