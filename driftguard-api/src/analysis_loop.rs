@@ -133,7 +133,7 @@ impl Runner {
             if role.is_leader() {
                 return true;
             }
-            self.cluster().metrics().leader(false);
+            self.cluster().standing_by();
             let service = self.service.clone();
             let cluster = &service.clusters()[self.index];
             tokio::select! {
@@ -237,7 +237,7 @@ impl Runner {
     /// Stops leading: the running analysis (if any) was dropped before it could save.
     fn deposed(&mut self) -> Reign {
         let cluster = self.cluster();
-        cluster.metrics().leader(false);
+        cluster.standing_by();
         let leader = match cluster.leadership() {
             Leadership::Standby { leader } => leader,
             Leadership::Leader => None,

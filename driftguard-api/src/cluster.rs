@@ -10,9 +10,10 @@ use driftguard_core::{
 };
 use tokio::sync::watch;
 
+use crate::active::ActiveDrift;
 use crate::last_analysis::LastAnalysis;
 use crate::metrics::{ClusterMetrics, Metrics};
-use crate::readiness::Readiness;
+use crate::readiness::{Component, Readiness};
 use crate::trigger::AnalysisTrigger;
 
 /// A cluster for the service to analyse: a detector over its applications, its live
@@ -130,6 +131,20 @@ impl ClusterRuntime {
     /// The cluster's metric series.
     pub(crate) fn metrics(&self) -> &ClusterMetrics {
         &self.metrics
+    }
+
+    /// Publishes that this instance stands by for the cluster: `driftguard_leader` 0, no
+    /// component of its own failing (the leader's are the cluster's), and no active drift
+    /// of its own, so that aggregating the series of every replica (`max by (cluster)`)
+    /// shows the leader's, never a former leader's stale values.
+    pub(crate) fn standing_by(&self) {
+        self.metrics.leader(false);
+        for component in Component::ALL {
+            self.readiness.succeeded(component);
+        }
+        let nothing = ActiveDrift::default();
+        self.metrics.drift_scores(&nothing.scores());
+        self.metrics.active_drift(&nothing.counts());
     }
 
     /// Notes how many desired resources a successful full analysis compared.

@@ -110,7 +110,8 @@ impl Metrics {
             .u64_gauge("driftguard_component_ready")
             .with_description(
                 "1 when a component is ready, else 0: the store (no cluster label), and each \
-                 analysed cluster's desired_source and live_source",
+                 cluster's desired_source, live_source and store as its analyses found them \
+                 (1 on a standby, which analyses nothing)",
             )
             .build();
         let drift = DriftInstruments {
