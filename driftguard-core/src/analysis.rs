@@ -553,6 +553,7 @@ pub(crate) fn run_analysis(
         let transition = advance(
             previous.get(&id),
             &comparison,
+            &settings.cluster,
             &application.name,
             revisions[index].as_deref(),
             now,
@@ -828,7 +829,15 @@ mod tests {
                 &Default::default(),
                 crate::k8s::schema::SchemaCursor::UNKNOWN,
             );
-            advance(None, &comparison, "default", None, chrono::Utc::now()).record
+            advance(
+                None,
+                &comparison,
+                "default",
+                "default",
+                None,
+                chrono::Utc::now(),
+            )
+            .record
         };
         previous.insert(ingress_id.clone(), stored(&ingress_id));
         let outcome = analyze(

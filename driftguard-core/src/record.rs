@@ -263,9 +263,14 @@ fn resolution_message(previous: &DriftRecord, comparison: &Comparison) -> String
 /// - `active` and drift now → stays `active`, count up, a `drift_changed` event if the drift differs;
 /// - `active` and no drift → `resolved`, a `drift_resolved` event saying how;
 /// - otherwise the status stays (`none` or `resolved`) and no event is produced.
+///
+/// `cluster` names the cluster analysed: a resource seen for the first time gets its record
+/// there, and its events' keys are that cluster's, so the same first drift in two clusters
+/// is two events.
 pub fn advance(
     previous: Option<&DriftRecord>,
     comparison: &Comparison,
+    cluster: &str,
     application: &str,
     revision: Option<&str>,
     now: DateTime<Utc>,
@@ -280,7 +285,7 @@ pub fn advance(
         kind: id.kind().to_owned(),
         namespace: id.namespace().map(str::to_owned),
         name: id.name().to_owned(),
-        cluster: previous.map_or_else(default_cluster, |p| p.cluster.clone()),
+        cluster: cluster.to_owned(),
         application: application.to_owned(),
         drift_detected: drifted,
         drift_status: DriftStatus::None,

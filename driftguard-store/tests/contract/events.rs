@@ -181,7 +181,16 @@ async fn stored_record(store: &Arc<dyn DriftStore>) -> Option<DriftRecord> {
 pub async fn duplicate_events_through_the_detector_are_stored_once(store: &Arc<dyn DriftStore>) {
     let at = |seconds: i64| -> DateTime<Utc> { time(seconds * 1_000) };
     let replicas = |previous: Option<&DriftRecord>, comparison: &Comparison, now: [i64; 2]| {
-        now.map(|now| advance(previous, comparison, "default", Some("c0ffee"), at(now)))
+        now.map(|now| {
+            advance(
+                previous,
+                comparison,
+                "default",
+                "default",
+                Some("c0ffee"),
+                at(now),
+            )
+        })
     };
 
     // First seen, already drifted: both replicas detect it.
@@ -226,7 +235,14 @@ pub async fn duplicate_events_through_the_detector_are_stored_once(store: &Arc<d
 
     // The same drift later again: a new transition, from a record checked later.
     let previous = stored_record(store).await.expect("stored");
-    let again = advance(Some(&previous), &scaled(5), "default", None, at(300));
+    let again = advance(
+        Some(&previous),
+        &scaled(5),
+        "default",
+        "default",
+        None,
+        at(300),
+    );
     assert_ne!(again.events[0].key, detected[0].events[0].key);
     save(store, std::slice::from_ref(&again.record), &again.events).await;
 
@@ -250,5 +266,25 @@ pub async fn duplicate_events_through_the_detector_are_stored_once(store: &Arc<d
     assert_statistics(
         &store.statistics(None).await.expect("statistics"),
         &compute(&records, &events),
+    );
+}
+
+/// Agents of two clusters meet the same resource for the first time, drifted the same way:
+/// each cluster's detection is its own event, never taken for a repeat of the other's.
+pub async fn the_same_first_drift_in_two_clusters_is_two_events(store: &Arc<dyn DriftStore>) {
+    let now = time(60_000);
+    let east = advance(None, &scaled(5), "east", "default", None, now);
+    let west = advance(None, &scaled(5), "west", "default", None, now);
+    assert_eq!(east.record.cluster, "east");
+    assert_eq!(west.events[0].cluster, "west");
+    assert_ne!(east.events[0].key, west.events[0].key);
+    save(store, std::slice::from_ref(&east.record), &east.events).await;
+    save(store, std::slice::from_ref(&west.record), &west.events).await;
+    let stored = events_of(store, &EventFilter::default()).await;
+    let clusters: Vec<&str> = stored.iter().map(|e| e.cluster.as_str()).collect();
+    assert_eq!(clusters.len(), 2, "{stored:?}");
+    assert!(
+        clusters.contains(&"east") && clusters.contains(&"west"),
+        "{clusters:?}"
     );
 }
