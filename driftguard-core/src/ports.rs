@@ -1,15 +1,18 @@
 //! The ports: what the detector needs from sources and stores, implemented by adapters.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_core::Stream;
+use serde::Serialize;
 
 use crate::ResourceId;
+use crate::drift::{DriftType, Severity};
 use crate::model::{DesiredSnapshot, LiveSnapshot, Resource};
-use crate::record::{DriftEvent, DriftRecord, DriftStatus};
+use crate::record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
 use crate::stats::{DriftStatistics, StatusCounts};
 use crate::status::ClusterStatusDocument;
 
@@ -129,7 +132,10 @@ pub trait DesiredSource: Send + Sync {
     async fn snapshot(&self) -> Result<DesiredSnapshot, PortError>;
 }
 
-/// Which records a listing returns. Records are ordered by `resource_id`.
+/// Which records a listing returns, in which order ([`RecordFilter::sort`]).
+///
+/// Lists (`Vec`s) of severities and drift types select records having any one of them;
+/// an empty list selects every record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordFilter {
     /// Only records of this cluster.
@@ -142,6 +148,15 @@ pub struct RecordFilter {
     pub drift_detected: Option<bool>,
     /// Only records in this lifecycle state.
     pub drift_status: Option<DriftStatus>,
+    /// Only records whose severity is one of these (a record without one never is).
+    pub severities: Vec<Severity>,
+    /// Only records having at least one of these drift types.
+    pub drift_types: Vec<DriftType>,
+    /// Only records whose resource id, or the `path` of one of whose drifts, holds this
+    /// text, ASCII letters compared case-insensitively ([`text_matches`]).
+    pub text: Option<String>,
+    /// The order of the listing.
+    pub sort: RecordSort,
     /// At most this many records.
     pub limit: Option<usize>,
     /// Skip this many records first.
@@ -149,7 +164,7 @@ pub struct RecordFilter {
 }
 
 impl RecordFilter {
-    /// Whether a record passes the field filters (limit and offset aside).
+    /// Whether a record passes the field filters (sort, limit and offset aside).
     pub fn matches(&self, record: &DriftRecord) -> bool {
         self.cluster
             .as_deref()
@@ -166,6 +181,165 @@ impl RecordFilter {
                 .drift_detected
                 .is_none_or(|d| record.drift_detected == d)
             && self.drift_status.is_none_or(|s| record.drift_status == s)
+            && (self.severities.is_empty()
+                || record
+                    .severity
+                    .is_some_and(|s| self.severities.contains(&s)))
+            && (self.drift_types.is_empty()
+                || record
+                    .drift_types
+                    .iter()
+                    .any(|t| self.drift_types.contains(t)))
+            && self.text.as_deref().is_none_or(|text| {
+                text_matches(&record.resource_id.to_string(), text)
+                    || record.drifts.iter().any(|d| text_matches(&d.path, text))
+            })
+    }
+
+    /// The order of records in a listing with this filter's [`RecordFilter::sort`]; what
+    /// every store's listing follows.
+    pub fn compare(&self, a: &DriftRecord, b: &DriftRecord) -> Ordering {
+        self.sort.compare(a, b)
+    }
+
+    /// The same filter without paging: what [`DriftStore::count`] counts.
+    pub fn unpaged(&self) -> Self {
+        Self {
+            limit: None,
+            offset: 0,
+            ..self.clone()
+        }
+    }
+}
+
+/// Whether `haystack` holds `needle`, ASCII letters compared case-insensitively (other
+/// characters as they are): the meaning of [`RecordFilter::text`] in every store.
+pub fn text_matches(haystack: &str, needle: &str) -> bool {
+    haystack
+        .to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
+}
+
+/// What a listing is ordered by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    /// The resource id, in [`ResourceId`] order: kind, namespace (cluster-scoped objects
+    /// first), name.
+    #[default]
+    ResourceId,
+    /// The record's severity: `Low < Medium < High`; records without one come last.
+    Severity,
+    /// When the current (or last) drift episode began; records without one come last.
+    FirstDetected,
+    /// The last analysis that saw drift; records without one come last.
+    LastDetected,
+    /// When the last drift episode ended; records without one come last.
+    ResolvedAt,
+    /// How many analyses saw the current (or last) drift episode.
+    DetectionCount,
+}
+
+impl SortKey {
+    /// Every key, in the order the API lists them.
+    pub const ALL: [SortKey; 6] = [
+        Self::ResourceId,
+        Self::Severity,
+        Self::FirstDetected,
+        Self::LastDetected,
+        Self::ResolvedAt,
+        Self::DetectionCount,
+    ];
+
+    /// The name in the API's `sort` parameter (and the record field it sorts by).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ResourceId => "resource_id",
+            Self::Severity => "severity",
+            Self::FirstDetected => "first_detected",
+            Self::LastDetected => "last_detected",
+            Self::ResolvedAt => "resolved_at",
+            Self::DetectionCount => "detection_count",
+        }
+    }
+}
+
+/// The order of a listing: a key, ascending or descending.
+///
+/// Records the key ranks equal are ordered by resource id, then by cluster, both
+/// ascending whatever the direction (for [`SortKey::ResourceId`] itself: records of one
+/// id by cluster). A record without a value for the key (no severity, no
+/// `first_detected`…) comes after every record with one, in both directions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RecordSort {
+    /// What to order by.
+    pub key: SortKey,
+    /// Largest first.
+    pub descending: bool,
+}
+
+impl RecordSort {
+    /// The order of `a` and `b` in a listing sorted this way.
+    pub fn compare(&self, a: &DriftRecord, b: &DriftRecord) -> Ordering {
+        let by_id = || a.resource_id.cmp(&b.resource_id);
+        let directed = |ordering: Ordering| {
+            if self.descending {
+                ordering.reverse()
+            } else {
+                ordering
+            }
+        };
+        let primary = match self.key {
+            SortKey::ResourceId => directed(by_id()),
+            SortKey::Severity => nulls_last(a.severity, b.severity, directed),
+            SortKey::FirstDetected => nulls_last(a.first_detected, b.first_detected, directed),
+            SortKey::LastDetected => nulls_last(a.last_detected, b.last_detected, directed),
+            SortKey::ResolvedAt => nulls_last(a.resolved_at, b.resolved_at, directed),
+            SortKey::DetectionCount => directed(a.detection_count.cmp(&b.detection_count)),
+        };
+        primary
+            .then_with(by_id)
+            .then_with(|| a.cluster.cmp(&b.cluster))
+    }
+}
+
+/// `a` against `b` by `directed` order, a missing value after every present one.
+fn nulls_last<T: Ord>(
+    a: Option<T>,
+    b: Option<T>,
+    directed: impl Fn(Ordering) -> Ordering,
+) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => directed(a.cmp(&b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+impl std::fmt::Display for RecordSort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.descending {
+            f.write_str("-")?;
+        }
+        f.write_str(self.key.as_str())
+    }
+}
+
+impl std::str::FromStr for RecordSort {
+    type Err = crate::Error;
+
+    /// A key's name, optionally prefixed by `-` for descending: `severity`,
+    /// `-last_detected`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (descending, name) = match s.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, s),
+        };
+        SortKey::ALL
+            .into_iter()
+            .find(|key| key.as_str() == name)
+            .map(|key| Self { key, descending })
+            .ok_or_else(|| crate::Error::InvalidRule(format!("unknown sort order `{s}`")))
     }
 }
 
@@ -256,6 +430,177 @@ impl EventPage {
     }
 }
 
+/// Which lifecycle events a timeline counts, and in which buckets: `buckets` buckets of
+/// `step`, the first starting at `from`, each holding the events at or after its start
+/// and before the next one's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineQuery {
+    /// Only events of this cluster.
+    pub cluster: Option<String>,
+    /// The start of the first bucket.
+    pub from: DateTime<Utc>,
+    /// The length of each bucket (positive).
+    pub step: TimeDelta,
+    /// How many buckets.
+    pub buckets: usize,
+}
+
+impl TimelineQuery {
+    /// The buckets of `step` covering `window` up to the bucket that holds `now`, buckets
+    /// aligned to whole multiples of `step` since the Unix epoch (UTC): the last bucket
+    /// starts at `now` rounded down to `step`, and the first `window` before the last one
+    /// ends. `window` must be a whole multiple of `step` (else it is rounded down to
+    /// one); both must be positive.
+    pub fn ending_with(
+        now: DateTime<Utc>,
+        window: TimeDelta,
+        step: TimeDelta,
+        cluster: Option<String>,
+    ) -> Self {
+        let step_ms = step.num_milliseconds().max(1);
+        let buckets = usize::try_from(window.num_milliseconds() / step_ms)
+            .unwrap_or(0)
+            .max(1);
+        let now_ms = now.timestamp_millis();
+        let last_start = now_ms - now_ms.rem_euclid(step_ms);
+        let first_start = last_start - step_ms * (buckets as i64 - 1);
+        Self {
+            cluster,
+            from: DateTime::from_timestamp_millis(first_start).unwrap_or(now),
+            step: TimeDelta::milliseconds(step_ms),
+            buckets,
+        }
+    }
+
+    /// The end of the last bucket (excluded).
+    pub fn to(&self) -> DateTime<Utc> {
+        self.bucket_start(self.buckets)
+    }
+
+    /// The start of bucket `index`.
+    pub fn bucket_start(&self, index: usize) -> DateTime<Utc> {
+        self.from + self.step * i32::try_from(index).unwrap_or(i32::MAX)
+    }
+
+    /// The bucket an event at `at` falls in; `None` outside the query's range.
+    pub fn bucket_of(&self, at: DateTime<Utc>) -> Option<usize> {
+        if at < self.from {
+            return None;
+        }
+        let since = (at - self.from).num_nanoseconds()?;
+        let step = self.step.num_nanoseconds()?;
+        usize::try_from(since / step)
+            .ok()
+            .filter(|index| *index < self.buckets)
+    }
+
+    /// The events this query reads (all of them, oldest first): those of its cluster
+    /// in its range.
+    pub fn events(&self) -> EventFilter {
+        EventFilter {
+            cluster: self.cluster.clone(),
+            since: Some(self.from),
+            until: Some(self.to()),
+            ..EventFilter::default()
+        }
+    }
+}
+
+/// Event counts by severity. Serialized as `{"High": n, "Medium": n, "Low": n}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    /// High-severity events.
+    #[serde(rename = "High")]
+    pub high: u64,
+    /// Medium-severity events.
+    #[serde(rename = "Medium")]
+    pub medium: u64,
+    /// Low-severity events.
+    #[serde(rename = "Low")]
+    pub low: u64,
+}
+
+impl SeverityCounts {
+    /// Adds `count` events of `severity`.
+    pub fn add(&mut self, severity: Severity, count: u64) {
+        match severity {
+            Severity::High => self.high += count,
+            Severity::Medium => self.medium += count,
+            Severity::Low => self.low += count,
+        }
+    }
+}
+
+/// One bucket of a timeline: the lifecycle events from `start` to the next bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineBucket {
+    /// The start of the bucket (included).
+    pub start: DateTime<Utc>,
+    /// `drift_detected` and `drift_changed` events, by the event's severity.
+    pub drift: SeverityCounts,
+    /// `drift_resolved` events, by the severity resolved.
+    pub resolved: SeverityCounts,
+}
+
+/// Lifecycle events counted per bucket of a [`TimelineQuery`], every bucket present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    /// The buckets, oldest first.
+    pub buckets: Vec<TimelineBucket>,
+}
+
+impl Timeline {
+    /// Every bucket of `query`, with no event counted.
+    pub fn empty(query: &TimelineQuery) -> Self {
+        Self {
+            buckets: (0..query.buckets)
+                .map(|index| TimelineBucket {
+                    start: query.bucket_start(index),
+                    drift: SeverityCounts::default(),
+                    resolved: SeverityCounts::default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Counts `count` events of `kind` and `severity` in bucket `index`. An event
+    /// without a severity (which the detector never writes) is not counted, nor one
+    /// outside the buckets.
+    pub fn add(&mut self, index: usize, kind: EventKind, severity: Option<Severity>, count: u64) {
+        let (Some(bucket), Some(severity)) = (self.buckets.get_mut(index), severity) else {
+            return;
+        };
+        match kind {
+            EventKind::DriftDetected | EventKind::DriftChanged => {
+                bucket.drift.add(severity, count);
+            }
+            EventKind::DriftResolved => bucket.resolved.add(severity, count),
+        }
+    }
+
+    /// The timeline of `query` over `events`: each event passing the query's cluster
+    /// counted in its bucket. The definition every store's timeline follows.
+    pub fn of_events<'a>(
+        query: &TimelineQuery,
+        events: impl IntoIterator<Item = &'a DriftEvent>,
+    ) -> Self {
+        let mut timeline = Self::empty(query);
+        for event in events {
+            if query
+                .cluster
+                .as_deref()
+                .is_some_and(|cluster| event.cluster != cluster)
+            {
+                continue;
+            }
+            if let Some(index) = query.bucket_of(event.at) {
+                timeline.add(index, event.kind, event.severity, 1);
+            }
+        }
+        timeline
+    }
+}
+
 /// What one [`DriftStore::prune`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneCounts {
@@ -279,8 +624,17 @@ pub trait DriftStore: Send + Sync {
     /// what a lookup without a cluster resolves (none, one, or an ambiguous several).
     async fn lookup(&self, id: &ResourceId) -> Result<Vec<DriftRecord>, PortError>;
 
-    /// Records passing `filter`, ordered by `resource_id` (then cluster).
+    /// Records passing `filter`, in its order ([`RecordFilter::compare`]), paged.
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError>;
+
+    /// How many records pass `filter`, its `limit` and `offset` aside: the total a paged
+    /// listing is part of.
+    ///
+    /// The default counts a full listing; stores with a query language count in place.
+    async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
+        let records = self.list(&filter.unpaged()).await?;
+        Ok(u64::try_from(records.len()).unwrap_or(u64::MAX))
+    }
 
     /// Upserts the records (each under its `(cluster, resource_id)`) and appends the
     /// events of one analysis, as one batch.
@@ -292,6 +646,32 @@ pub trait DriftStore: Send + Sync {
     /// Totals and breakdowns over the records and events of `cluster`, or of every
     /// cluster when it is `None`.
     async fn statistics(&self, cluster: Option<&str>) -> Result<DriftStatistics, PortError>;
+
+    /// The lifecycle events of `query.cluster` (every cluster when `None`) counted per
+    /// bucket and severity, as [`Timeline::of_events`] defines.
+    ///
+    /// The default reads the events of the range page by page; stores with a query
+    /// language count in place.
+    async fn timeline(&self, query: &TimelineQuery) -> Result<Timeline, PortError> {
+        const PAGE: usize = 10_000;
+        let mut timeline = Timeline::empty(query);
+        let mut filter = EventFilter {
+            limit: Some(PAGE),
+            ..query.events()
+        };
+        loop {
+            let page = self.events(&filter).await?;
+            for event in &page.events {
+                if let Some(index) = query.bucket_of(event.at) {
+                    timeline.add(index, event.kind, event.severity, 1);
+                }
+            }
+            match page.next {
+                Some(next) => filter.after = Some(next),
+                None => return Ok(timeline),
+            }
+        }
+    }
 
     /// Record counts per cluster: by status, and how many active ones are Missing.
     ///
@@ -384,6 +764,284 @@ mod tests {
                 (event, vec![i])
             })
             .collect()
+    }
+
+    fn time(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .expect("valid time")
+            + TimeDelta::minutes(minutes)
+    }
+
+    fn record(id: &str, cluster: &str) -> DriftRecord {
+        let resource_id: ResourceId = id.parse().expect("valid id");
+        DriftRecord {
+            api_version: "v1".to_owned(),
+            kind: resource_id.kind().to_owned(),
+            namespace: resource_id.namespace().map(str::to_owned),
+            name: resource_id.name().to_owned(),
+            cluster: cluster.to_owned(),
+            application: crate::DEFAULT_APPLICATION.to_owned(),
+            resource_id,
+            drift_detected: false,
+            drift_status: DriftStatus::None,
+            severity: None,
+            drift_types: Vec::new(),
+            drifts: Vec::new(),
+            desired_hash: "d".to_owned(),
+            live_hash: None,
+            last_known_good_hash: None,
+            git_revision: None,
+            first_detected: None,
+            last_detected: None,
+            resolved_at: None,
+            last_checked: time(0),
+            resolution_message: None,
+            detection_count: 0,
+        }
+    }
+
+    fn drift(path: &str, drift_type: DriftType, severity: Severity) -> crate::DriftDetail {
+        crate::DriftDetail {
+            path: path.to_owned(),
+            drift_type,
+            severity,
+            desired: None,
+            live: None,
+            manager: None,
+            hand_edit: false,
+            unowned: false,
+        }
+    }
+
+    #[test]
+    fn sort_orders_parse_and_print_back() {
+        for key in SortKey::ALL {
+            for descending in [false, true] {
+                let sort = RecordSort { key, descending };
+                assert_eq!(sort.to_string().parse::<RecordSort>().ok(), Some(sort));
+            }
+        }
+        assert_eq!(
+            "-severity".parse::<RecordSort>().ok(),
+            Some(RecordSort {
+                key: SortKey::Severity,
+                descending: true
+            })
+        );
+        for bad in ["", "-", "Severity", "--severity", "+severity", "kind"] {
+            assert!(bad.parse::<RecordSort>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn severity_sorts_high_above_low_and_none_last_both_ways() {
+        let mut high = record("Deployment:shop:b", "default");
+        high.severity = Some(Severity::High);
+        let mut low = record("Deployment:shop:c", "default");
+        low.severity = Some(Severity::Low);
+        let none = record("Deployment:shop:a", "default");
+        let mut medium = record("Deployment:shop:d", "default");
+        medium.severity = Some(Severity::Medium);
+        let mut medium_east = medium.clone();
+        medium_east.cluster = "east".to_owned();
+        let records = [&none, &medium_east, &low, &high, &medium];
+        let sorted = |sort: &str| {
+            let filter = RecordFilter {
+                sort: sort.parse().expect("a sort order"),
+                ..RecordFilter::default()
+            };
+            let mut sorted = records.to_vec();
+            sorted.sort_by(|a, b| filter.compare(a, b));
+            sorted
+                .iter()
+                .map(|r| format!("{}@{}", r.name, r.cluster))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sorted("-severity"),
+            ["b@default", "d@default", "d@east", "c@default", "a@default"]
+        );
+        assert_eq!(
+            sorted("severity"),
+            ["c@default", "d@default", "d@east", "b@default", "a@default"]
+        );
+        assert_eq!(
+            sorted("resource_id"),
+            ["a@default", "b@default", "c@default", "d@default", "d@east"]
+        );
+        assert_eq!(
+            sorted("-resource_id"),
+            ["d@default", "d@east", "c@default", "b@default", "a@default"]
+        );
+    }
+
+    #[test]
+    fn times_sort_with_missing_ones_last_both_ways() {
+        let mut early = record("ConfigMap:shop:early", "default");
+        early.first_detected = Some(time(1));
+        let mut late = record("ConfigMap:shop:late", "default");
+        late.first_detected = Some(time(2));
+        let never = record("ConfigMap:shop:a-never", "default");
+        let mut tie = record("ConfigMap:shop:another-late", "default");
+        tie.first_detected = Some(time(2));
+        let names = |sort: &str| {
+            let sort: RecordSort = sort.parse().expect("a sort order");
+            let mut sorted = [&never, &late, &early, &tie];
+            sorted.sort_by(|a, b| sort.compare(a, b));
+            sorted.iter().map(|r| r.name.as_str()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names("first_detected"),
+            ["early", "another-late", "late", "a-never"]
+        );
+        assert_eq!(
+            names("-first_detected"),
+            ["another-late", "late", "early", "a-never"]
+        );
+    }
+
+    #[test]
+    fn filters_by_severity_type_and_text() {
+        let mut web = record("Deployment:shop:web", "default");
+        web.severity = Some(Severity::High);
+        web.drift_types = vec![DriftType::Scaling, DriftType::VersionChange];
+        web.drifts = vec![
+            drift("spec.replicas", DriftType::Scaling, Severity::Medium),
+            drift(
+                "spec.template.spec.containers[name=web].image",
+                DriftType::VersionChange,
+                Severity::High,
+            ),
+        ];
+        let clean = record("ConfigMap:billing:Settings", "default");
+        let filter = |f: fn(&mut RecordFilter)| {
+            let mut filter = RecordFilter::default();
+            f(&mut filter);
+            (filter.matches(&web), filter.matches(&clean))
+        };
+        assert_eq!(
+            filter(|f| f.severities = vec![Severity::High, Severity::Low]),
+            (true, false)
+        );
+        assert_eq!(
+            filter(|f| f.severities = vec![Severity::Medium]),
+            (false, false)
+        );
+        assert_eq!(
+            filter(|f| f.drift_types = vec![DriftType::Missing, DriftType::Scaling]),
+            (true, false)
+        );
+        assert_eq!(
+            filter(|f| f.drift_types = vec![DriftType::LabelChange]),
+            (false, false)
+        );
+        assert_eq!(filter(|f| f.text = Some("IMAGE".to_owned())), (true, false));
+        assert_eq!(
+            filter(|f| f.text = Some("settings".to_owned())),
+            (false, true)
+        );
+        assert_eq!(filter(|f| f.text = Some(":".to_owned())), (true, true));
+        assert_eq!(
+            filter(|f| f.text = Some("[name=web]".to_owned())),
+            (true, false)
+        );
+        assert_eq!(filter(|f| f.text = Some("nope".to_owned())), (false, false));
+        assert!(!text_matches("Ärger:Web", "äRGER:wEB"));
+        assert!(text_matches("Ärger:Web", "Ärger:wEB"));
+    }
+
+    #[test]
+    fn timeline_buckets_end_with_the_one_holding_now() {
+        let now = time(7) + TimeDelta::seconds(30);
+        let query =
+            TimelineQuery::ending_with(now, TimeDelta::hours(1), TimeDelta::minutes(15), None);
+        assert_eq!(query.buckets, 4);
+        assert_eq!(query.from, time(-45));
+        assert_eq!(query.to(), time(15));
+        assert_eq!(query.bucket_of(time(-45)), Some(0));
+        assert_eq!(query.bucket_of(time(-46)), None);
+        assert_eq!(
+            query.bucket_of(time(-30) - TimeDelta::nanoseconds(1)),
+            Some(0)
+        );
+        assert_eq!(query.bucket_of(time(-30)), Some(1));
+        assert_eq!(query.bucket_of(now), Some(3));
+        assert_eq!(query.bucket_of(time(15)), None);
+        let aligned = TimelineQuery::ending_with(
+            time(0),
+            TimeDelta::days(1),
+            TimeDelta::hours(6),
+            Some("east".to_owned()),
+        );
+        assert_eq!(
+            (aligned.from, aligned.to(), aligned.buckets),
+            (time(-18 * 60), time(6 * 60), 4)
+        );
+    }
+
+    #[test]
+    fn timeline_counts_drift_and_resolutions_by_severity() {
+        let query = TimelineQuery {
+            cluster: Some("default".to_owned()),
+            from: time(0),
+            step: TimeDelta::hours(1),
+            buckets: 3,
+        };
+        let mut events: Vec<DriftEvent> = Vec::new();
+        let mut event = |kind, minutes, severity, cluster: &str| {
+            let (mut e, _) = keyed(1).remove(0);
+            e.kind = kind;
+            e.at = time(minutes);
+            e.severity = severity;
+            e.cluster = cluster.to_owned();
+            events.push(e);
+        };
+        event(EventKind::DriftDetected, 0, Some(Severity::High), "default");
+        event(EventKind::DriftChanged, 59, Some(Severity::Low), "default");
+        event(
+            EventKind::DriftResolved,
+            60,
+            Some(Severity::High),
+            "default",
+        );
+        event(EventKind::DriftDetected, 61, Some(Severity::Medium), "east");
+        event(EventKind::DriftDetected, 179, None, "default");
+        event(
+            EventKind::DriftDetected,
+            180,
+            Some(Severity::High),
+            "default",
+        );
+        event(
+            EventKind::DriftDetected,
+            -1,
+            Some(Severity::High),
+            "default",
+        );
+        let timeline = Timeline::of_events(&query, &events);
+        let counts: Vec<_> = timeline
+            .buckets
+            .iter()
+            .map(|b| (b.start, b.drift, b.resolved))
+            .collect();
+        let severities = |high, medium, low| SeverityCounts { high, medium, low };
+        assert_eq!(
+            counts,
+            [
+                (time(0), severities(1, 0, 1), severities(0, 0, 0)),
+                (time(60), severities(0, 0, 0), severities(1, 0, 0)),
+                (time(120), severities(0, 0, 0), severities(0, 0, 0)),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&timeline.buckets[0]).expect("serializes"),
+            serde_json::json!({
+                "start": "2026-01-01T12:00:00Z",
+                "drift": {"High": 1, "Medium": 0, "Low": 1},
+                "resolved": {"High": 0, "Medium": 0, "Low": 0},
+            })
+        );
     }
 
     #[test]

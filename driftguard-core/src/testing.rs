@@ -10,7 +10,7 @@ use crate::ResourceId;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::ports::{
     DesiredSource, DriftStore, EventFilter, EventPage, LiveSource, PortError, PortErrorKind,
-    PruneCounts, RecordFilter,
+    PruneCounts, RecordFilter, Timeline, TimelineQuery,
 };
 use crate::record::{DriftEvent, DriftRecord, DriftStatus};
 use crate::stats::{DriftStatistics, compute};
@@ -135,13 +135,29 @@ impl DriftStore for InMemoryStore {
     }
 
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
-        Ok(locked(&self.records)
-            .values()
-            .filter(|r| filter.matches(r))
+        let records = locked(&self.records);
+        let mut matching: Vec<&DriftRecord> =
+            records.values().filter(|r| filter.matches(r)).collect();
+        matching.sort_by(|a, b| filter.compare(a, b));
+        Ok(matching
+            .into_iter()
             .skip(filter.offset)
             .take(filter.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect())
+    }
+
+    async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
+        let records = locked(&self.records);
+        Ok(records.values().filter(|r| filter.matches(r)).count() as u64)
+    }
+
+    async fn timeline(&self, query: &TimelineQuery) -> Result<Timeline, PortError> {
+        let saved = locked(&self.events);
+        Ok(Timeline::of_events(
+            query,
+            saved.events.iter().map(|(_, e)| e),
+        ))
     }
 
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {

@@ -40,6 +40,7 @@ mod queries;
 mod save;
 mod statistics;
 mod status;
+mod timeline;
 mod transaction;
 mod writes;
 
@@ -51,7 +52,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
-use driftguard_core::ports::{DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter};
+use driftguard_core::ports::{
+    DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter, SortKey, Timeline, TimelineQuery,
+};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{
     ClusterStatusDocument, DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId,
@@ -440,25 +443,92 @@ impl DriftStore for MongoStore {
         Ok(records)
     }
 
+    /// A listing in `resource_id` order (or by detection count, or latest time first)
+    /// is a `find`, sorted through the `(kind, namespace, name)` indexes where the order
+    /// is theirs; one that sorts on a computed key (severity, earliest time first) is an
+    /// aggregation (`queries::record_sort`). Sorts no index serves may spill to disk.
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError> {
         if filter.limit == Some(0) {
             return Ok(Vec::new());
         }
         let prepared = self.prepared().await?;
-        let mut find = prepared
-            .records
-            .find(queries::record_query(filter))
-            .projection(outbox::without_outbox())
-            .sort(queries::record_order())
-            .skip(to_u64(filter.offset));
-        if let Some(limit) = filter.limit {
-            find = find.limit(to_i64(limit));
-        }
-        let documents = self.collect("listing records", find.await).await?;
+        let query = queries::record_query(filter);
+        let operation = "listing records";
+        let documents = match queries::record_sort(filter.sort) {
+            queries::RecordOrder::Fields(sort) => {
+                let mut find = prepared
+                    .records
+                    .find(query)
+                    .projection(outbox::without_outbox())
+                    .sort(sort)
+                    .skip(to_u64(filter.offset));
+                if filter.sort.key != SortKey::ResourceId {
+                    find = find.allow_disk_use(true);
+                }
+                if let Some(limit) = filter.limit {
+                    find = find.limit(to_i64(limit));
+                }
+                self.collect(operation, find.await).await?
+            }
+            queries::RecordOrder::Computed { key, sort } => {
+                let mut pipeline = vec![
+                    doc! { "$match": query },
+                    doc! { "$addFields": { queries::SORT_KEY_FIELD: key } },
+                    doc! { "$sort": sort },
+                ];
+                if filter.offset > 0 {
+                    pipeline.push(doc! { "$skip": to_i64(filter.offset) });
+                }
+                if let Some(limit) = filter.limit {
+                    pipeline.push(doc! { "$limit": to_i64(limit) });
+                }
+                let mut projection = outbox::without_outbox();
+                projection.insert(queries::SORT_KEY_FIELD, 0);
+                pipeline.push(doc! { "$project": projection });
+                let cursor = prepared
+                    .records
+                    .aggregate(pipeline)
+                    .allow_disk_use(true)
+                    .await;
+                self.collect(operation, cursor).await?
+            }
+        };
         Ok(documents
             .into_iter()
             .map(documents::record_from_document)
             .collect::<Result<Vec<_>>>()?)
+    }
+
+    async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
+        let prepared = self.prepared().await?;
+        Ok(prepared
+            .records
+            .count_documents(queries::record_query(filter))
+            .await
+            .map_err(|e| failure("counting records", &self.uri, &e))?)
+    }
+
+    /// The range's events through the `(at)` or `(cluster, at)` index, counted per
+    /// bucket here (the `timeline` module).
+    async fn timeline(&self, query: &TimelineQuery) -> Result<Timeline, PortError> {
+        let filter = queries::event_query(&query.events())?;
+        let prepared = self.drained().await?;
+        let find = prepared
+            .events
+            .find(filter)
+            .projection(timeline::projection())
+            .batch_size(10_000);
+        let operation = "counting events per time bucket";
+        let mut cursor = find.await.map_err(|e| failure(operation, &self.uri, &e))?;
+        let mut counted = Timeline::empty(query);
+        while let Some(document) = cursor
+            .try_next()
+            .await
+            .map_err(|e| failure(operation, &self.uri, &e))?
+        {
+            timeline::add(&mut counted, query, document)?;
+        }
+        Ok(counted)
     }
 
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {

@@ -3,8 +3,8 @@
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime as BsonDateTime, Document, doc};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use driftguard_core::ports::{EventFilter, RecordFilter};
-use driftguard_core::{DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftStatus};
+use driftguard_core::ports::{EventFilter, RecordFilter, RecordSort, SortKey};
+use driftguard_core::{DEFAULT_APPLICATION, DEFAULT_CLUSTER, DriftStatus, Severity};
 
 use crate::error::{Error, Result};
 use crate::mongo::outbox::OUTBOX_TOKEN;
@@ -39,7 +39,127 @@ pub(crate) fn record_query(filter: &RecordFilter) -> Document {
     if let Some(status) = filter.drift_status {
         query.insert("drift_status", status.as_str());
     }
+    if !filter.severities.is_empty() {
+        let severities: Vec<&str> = filter.severities.iter().map(|s| s.as_str()).collect();
+        query.insert("severity", doc! { "$in": severities });
+    }
+    if !filter.drift_types.is_empty() {
+        let types: Vec<&str> = filter.drift_types.iter().map(|t| t.as_str()).collect();
+        query.insert("drift_types", doc! { "$in": types });
+    }
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        query.insert(
+            "$or",
+            vec![
+                Bson::from(doc! { "resource_id": { "$regex": &pattern } }),
+                doc! { "drifts": { "$elemMatch": { "path": { "$regex": &pattern } } } }.into(),
+            ],
+        );
+    }
     query
+}
+
+/// A regular expression matching text that holds `text`, ASCII letters in either case
+/// and every other character as it is: what `driftguard_core::ports::text_matches`
+/// means, also for letters beyond ASCII (which the `i` option would fold too).
+///
+/// Each ASCII letter becomes a class of its two cases (`[wW]`); every other ASCII
+/// character but a digit is escaped with a backslash, which makes any of them literal
+/// in PCRE (MongoDB) and in Python's `re` (nx-27017) alike.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() * 4);
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() {
+            pattern.push('[');
+            pattern.push(c.to_ascii_lowercase());
+            pattern.push(c.to_ascii_uppercase());
+            pattern.push(']');
+        } else if c.is_ascii() && !c.is_ascii_digit() {
+            pattern.push('\\');
+            pattern.push(c);
+        } else {
+            pattern.push(c);
+        }
+    }
+    pattern
+}
+
+/// The name of the field a computed sort key is put in, left out of the answers.
+pub(crate) const SORT_KEY_FIELD: &str = "_driftguard_sort_key";
+
+/// How a listing is ordered on the server.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RecordOrder {
+    /// A plain sort on stored fields, for `find`.
+    Fields(Document),
+    /// A sort on a key computed into [`SORT_KEY_FIELD`] (`$addFields` of this expression)
+    /// and then the fields: for an aggregation.
+    Computed {
+        /// The expression of the key.
+        key: Document,
+        /// The sort on the key and the fields.
+        sort: Document,
+    },
+}
+
+/// The order of `sort`: its key (a missing value last in both directions), then
+/// `ResourceId` order and the cluster, ascending.
+///
+/// The server orders null first in an ascending sort and last in a descending one, and
+/// severities by name; so an ascending sort on a time, and a sort by severity, sort on a
+/// computed key first: whether the time is missing, or the severity's rank (missing
+/// last).
+pub(crate) fn record_sort(sort: RecordSort) -> RecordOrder {
+    let direction = if sort.descending { -1 } else { 1 };
+    let mut fields = Document::new();
+    let time = match sort.key {
+        SortKey::ResourceId if sort.descending => {
+            return RecordOrder::Fields(doc! {
+                "kind": -1, "namespace": -1, "name": -1, "resource_id": -1, "cluster": 1,
+            });
+        }
+        SortKey::ResourceId => return RecordOrder::Fields(record_order()),
+        SortKey::DetectionCount => {
+            fields.insert("detection_count", direction);
+            None
+        }
+        SortKey::Severity => None,
+        SortKey::FirstDetected => Some("first_detected"),
+        SortKey::LastDetected => Some("last_detected"),
+        SortKey::ResolvedAt => Some("resolved_at"),
+    };
+    if let Some(time) = time {
+        fields.insert(time, direction);
+    }
+    fields.extend(record_order());
+    let computed = |key: Document| {
+        let mut sort = doc! { SORT_KEY_FIELD: 1 };
+        sort.extend(fields.clone());
+        RecordOrder::Computed { key, sort }
+    };
+    match (sort.key, time) {
+        (SortKey::Severity, _) => {
+            let ranked = if sort.descending {
+                [Severity::High, Severity::Medium, Severity::Low]
+            } else {
+                [Severity::Low, Severity::Medium, Severity::High]
+            };
+            let branches: Vec<Bson> = ranked
+                .iter()
+                .zip(1..)
+                .map(|(severity, rank)| {
+                    doc! { "case": { "$eq": ["$severity", severity.as_str()] }, "then": rank }
+                        .into()
+                })
+                .collect();
+            computed(doc! { "$switch": { "branches": branches, "default": 4 } })
+        }
+        (_, Some(time)) if !sort.descending => computed(doc! {
+            "$cond": [{ "$eq": [{ "$ifNull": [format!("${time}"), Bson::Null] }, Bson::Null] }, 1, 0]
+        }),
+        _ => RecordOrder::Fields(fields),
+    }
 }
 
 /// The condition on `application` selecting the records of `application`. Documents
@@ -268,6 +388,34 @@ mod tests {
         })
         .expect_err("eight bytes are no ObjectId");
         assert_eq!(error.kind(), driftguard_core::PortErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn text_becomes_a_pattern_of_literal_characters_with_ascii_letters_in_either_case() {
+        assert_eq!(contains_pattern("Web-1"), "[wW][eE][bB]\\-1");
+        assert_eq!(
+            contains_pattern("[a=b].*^$"),
+            "\\[[aA]\\=[bB]\\]\\.\\*\\^\\$"
+        );
+        assert_eq!(contains_pattern("Äé\\"), "Äé\\\\");
+    }
+
+    #[test]
+    fn listings_sort_on_fields_where_the_server_orders_as_the_port_does() {
+        let sort = |text: &str| record_sort(text.parse().expect("a sort order"));
+        assert_eq!(sort("resource_id"), RecordOrder::Fields(record_order()));
+        let mut by_count = doc! { "detection_count": -1 };
+        by_count.extend(record_order());
+        assert_eq!(sort("-detection_count"), RecordOrder::Fields(by_count));
+        let mut latest = doc! { "last_detected": -1 };
+        latest.extend(record_order());
+        assert_eq!(sort("-last_detected"), RecordOrder::Fields(latest));
+        for computed in ["severity", "-severity", "first_detected", "resolved_at"] {
+            let RecordOrder::Computed { sort, .. } = sort(computed) else {
+                panic!("{computed} sorts on a computed key");
+            };
+            assert_eq!(sort.keys().next().map(String::as_str), Some(SORT_KEY_FIELD));
+        }
     }
 
     #[test]

@@ -27,7 +27,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use driftguard_core::ports::{DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter};
+use driftguard_core::ports::{
+    DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter, Timeline, TimelineQuery,
+};
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{ClusterStatusDocument, DriftEvent, DriftRecord, PortError, ResourceId};
 use rusqlite::Connection;
@@ -107,6 +109,20 @@ impl DriftStore for SqliteStore {
         let filter = filter.clone();
         Ok(self
             .read(move |connection| queries::list_records(connection, &filter))
+            .await?)
+    }
+
+    async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
+        let filter = filter.clone();
+        Ok(self
+            .read(move |connection| queries::count_records(connection, &filter))
+            .await?)
+    }
+
+    async fn timeline(&self, query: &TimelineQuery) -> Result<Timeline, PortError> {
+        let query = query.clone();
+        Ok(self
+            .read(move |connection| queries::timeline(connection, &query))
             .await?)
     }
 

@@ -3,15 +3,17 @@
 use std::sync::LazyLock;
 
 use driftguard_core::ResourceId;
-use driftguard_core::ports::{EventFilter, EventPage, RecordFilter};
-use driftguard_core::{DriftEvent, DriftRecord};
+use driftguard_core::ports::{
+    EventFilter, EventPage, RecordFilter, RecordSort, SortKey, Timeline, TimelineQuery,
+};
+use driftguard_core::{DriftEvent, DriftRecord, EventKind, Severity};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
 
 use crate::error::{Error, Result};
 use crate::sqlite::codec::{
     EVENT_COLUMN_COUNT, EVENT_COLUMNS, RECORD_COLUMN_COUNT, RECORD_COLUMNS, event_from_row,
-    event_values, record_from_row, record_values,
+    event_values, name, record_from_row, record_values,
 };
 use crate::sqlite::counts::Deltas;
 
@@ -99,7 +101,7 @@ pub(crate) fn lookup_records(connection: &Connection, id: &ResourceId) -> Result
     Ok(records)
 }
 
-/// Records passing `filter`, in `ResourceId` order, paged.
+/// Records passing `filter`, in its order, paged.
 pub(crate) fn list_records(
     connection: &Connection,
     filter: &RecordFilter,
@@ -117,43 +119,231 @@ pub(crate) fn list_records(
     Ok(records)
 }
 
-/// The statement and values of a listing: the filter's conditions, `ResourceId` order,
-/// paging.
+/// The statement and values of a listing: the filter's conditions, its order, paging.
+///
+/// The default listing (no condition, `resource_id` order) is the statement it always
+/// was: a walk of the `(kind, namespace, name)` index, stopped after the page.
 fn record_listing(filter: &RecordFilter) -> (String, Vec<Value>) {
-    let mut conditions: Vec<&str> = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
-    if let Some(cluster) = &filter.cluster {
-        conditions.push("cluster = ?");
-        values.push(Value::Text(cluster.clone()));
-    }
-    if let Some(namespace) = &filter.namespace {
-        conditions.push("namespace = ?");
-        values.push(Value::Text(namespace.clone()));
-    }
-    if let Some(application) = &filter.application {
-        conditions.push("application = ?");
-        values.push(Value::Text(application.clone()));
-    }
-    if let Some(detected) = filter.drift_detected {
-        conditions.push("drift_detected = ?");
-        values.push(Value::Integer(i64::from(detected)));
-    }
-    if let Some(status) = filter.drift_status {
-        conditions.push("drift_status = ?");
-        values.push(Value::Text(status.as_str().to_owned()));
-    }
+    let (where_clause, mut values) = record_conditions(filter);
     let (limit, offset) = paging(filter.limit, filter.offset);
     values.push(Value::Integer(limit));
     values.push(Value::Integer(offset));
+    let order = record_order(filter.sort);
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM drift_records {where_clause} {order} LIMIT ? OFFSET ?"
+    );
+    (sql, values)
+}
+
+/// The `WHERE` clause (empty without conditions) of a filter, and its values.
+///
+/// Severities and drift types match any of those listed; the text matches the resource
+/// id or a drift's path, ASCII letters folded to lowercase on both sides (SQLite's
+/// `lower` folds ASCII only, as `driftguard_core::ports::text_matches` does).
+fn record_conditions(filter: &RecordFilter) -> (String, Vec<Value>) {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let text = |value: &str| Value::Text(value.to_owned());
+    if let Some(cluster) = &filter.cluster {
+        conditions.push("cluster = ?".to_owned());
+        values.push(text(cluster));
+    }
+    if let Some(namespace) = &filter.namespace {
+        conditions.push("namespace = ?".to_owned());
+        values.push(text(namespace));
+    }
+    if let Some(application) = &filter.application {
+        conditions.push("application = ?".to_owned());
+        values.push(text(application));
+    }
+    if let Some(detected) = filter.drift_detected {
+        conditions.push("drift_detected = ?".to_owned());
+        values.push(Value::Integer(i64::from(detected)));
+    }
+    if let Some(status) = filter.drift_status {
+        conditions.push("drift_status = ?".to_owned());
+        values.push(text(status.as_str()));
+    }
+    if !filter.severities.is_empty() {
+        conditions.push(format!(
+            "severity IN ({})",
+            placeholders(filter.severities.len())
+        ));
+        values.extend(filter.severities.iter().map(|s| text(s.as_str())));
+    }
+    if !filter.drift_types.is_empty() {
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM json_each(drift_records.drift_types) WHERE value IN ({}))",
+            placeholders(filter.drift_types.len())
+        ));
+        values.extend(filter.drift_types.iter().map(|t| text(t.as_str())));
+    }
+    if let Some(needle) = &filter.text {
+        let needle = needle.to_ascii_lowercase();
+        // A path holding the text is in the drifts' JSON as it is, unless the text
+        // holds a character JSON escapes: then the JSON text is searched first, which
+        // passes over most rows without parsing them (twice as fast at 100,000).
+        let verbatim = !needle
+            .chars()
+            .any(|c| matches!(c, '"' | '\\') || c.is_control());
+        let prefilter = if verbatim {
+            "instr(lower(drifts), ?) > 0 AND"
+        } else {
+            ""
+        };
+        conditions.push(format!(
+            "(instr(lower(resource_id), ?) > 0 OR ({prefilter} EXISTS (SELECT 1 \
+             FROM json_each(drifts) WHERE instr(lower(value ->> '$.path'), ?) > 0)))"
+        ));
+        let placeholders = if verbatim { 3 } else { 2 };
+        values.extend(std::iter::repeat_n(text(&needle), placeholders));
+    }
     let where_clause = if conditions.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM drift_records {where_clause} {RECORD_ORDER} LIMIT ? OFFSET ?"
-    );
-    (sql, values)
+    (where_clause, values)
+}
+
+fn placeholders(count: usize) -> String {
+    vec!["?"; count].join(", ")
+}
+
+/// The `ORDER BY` clause of `sort`: its key (a missing value last in both directions),
+/// then `ResourceId` order and the cluster, ascending.
+fn record_order(sort: RecordSort) -> String {
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    let key = match sort.key {
+        SortKey::ResourceId if sort.descending => {
+            return "ORDER BY kind DESC, namespace DESC, name DESC, resource_id DESC, cluster"
+                .to_owned();
+        }
+        SortKey::ResourceId => return RECORD_ORDER.to_owned(),
+        SortKey::Severity => format!(
+            "CASE severity WHEN 'Low' THEN 1 WHEN 'Medium' THEN 2 WHEN 'High' THEN 3 END \
+             {direction} NULLS LAST"
+        ),
+        SortKey::FirstDetected => format!("first_detected {direction} NULLS LAST"),
+        SortKey::LastDetected => format!("last_detected {direction} NULLS LAST"),
+        SortKey::ResolvedAt => format!("resolved_at {direction} NULLS LAST"),
+        SortKey::DetectionCount => format!("detection_count {direction}"),
+    };
+    format!("ORDER BY {key}, kind, namespace, name, resource_id, cluster")
+}
+
+/// How many records pass `filter`, paging aside.
+pub(crate) fn count_records(connection: &Connection, filter: &RecordFilter) -> Result<u64> {
+    let (sql, values) = record_count(filter);
+    let count: i64 = connection
+        .prepare_cached(&sql)
+        .and_then(|mut statement| statement.query_row(params_from_iter(values), |row| row.get(0)))
+        .map_err(sql_error("counting records"))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// The statement and values counting the records of `filter`.
+///
+/// A filter on the cluster and the status alone (the default page, `/active`,
+/// `/resolved`) is answered from the record counts the statistics keep
+/// ([`crate::sqlite::counts`]): a few rows, at any size. Any other filter counts the
+/// matching rows, through the indexes a listing uses.
+fn record_count(filter: &RecordFilter) -> (String, Vec<Value>) {
+    let by_status_alone = RecordFilter {
+        cluster: filter.cluster.clone(),
+        drift_status: filter.drift_status,
+        sort: filter.sort,
+        ..RecordFilter::default()
+    } == filter.unpaged();
+    if by_status_alone {
+        let status = filter
+            .drift_status
+            .map_or(Value::Null, |s| Value::Text(s.as_str().to_owned()));
+        return match &filter.cluster {
+            Some(cluster) => (
+                COUNT_IN_CLUSTER_FROM_SUMMARIES.to_owned(),
+                vec![Value::Text(cluster.clone()), status],
+            ),
+            None => (COUNT_FROM_SUMMARIES.to_owned(), vec![status]),
+        };
+    }
+    let (where_clause, values) = record_conditions(filter);
+    (
+        format!("SELECT COUNT(*) FROM drift_records {where_clause}"),
+        values,
+    )
+}
+
+/// Records in status `?1` (every status when null), from the per-status record counts
+/// of every cluster.
+const COUNT_FROM_SUMMARIES: &str = "SELECT COALESCE(SUM(count), 0) FROM drift_record_counts
+     WHERE facet = 'status' AND (?1 IS NULL OR key = ?1)";
+
+/// Records of cluster `?1` in status `?2` (every status when null), from the cluster's
+/// per-status record counts (a range of the primary key).
+const COUNT_IN_CLUSTER_FROM_SUMMARIES: &str = "SELECT COALESCE(SUM(count), 0)
+     FROM drift_record_counts
+     WHERE cluster = ?1 AND facet = 'status' AND (?2 IS NULL OR key = ?2)";
+
+/// The events of `query` counted per bucket, kind and severity in one `GROUP BY`, read
+/// through the `(at, seq)` index (`(cluster, at, seq)` for one cluster): only the
+/// range's events are visited.
+const TIMELINE: &str = "SELECT (at - ?1) / ?2 AS bucket, kind, severity, COUNT(*)
+     FROM drift_events
+     WHERE at >= ?1 AND at < ?3 AND (?4 IS NULL OR cluster = ?4)
+     GROUP BY bucket, kind, severity";
+
+/// [`TIMELINE`] for one cluster, so that the planner picks the cluster's index.
+const TIMELINE_IN_CLUSTER: &str = "SELECT (at - ?1) / ?2 AS bucket, kind, severity, COUNT(*)
+     FROM drift_events
+     WHERE cluster = ?4 AND at >= ?1 AND at < ?3
+     GROUP BY bucket, kind, severity";
+
+/// The lifecycle events of `query` counted per bucket and severity.
+pub(crate) fn timeline(connection: &Connection, query: &TimelineQuery) -> Result<Timeline> {
+    let failed = sql_error("counting events per time bucket");
+    let mut timeline = Timeline::empty(query);
+    let step = query.step.num_nanoseconds().unwrap_or(i64::MAX).max(1);
+    let sql = if query.cluster.is_some() {
+        TIMELINE_IN_CLUSTER
+    } else {
+        TIMELINE
+    };
+    let mut statement = connection.prepare_cached(sql).map_err(&failed)?;
+    let rows = statement
+        .query_map(
+            (
+                bound(query.from),
+                step,
+                bound(query.to()),
+                query.cluster.as_deref(),
+            ),
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .map_err(&failed)?;
+    for row in rows {
+        let (bucket, kind, severity, count) = row.map_err(&failed)?;
+        let malformed = |reason: String| Error::Malformed {
+            what: "the event counts of a timeline".to_owned(),
+            reason,
+        };
+        let kind = name::<EventKind>(&kind).map_err(malformed)?;
+        let severity = severity
+            .map(|s| name::<Severity>(&s))
+            .transpose()
+            .map_err(malformed)?;
+        if let Ok(bucket) = usize::try_from(bucket) {
+            timeline.add(bucket, kind, severity, u64::try_from(count).unwrap_or(0));
+        }
+    }
+    Ok(timeline)
 }
 
 /// Upserts `records` and appends `events` in one immediate transaction: all or nothing,
@@ -303,6 +493,113 @@ mod tests {
             .collect::<Result<Vec<_>, _>>()
             .expect("plan rows")
             .join("\n")
+    }
+
+    /// The default page, and its reverse, walk the `(kind, namespace, name)` index and
+    /// stop after the page (the plan behind the 100,000-record latency target): the
+    /// statement is the one it was before filters and orders were added.
+    #[test]
+    fn the_default_page_walks_the_id_index_and_stops() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let page = RecordFilter {
+            limit: Some(100),
+            ..RecordFilter::default()
+        };
+        let (sql, values) = record_listing(&page);
+        assert_eq!(
+            sql,
+            format!("SELECT {RECORD_COLUMNS} FROM drift_records  {RECORD_ORDER} LIMIT ? OFFSET ?")
+        );
+        for filter in [
+            page.clone(),
+            RecordFilter {
+                sort: "-resource_id".parse().expect("a sort"),
+                ..page.clone()
+            },
+        ] {
+            let (sql, values) = record_listing(&filter);
+            let plan = plan(&connection, &sql, values);
+            assert!(
+                plan.contains("SCAN drift_records USING INDEX drift_records_by_id_parts"),
+                "{filter:?}: {plan}"
+            );
+            assert!(
+                !plan.contains("TEMP B-TREE FOR ORDER BY"),
+                "{filter:?}: {plan}"
+            );
+        }
+        assert_eq!(values.len(), 2);
+    }
+
+    /// The totals of the default page, `/active` and `/resolved` (per cluster too) read
+    /// the per-status record counts, never the records; other filters count rows.
+    #[test]
+    fn totals_of_status_lists_read_the_record_counts() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let status = Some(driftguard_core::DriftStatus::Active);
+        for filter in [
+            RecordFilter::default(),
+            RecordFilter {
+                drift_status: status,
+                limit: Some(10),
+                offset: 30,
+                sort: "-severity".parse().expect("a sort"),
+                ..RecordFilter::default()
+            },
+            RecordFilter {
+                cluster: Some("east".to_owned()),
+                drift_status: status,
+                ..RecordFilter::default()
+            },
+        ] {
+            let (sql, values) = record_count(&filter);
+            let plan = plan(&connection, &sql, values);
+            assert!(plan.contains("drift_record_counts"), "{filter:?}: {plan}");
+            assert!(!plan.contains("drift_records "), "{filter:?}: {plan}");
+            if filter.cluster.is_some() {
+                assert!(
+                    plan.contains("PRIMARY KEY (cluster=? AND facet=?)"),
+                    "{plan}"
+                );
+            }
+        }
+        let (sql, values) = record_count(&RecordFilter {
+            namespace: Some("shop".to_owned()),
+            ..RecordFilter::default()
+        });
+        let plan = plan(&connection, &sql, values);
+        assert!(
+            plan.contains("USING COVERING INDEX drift_records_by_namespace (namespace=?)"),
+            "{plan}"
+        );
+    }
+
+    /// A timeline reads only its range's events, from the `(at, seq)` index, or the
+    /// `(cluster, at, seq)` one for a cluster.
+    #[test]
+    fn timelines_read_a_range_of_the_time_indexes() {
+        let mut connection = Connection::open_in_memory().expect("open");
+        schema::migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        let bounds = || vec![Value::Integer(0), Value::Integer(1), Value::Integer(2)];
+        let mut all = bounds();
+        all.push(Value::Null);
+        let plan_all = plan(&connection, TIMELINE, all);
+        assert!(
+            plan_all
+                .contains("SEARCH drift_events USING INDEX drift_events_by_time (at>? AND at<?)"),
+            "{plan_all}"
+        );
+        let mut one = bounds();
+        one.push(Value::Text("east".to_owned()));
+        let plan_one = plan(&connection, TIMELINE_IN_CLUSTER, one);
+        assert!(
+            plan_one.contains(
+                "SEARCH drift_events USING INDEX drift_events_by_cluster_time (cluster=? AND at>? AND at<?)"
+            ),
+            "{plan_one}"
+        );
     }
 
     /// With other filters too, SQLite picks among the indexes by its own estimates.

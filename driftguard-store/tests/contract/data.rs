@@ -295,14 +295,14 @@ pub fn events(seed: u64) -> Vec<DriftEvent> {
 }
 
 /// What `list(filter)` must answer over `records` (stored last-write-wins by id): the
-/// port's own matching, in `ResourceId` order, then paged.
+/// port's own matching, in the filter's order (`RecordFilter::compare`), then paged.
 pub fn expected_list(records: &[DriftRecord], filter: &RecordFilter) -> Vec<DriftRecord> {
     let mut matching: Vec<DriftRecord> = records
         .iter()
         .filter(|r| filter.matches(r))
         .cloned()
         .collect();
-    matching.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    matching.sort_by(|a, b| filter.compare(a, b));
     matching
         .into_iter()
         .skip(filter.offset)

@@ -12,13 +12,17 @@
 pub mod clusters;
 pub mod data;
 pub mod events;
+pub mod listing;
 pub mod prune;
 pub mod status;
+pub mod timeline;
 
 pub use clusters::*;
 pub use events::*;
+pub use listing::*;
 pub use prune::*;
 pub use status::*;
+pub use timeline::*;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -114,6 +118,12 @@ macro_rules! contract_tests {
             two_transitions_of_a_resource_are_both_stored,
             events_without_a_key_are_all_stored_and_read_back,
             duplicate_events_through_the_detector_are_stored_once,
+            the_same_first_drift_in_two_clusters_is_two_events,
+            list_filters_by_severity_type_and_text,
+            list_sorts_by_every_key_both_ways,
+            count_ignores_paging_and_follows_saves,
+            timeline_counts_events_per_bucket_and_severity,
+            timeline_matches_the_core_definition,
         );
     };
     (@cases $subject:path; $($case:ident),* $(,)?) => {
