@@ -325,6 +325,7 @@ impl Runner {
                 readiness.failed(Component::Store, error_chain(&error), now);
                 cluster.last_analysis().finished(now, false);
                 self.finish_failed(mode, Component::Store, &error, started);
+                service.streams().failed(cluster.name(), mode, now);
                 publish_status(&service, cluster, now, started.elapsed()).await;
                 return;
             }
@@ -346,11 +347,15 @@ impl Runner {
                     .full_analysis_succeeded(outcome.summary.resources, now);
                 cluster.set_resources(outcome.summary.resources);
                 self.finish_succeeded(mode, &outcome, started);
+                service
+                    .streams()
+                    .succeeded(cluster.name(), mode, now, &outcome.events);
             }
             Err(error) => {
                 let component = self.mark_failure(mode, &error);
                 self.note_applications(now, false);
                 self.finish_failed(mode, component, &error, started);
+                service.streams().failed(cluster.name(), mode, now);
             }
         }
         publish_status(&service, cluster, now, started.elapsed()).await;
@@ -416,6 +421,7 @@ impl Runner {
                         .readiness()
                         .failed(Component::Store, error_chain(&error), now);
                     self.finish_failed(mode, Component::Store, &error, started);
+                    service.streams().failed(cluster.name(), mode, now);
                     return;
                 }
             }
@@ -426,6 +432,9 @@ impl Runner {
                 readiness.succeeded(Component::LiveSource);
                 readiness.succeeded(Component::Store);
                 self.finish_succeeded(mode, &outcome, started);
+                service
+                    .streams()
+                    .succeeded(cluster.name(), mode, now, &outcome.events);
             }
             Ok(None) => {
                 tracing::debug!(
@@ -437,6 +446,7 @@ impl Runner {
             Err(error) => {
                 let component = self.mark_failure(mode, &error);
                 self.finish_failed(mode, component, &error, started);
+                service.streams().failed(cluster.name(), mode, now);
             }
         }
     }

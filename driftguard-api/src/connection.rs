@@ -9,6 +9,11 @@
 //! hyper's own header timer also runs while a keep-alive connection sits idle, which would
 //! tie the idle timeout to the read timeout; a small watchdog per connection keeps them apart.
 //!
+//! An event stream (`GET /api/v1/stream`) is a request that lasts: the connection is busy
+//! while it streams (neither idle nor evicted at the connection cap), the write timeout
+//! applies to each chunk it hands over rather than to the whole answer, and the stream ends
+//! when the connection is asked to close.
+//!
 //! Over HTTPS the TLS handshake comes first and must finish within `read`; the timeouts
 //! above then apply to the HTTP exchanged inside TLS. A connection asked to close (to make
 //! room under the connection cap, or at shutdown) closes at once when idle and otherwise
@@ -18,7 +23,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -71,6 +76,8 @@ pub(crate) struct Activity {
     pending_since: AtomicU64,
     /// Milliseconds since `start` of the last answer (or of the connection's start).
     last_done: AtomicU64,
+    /// Set when the connection must close at once, whatever it is doing.
+    aborted: AtomicBool,
     changed: Notify,
 }
 
@@ -82,6 +89,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             pending_since: AtomicU64::new(NONE),
             last_done: AtomicU64::new(0),
+            aborted: AtomicBool::new(false),
             changed: Notify::new(),
         }
     }
@@ -117,6 +125,12 @@ impl Activity {
         self.changed.notify_one();
     }
 
+    /// Closes the connection at once, even while it answers.
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.changed.notify_one();
+    }
+
     /// Since when the connection has been idle: no request being handled and none being
     /// received. `None` while it is busy.
     pub(crate) fn idle_since(&self) -> Option<Instant> {
@@ -131,6 +145,9 @@ impl Activity {
     /// When the connection must be closed if nothing happens before; `None` while a
     /// request is being handled (the write timeout covers that).
     fn deadline(&self, timeouts: &ServerTimeouts) -> Option<Instant> {
+        if self.aborted.load(Ordering::Acquire) {
+            return Some(self.start);
+        }
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
@@ -138,6 +155,75 @@ impl Activity {
             NONE => Some(self.at(self.last_done.load(Ordering::Acquire)) + timeouts.idle),
             since => Some(self.at(since) + timeouts.read),
         }
+    }
+}
+
+/// Keeps a connection busy while an answer outlasts its request handler (an event stream
+/// whose body is still being sent); idle again when dropped.
+pub(crate) struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.request_done();
+    }
+}
+
+tokio::task_local! {
+    /// The connection whose request is being handled, while its handler runs.
+    static CONNECTION: ConnectionHandle;
+}
+
+/// The connection of the request being handled; `None` outside [`serve_connection`] (the
+/// routes embedded in another server).
+pub(crate) fn current() -> Option<ConnectionHandle> {
+    CONNECTION.try_with(ConnectionHandle::clone).ok()
+}
+
+/// What an answer that lasts needs of its connection: see [`current`].
+#[derive(Clone)]
+pub(crate) struct ConnectionHandle {
+    activity: Arc<Activity>,
+    close: CancellationToken,
+    write_timeout: Duration,
+}
+
+impl ConnectionHandle {
+    /// Marks the connection busy until the guard is dropped.
+    pub(crate) fn busy(&self) -> Busy {
+        self.activity.request_started();
+        Busy(self.activity.clone())
+    }
+
+    /// Cancelled when the connection should close: at shutdown, or to make room.
+    pub(crate) fn close_requested(&self) -> &CancellationToken {
+        &self.close
+    }
+
+    /// The longest a chunk of an answer may wait to be sent.
+    pub(crate) fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// Closes the connection at once: its client stopped reading.
+    pub(crate) fn abort(&self) {
+        self.activity.abort();
+    }
+}
+
+#[cfg(test)]
+impl ConnectionHandle {
+    /// A handle on no real connection, for tests.
+    pub(crate) fn detached(write_timeout: Duration) -> Self {
+        Self {
+            activity: Arc::new(Activity::new()),
+            close: CancellationToken::new(),
+            write_timeout,
+        }
+    }
+
+    /// Whether the connection was asked to close at once.
+    pub(crate) fn aborted(&self) -> bool {
+        self.activity.aborted.load(Ordering::Acquire)
     }
 }
 
@@ -246,15 +332,22 @@ async fn serve_http<S, F>(
     });
     let filtered = warp::service(routes);
     let service_activity = activity.clone();
+    let handle = ConnectionHandle {
+        activity: activity.clone(),
+        close: stop.clone(),
+        write_timeout: timeouts.write,
+    };
     let service = service_fn(move |mut request: hyper::Request<Incoming>| {
         if let Some(client) = client {
             request.extensions_mut().insert(client);
         }
         let mut filtered = filtered.clone();
         let activity = service_activity.clone();
+        let handle = handle.clone();
         async move {
             activity.request_started();
-            let answer = tokio::time::timeout(timeouts.write, filtered.call(request)).await;
+            let handling = CONNECTION.scope(handle, filtered.call(request));
+            let answer = tokio::time::timeout(timeouts.write, handling).await;
             activity.request_done();
             Ok::<_, Infallible>(match answer {
                 Ok(Ok(response)) => response,

@@ -1,7 +1,9 @@
 //! A hub analyses nothing: it serves what the instances analysing each cluster wrote to the
 //! shared store. What it runs instead of analysis loops is this refresh of its metrics
 //! from the store, every interval: each cluster's readiness and resource count from its
-//! status document, and its active drift gauges from its active records.
+//! status document, and its active drift gauges from its active records; and an `analysis`
+//! event on the event streams for each cluster whose status document reports a newer
+//! analysis than at the refresh before.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Service;
 use crate::active::ActiveDrift;
 use crate::metrics::ClusterMetrics;
+use crate::stream::FollowedAnalyses;
 
 /// Refreshes the hub's metrics at once and then every interval, until `cancel` fires.
 pub(crate) async fn run(service: Service, cancel: CancellationToken) {
@@ -21,13 +24,14 @@ pub(crate) async fn run(service: Service, cancel: CancellationToken) {
     let mut ticker = tokio::time::interval(service.settings().interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut clusters: BTreeMap<String, ClusterMetrics> = BTreeMap::new();
+    let mut analyses = FollowedAnalyses::default();
     loop {
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        if let Err(reason) = refresh(&service, &mut clusters).await {
+        if let Err(reason) = refresh(&service, &mut clusters, &mut analyses).await {
             tracing::error!(
                 error = reason,
                 "❌ cannot refresh the clusters' metrics: {reason}"
@@ -44,10 +48,13 @@ pub(crate) async fn run(service: Service, cancel: CancellationToken) {
 async fn refresh(
     service: &Service,
     clusters: &mut BTreeMap<String, ClusterMetrics>,
+    analyses: &mut FollowedAnalyses,
 ) -> Result<(), String> {
     let store = service.store();
     let failed = |error| format!("drift store failed: {}", error_chain(&error));
     let statuses = store.cluster_statuses().await.map_err(failed)?;
+    // Pages on a hub update too: an `analysis` event per newer analysis reported.
+    analyses.observe(&statuses, service.streams());
     let active = store
         .list(&RecordFilter {
             drift_status: Some(DriftStatus::Active),

@@ -10,7 +10,8 @@
 //!   when `watch` is on. A failed source or store leaves the records as they are, logs the
 //!   error, makes `/ready` answer 503 and is retried at the next analysis;
 //! - the API: `/health`, `/ready`, `/metrics`, `/api/v1/drift-records…`,
-//!   `/api/v1/statistics`, `POST /api/v1/analyze` (see `docs/api.md`);
+//!   `/api/v1/statistics`, `POST /api/v1/analyze`, and `/api/v1/stream`, Server-Sent
+//!   Events after each analysis (see `docs/api.md`);
 //! - access control, when [`ServiceSettings::auth`] names a tokens file: bearer tokens with
 //!   the `read` and `analyze` scopes, re-read when the file changes, and a per-client limit
 //!   on analysis requests ([`ServiceSettings::analyze_rate_limit`]).
@@ -53,8 +54,10 @@ mod report;
 mod server;
 mod service;
 mod settings;
+mod stream;
 mod tls;
 mod trigger;
+mod ui;
 
 pub use auth::{AuthConfig, RateLimitConfig};
 pub use cluster::ClusterAnalysis;

@@ -61,6 +61,7 @@ pub(crate) struct Metrics {
     request_duration: Histogram<f64>,
     component_ready: Gauge<u64>,
     connections: ConnectionMetrics,
+    streams: Gauge<u64>,
     tls_reloads: Counter<u64>,
     tokens_file_valid: Gauge<u64>,
 }
@@ -230,6 +231,10 @@ impl Metrics {
                     )
                     .build(),
             },
+            streams: meter
+                .u64_gauge("driftguard_http_streams")
+                .with_description("Open event streams (GET /api/v1/stream)")
+                .build(),
             tls_reloads: meter
                 .u64_counter("driftguard_tls_certificate_reloads")
                 .with_description(
@@ -275,6 +280,11 @@ impl Metrics {
     /// The instruments of the connection cap.
     pub(crate) fn connections(&self) -> ConnectionMetrics {
         self.connections.clone()
+    }
+
+    /// The gauge of open event streams.
+    pub(crate) fn streams_gauge(&self) -> Gauge<u64> {
+        self.streams.clone()
     }
 
     /// The counter of TLS certificate reloads.

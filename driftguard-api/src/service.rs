@@ -10,6 +10,7 @@ use crate::auth::Access;
 use crate::cluster::{ClusterAnalysis, ClusterRuntime};
 use crate::metrics::Metrics;
 use crate::readiness::{Component, StoreHealth};
+use crate::stream::Streams;
 use crate::tls::Tls;
 use crate::{Error, ServiceSettings};
 
@@ -30,6 +31,7 @@ struct Inner {
     store_health: StoreHealth,
     tls: Option<Tls>,
     access: Access,
+    streams: Streams,
 }
 
 impl std::fmt::Debug for Service {
@@ -79,6 +81,11 @@ impl Service {
                 "max_connections must be at least 1".to_owned(),
             ));
         }
+        if settings.stream_keep_alive.is_zero() {
+            return Err(Error::Settings(
+                "stream_keep_alive must be longer than zero".to_owned(),
+            ));
+        }
         let tls = Tls::load(&settings.tls)?;
         let metrics = Metrics::new()?;
         let now = Utc::now();
@@ -88,6 +95,7 @@ impl Service {
             .map(|cluster| ClusterRuntime::new(cluster, &metrics, now))
             .collect();
         let access = Access::new(&settings.auth, settings.analyze_rate_limit, &metrics)?;
+        let streams = Streams::new(metrics.streams_gauge());
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -97,6 +105,7 @@ impl Service {
                 store_health,
                 tls,
                 access,
+                streams,
             }),
         })
     }
@@ -164,5 +173,10 @@ impl Service {
     /// Who may use the API.
     pub(crate) fn access(&self) -> &Access {
         &self.inner.access
+    }
+
+    /// Where analyses are published to the open event streams.
+    pub(crate) fn streams(&self) -> &Streams {
+        &self.inner.streams
     }
 }

@@ -32,6 +32,10 @@ pub struct ServiceSettings {
     /// Who this instance is, in the status documents it writes as a cluster's leader and
     /// in the 503 a standby answers: its Lease holder identity with leader election.
     pub identity: String,
+    /// Time between two keep-alive comments of a quiet event stream (15 s); shorter in
+    /// tests. Not part of the configuration. Must not be zero.
+    #[doc(hidden)]
+    pub stream_keep_alive: Duration,
 }
 
 impl ServiceSettings {
@@ -59,6 +63,7 @@ impl Default for ServiceSettings {
             auth: AuthConfig::default(),
             analyze_rate_limit: RateLimitConfig::default(),
             identity: "driftguard".to_owned(),
+            stream_keep_alive: crate::stream::DEFAULT_KEEP_ALIVE,
         }
     }
 }

@@ -45,9 +45,13 @@ impl PathPattern {
 
 /// Paths served without a token: the probes, and the dashboard's static files under
 /// `/ui/`, which hold no data (the page sends the token with each API call it makes).
+/// `/` is public too: all it answers is a redirect to the public page `/ui/` (and a 405
+/// for other methods), so a browser opening the root reaches the token prompt instead of
+/// a bare 401.
 pub(crate) const PUBLIC_PATHS: &[PathPattern] = &[
     PathPattern::Exact("/health"),
     PathPattern::Exact("/ready"),
+    PathPattern::Exact("/"),
     PathPattern::Exact("/ui"),
     PathPattern::Prefix("/ui/"),
 ];
@@ -330,8 +334,9 @@ mod tests {
             needs(&post, "/api/v1/analyze", false),
             Needs::Scope(Scope::Analyze)
         );
+        assert_eq!(needs(&get, "/", true), Needs::Nothing);
         // Paths nobody listed need a token: a new route is closed until made public.
-        assert_eq!(needs(&get, "/", false), Needs::Scope(Scope::Read));
+        assert_eq!(needs(&get, "//", false), Needs::Scope(Scope::Read));
         assert_eq!(needs(&get, "/uix", false), Needs::Scope(Scope::Read));
         assert_eq!(needs(&get, "/health/x", false), Needs::Scope(Scope::Read));
     }

@@ -1,6 +1,7 @@
 //! The shapes of successful answers.
 
 use chrono::{DateTime, Utc};
+use driftguard_core::ports::TimelineBucket;
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{AnalysisNote, ApplicationStatusDocument, DriftEvent, DriftRecord};
 use serde::Serialize;
@@ -67,11 +68,13 @@ pub(crate) struct FailingApplication {
     pub(crate) error: Option<String>,
 }
 
-/// A list of records: `{"drift_records": […], "count": N}`.
+/// A list of records: `{"drift_records": […], "count": N, "total": M}`: `count` records
+/// in this answer, `total` passing the filter, paging aside.
 #[derive(Debug, Serialize)]
 pub(crate) struct RecordList {
     pub(crate) drift_records: Vec<DriftRecord>,
     pub(crate) count: usize,
+    pub(crate) total: u64,
 }
 
 /// One page of a resource's history:
@@ -89,6 +92,17 @@ pub(crate) struct EventList {
 #[derive(Debug, Serialize)]
 pub(crate) struct StatisticsBody {
     pub(crate) statistics: DriftStatistics,
+}
+
+/// `GET /api/v1/statistics/timeline`: the window and step as asked, the range the
+/// buckets cover (`from` included, `to` excluded) and every bucket, oldest first.
+#[derive(Debug, Serialize)]
+pub(crate) struct TimelineBody {
+    pub(crate) window: &'static str,
+    pub(crate) step: &'static str,
+    pub(crate) from: DateTime<Utc>,
+    pub(crate) to: DateTime<Utc>,
+    pub(crate) buckets: Vec<TimelineBucket>,
 }
 
 /// `{"applications": […], "count": N}`.

@@ -25,12 +25,19 @@ pub(crate) enum Endpoint {
     RecordEvents(String),
     /// `GET /api/v1/statistics`
     Statistics,
+    /// `GET /api/v1/statistics/timeline`
+    Timeline,
     /// `GET /api/v1/applications`
     Applications,
     /// `GET /api/v1/clusters`
     Clusters,
     /// `POST /api/v1/analyze`
     Analyze,
+    /// `GET /api/v1/stream`
+    Stream,
+    /// The dashboard: `GET /ui/` and its files, and the redirects of `/` and `/ui` to it.
+    /// Not part of the API document (docs/openapi.yaml).
+    Ui(crate::ui::UiRequest),
 }
 
 impl Endpoint {
@@ -47,16 +54,20 @@ impl Endpoint {
             Self::Record(_) => "/api/v1/drift-records/{resource_id}",
             Self::RecordEvents(_) => "/api/v1/drift-records/{resource_id}/events",
             Self::Statistics => "/api/v1/statistics",
+            Self::Timeline => "/api/v1/statistics/timeline",
             Self::Applications => "/api/v1/applications",
             Self::Clusters => "/api/v1/clusters",
             Self::Analyze => "/api/v1/analyze",
+            Self::Stream => "/api/v1/stream",
+            Self::Ui(request) => request.template(),
         }
     }
 }
 
 #[cfg(test)]
 impl Endpoint {
-    /// One endpoint of each kind.
+    /// One endpoint of each kind of the API (the dashboard's files, [`Endpoint::Ui`], are
+    /// not API operations).
     fn every() -> Vec<Endpoint> {
         vec![
             Self::Health,
@@ -68,9 +79,11 @@ impl Endpoint {
             Self::Record(String::new()),
             Self::RecordEvents(String::new()),
             Self::Statistics,
+            Self::Timeline,
             Self::Applications,
             Self::Clusters,
             Self::Analyze,
+            Self::Stream,
         ]
     }
 
@@ -132,6 +145,9 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
     let statistics = path!("api" / "v1" / "statistics")
         .and(get())
         .map(|| Endpoint::Statistics);
+    let timeline = path!("api" / "v1" / "statistics" / "timeline")
+        .and(get())
+        .map(|| Endpoint::Timeline);
     let applications = path!("api" / "v1" / "applications")
         .and(get())
         .map(|| Endpoint::Applications);
@@ -141,6 +157,10 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
     let analyze = path!("api" / "v1" / "analyze")
         .and(post())
         .map(|| Endpoint::Analyze);
+    let stream = path!("api" / "v1" / "stream")
+        .and(get())
+        .map(|| Endpoint::Stream);
+    let ui = crate::ui::request().and(get()).map(Endpoint::Ui);
 
     health
         .or(ready)
@@ -159,11 +179,17 @@ pub(crate) fn endpoint() -> BoxedFilter<(Result<Endpoint, Unmatched>,)> {
         .unify()
         .or(statistics)
         .unify()
+        .or(timeline)
+        .unify()
         .or(applications)
         .unify()
         .or(clusters)
         .unify()
         .or(analyze)
+        .unify()
+        .or(stream)
+        .unify()
+        .or(ui)
         .unify()
         .map(Ok)
         .or_else(|rejection: Rejection| async move {

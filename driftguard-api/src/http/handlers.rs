@@ -13,16 +13,19 @@ use warp::reply::Response;
 use super::body::{
     ApplicationBody, ApplicationList, ClusterBody, ClusterList, EventList, FailingApplication,
     NotReadyComponent, ReadyBody, ReadyCluster, RecordList, StatisticsBody, StatusBody,
+    TimelineBody,
 };
 use super::cursor;
 use super::endpoint::Endpoint;
 use super::params::{
-    CLUSTER_PARAMS, EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, resource_id,
+    CLUSTER_PARAMS, EVENT_PARAMS, LIST_PARAMS, Params, STATUS_LIST_PARAMS, TIMELINE_PARAMS,
+    resource_id,
 };
 use super::reply::{ApiError, json};
 use super::views::{self, ClusterView};
 use crate::Service;
 use crate::cluster::ClusterRuntime;
+use crate::connection;
 
 /// The reason `/ready` gives for every component that is not ready, with access control
 /// on.
@@ -60,9 +63,12 @@ pub(crate) async fn answer(endpoint: Endpoint, query: &str, service: &Service) -
         Endpoint::Record(segment) => record(service, query, &segment).await,
         Endpoint::RecordEvents(segment) => events(service, query, &segment).await,
         Endpoint::Statistics => statistics(service, query).await,
+        Endpoint::Timeline => timeline(service, query).await,
         Endpoint::Applications => applications(service, query).await,
         Endpoint::Clusters => clusters(service, query).await,
         Endpoint::Analyze => analyze(service, query),
+        Endpoint::Stream => stream(service, query),
+        Endpoint::Ui(request) => Ok(request.answer()),
     };
     result.unwrap_or_else(ApiError::into_response)
 }
@@ -230,11 +236,21 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let filter = Params::parse(query, accepted)?.record_filter(status)?;
     let records = from_store(service, service.store().list(&filter).await)?;
+    // A page short of its limit that holds records ends the listing: its total is known
+    // without counting.
+    let total = if records.len() < filter.limit.unwrap_or(usize::MAX)
+        && (!records.is_empty() || filter.offset == 0)
+    {
+        u64::try_from(filter.offset + records.len()).unwrap_or(u64::MAX)
+    } else {
+        from_store(service, service.store().count(&filter).await)?
+    };
     Ok(json(
         StatusCode::OK,
         &RecordList {
             count: records.len(),
             drift_records: records,
+            total,
         },
     ))
 }
@@ -308,6 +324,23 @@ async fn statistics(service: &Service, query: &str) -> Result<Response, ApiError
         service.store().statistics(cluster.as_deref()).await,
     )?;
     Ok(json(StatusCode::OK, &StatisticsBody { statistics }))
+}
+
+/// `GET /api/v1/statistics/timeline`: lifecycle events per bucket and severity, up to
+/// the bucket holding the present.
+async fn timeline(service: &Service, query: &str) -> Result<Response, ApiError> {
+    let asked = Params::parse(query, TIMELINE_PARAMS)?.timeline(Utc::now())?;
+    let timeline = from_store(service, service.store().timeline(&asked.query).await)?;
+    Ok(json(
+        StatusCode::OK,
+        &TimelineBody {
+            window: asked.window,
+            step: asked.step,
+            from: asked.query.from,
+            to: asked.query.to(),
+            buckets: timeline.buckets,
+        },
+    ))
 }
 
 /// The applications of every cluster this instance knows (`?cluster=` keeps one), from
@@ -418,4 +451,11 @@ fn analyze(service: &Service, query: &str) -> Result<Response, ApiError> {
             status: "started",
         },
     ))
+}
+
+/// `GET /api/v1/stream`: Server-Sent Events until the client goes away or its connection
+/// is asked to close; 503 when too many streams are open.
+fn stream(service: &Service, query: &str) -> Result<Response, ApiError> {
+    Params::parse(query, &[])?;
+    service.streams().open(service, connection::current())
 }

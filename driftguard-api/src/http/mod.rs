@@ -72,11 +72,15 @@ async fn respond(
     let admitted = auth::filter::admit(service.access(), &request, &presented);
     let token = admitted.as_ref().ok().and_then(|a| a.token.clone());
     let route = matched.as_ref().map_or(UNMATCHED_ROUTE, Endpoint::template);
-    let response = match (matched, admitted) {
+    let mut response = match (matched, admitted) {
         (_, Err(refused)) => refused.into_response(),
         (Ok(endpoint), Ok(_)) => handlers::answer(endpoint, &query, &service).await,
         (Err(unmatched), Ok(_)) => unmatched_answer(unmatched, &method, &path),
     };
+    if crate::ui::covers(path.as_str()) {
+        // The dashboard's paths, an unknown file's 404 included.
+        crate::ui::harden(&mut response);
+    }
     let status = response.status().as_u16();
     let took = started.elapsed();
     service.metrics().request(route, status, took.as_secs_f64());

@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use driftguard_core::ports::{EventFilter, RecordFilter};
-use driftguard_core::{DriftStatus, ResourceId};
+use chrono::{DateTime, TimeDelta, Utc};
+use driftguard_core::ports::{EventFilter, RecordFilter, RecordSort, SortKey, TimelineQuery};
+use driftguard_core::{DriftStatus, DriftType, ResourceId, Severity};
 use percent_encoding::percent_decode_str;
 
 use super::cursor;
@@ -21,6 +21,11 @@ pub(crate) const MAX_LIMIT: usize = 1000;
 /// The longest namespace name Kubernetes allows.
 const MAX_NAMESPACE_LEN: usize = 63;
 
+/// The longest `q` accepted, in characters.
+pub(crate) const MAX_TEXT_LEN: usize = 200;
+/// The most buckets a timeline answers.
+pub(crate) const MAX_TIMELINE_BUCKETS: usize = 720;
+
 /// Parameters of the record lists.
 pub(crate) const LIST_PARAMS: &[&str] = &[
     "cluster",
@@ -30,10 +35,44 @@ pub(crate) const LIST_PARAMS: &[&str] = &[
     "drift_status",
     "limit",
     "offset",
+    "severity",
+    "type",
+    "q",
+    "sort",
 ];
 /// Parameters of the active and resolved lists, whose status is fixed.
-pub(crate) const STATUS_LIST_PARAMS: &[&str] =
-    &["cluster", "namespace", "application", "limit", "offset"];
+pub(crate) const STATUS_LIST_PARAMS: &[&str] = &[
+    "cluster",
+    "namespace",
+    "application",
+    "limit",
+    "offset",
+    "severity",
+    "type",
+    "q",
+    "sort",
+];
+/// Parameters of the statistics timeline.
+pub(crate) const TIMELINE_PARAMS: &[&str] = &["cluster", "window", "step"];
+/// The windows of a timeline, by name, with their length in seconds.
+const TIMELINE_WINDOWS: &[(&str, i64)] = &[
+    ("1h", 3600),
+    ("24h", 24 * 3600),
+    ("7d", 7 * 86_400),
+    ("30d", 30 * 86_400),
+];
+/// The window of a timeline without `window`.
+const DEFAULT_WINDOW: &str = "24h";
+/// The steps of a timeline, by name, with their length in seconds.
+const TIMELINE_STEPS: &[(&str, i64)] = &[
+    ("5m", 300),
+    ("15m", 900),
+    ("1h", 3600),
+    ("6h", 6 * 3600),
+    ("1d", 86_400),
+];
+/// The step of a timeline without `step`.
+const DEFAULT_STEP: &str = "1h";
 /// Parameters of a resource's event history.
 pub(crate) const EVENT_PARAMS: &[&str] = &["cluster", "since", "until", "limit", "cursor"];
 /// Parameters of one record and of the statistics.
@@ -210,6 +249,83 @@ impl Params {
             })
     }
 
+    /// `severity`: `High`, `Medium` or `Low` in any case, or several separated by commas.
+    fn severities(&self) -> Result<Vec<Severity>, ApiError> {
+        let all = [Severity::High, Severity::Medium, Severity::Low];
+        self.list("severity", "`High`, `Medium` or `Low`", |item| {
+            all.into_iter()
+                .find(|s| s.as_str().eq_ignore_ascii_case(item))
+        })
+    }
+
+    /// `type`: a drift type (in any case), or several separated by commas.
+    fn drift_types(&self) -> Result<Vec<DriftType>, ApiError> {
+        let known: Vec<&str> = DriftType::ALL.iter().map(|t| t.as_str()).collect();
+        let expected = format!("a drift type ({})", known.join(", "));
+        self.list("type", &expected, |item| item.parse::<DriftType>().ok())
+    }
+
+    /// The values of a comma-separated parameter `name`, each read by `item` (`None`: not
+    /// one of the `expected` values), without repeats, in the order given.
+    fn list<T: PartialEq>(
+        &self,
+        name: &str,
+        expected: &str,
+        item: impl Fn(&str) -> Option<T>,
+    ) -> Result<Vec<T>, ApiError> {
+        let Some(text) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        let mut values = Vec::new();
+        for part in text.split(',') {
+            let value = item(part.trim()).ok_or_else(|| {
+                ApiError::bad_parameter(
+                    name,
+                    &format!("{expected}, or several separated by commas"),
+                    part,
+                )
+            })?;
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        Ok(values)
+    }
+
+    /// `q`: text the resource id or a drift's path holds, at most [`MAX_TEXT_LEN`]
+    /// characters.
+    fn text(&self) -> Result<Option<String>, ApiError> {
+        let Some(text) = self.get("q") else {
+            return Ok(None);
+        };
+        if text.chars().count() > MAX_TEXT_LEN {
+            return Err(ApiError::bad_parameter(
+                "q",
+                &format!("at most {MAX_TEXT_LEN} characters"),
+                text,
+            ));
+        }
+        Ok(Some(text.to_owned()))
+    }
+
+    /// `sort`: a sort key, optionally after `-` for descending.
+    fn sort(&self) -> Result<RecordSort, ApiError> {
+        let Some(text) = self.get("sort") else {
+            return Ok(RecordSort::default());
+        };
+        text.parse().map_err(|_| {
+            let keys: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
+            ApiError::bad_parameter(
+                "sort",
+                &format!(
+                    "one of {}, optionally after `-` for descending",
+                    keys.join(", ")
+                ),
+                text,
+            )
+        })
+    }
+
     /// The record filter of a list; `status` fixes the lifecycle state (the active and
     /// resolved lists), otherwise `drift_status` may choose it.
     pub(crate) fn record_filter(
@@ -225,8 +341,55 @@ impl Params {
                 Some(status) => Some(status),
                 None => self.drift_status()?,
             },
+            severities: self.severities()?,
+            drift_types: self.drift_types()?,
+            text: self.text()?,
+            sort: self.sort()?,
             limit: Some(self.limit()?),
             offset: self.offset()?,
+        })
+    }
+
+    /// The timeline asked for, up to the bucket holding `now`: `window` and `step` by
+    /// name (24h and 1h by default), `cluster`. A step longer than the window, or more
+    /// than [`MAX_TIMELINE_BUCKETS`] buckets, is a 400 naming `step`.
+    pub(crate) fn timeline(&self, now: DateTime<Utc>) -> Result<TimelineParams, ApiError> {
+        let pick = |name: &str, choices: &[(&'static str, i64)], default: &str| {
+            let text = self.get(name).unwrap_or(default);
+            choices
+                .iter()
+                .find(|(choice, _)| *choice == text)
+                .copied()
+                .ok_or_else(|| {
+                    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                    ApiError::bad_parameter(name, &format!("one of {}", names.join(", ")), text)
+                })
+        };
+        let (window, window_seconds) = pick("window", TIMELINE_WINDOWS, DEFAULT_WINDOW)?;
+        let (step, step_seconds) = pick("step", TIMELINE_STEPS, DEFAULT_STEP)?;
+        let cluster = self.cluster()?;
+        if step_seconds > window_seconds {
+            return Err(ApiError::bad_request(format!(
+                "invalid query parameter `step`: a {step} step is longer than the {window} window"
+            )));
+        }
+        let buckets = usize::try_from(window_seconds / step_seconds).unwrap_or(usize::MAX);
+        if buckets > MAX_TIMELINE_BUCKETS {
+            return Err(ApiError::bad_request(format!(
+                "invalid query parameter `step`: a {step} step over {window} makes {buckets} \
+                 buckets, more than {MAX_TIMELINE_BUCKETS}; choose a longer step or a shorter \
+                 window"
+            )));
+        }
+        Ok(TimelineParams {
+            window,
+            step,
+            query: TimelineQuery::ending_with(
+                now,
+                TimeDelta::seconds(window_seconds),
+                TimeDelta::seconds(step_seconds),
+                cluster,
+            ),
         })
     }
 
@@ -265,6 +428,17 @@ impl Params {
             self.get("cursor").unwrap_or_default(),
         )
     }
+}
+
+/// A timeline request: its window and step as named, and the buckets they make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TimelineParams {
+    /// `window`, e.g. `24h`.
+    pub(crate) window: &'static str,
+    /// `step`, e.g. `1h`.
+    pub(crate) step: &'static str,
+    /// The buckets and the cluster.
+    pub(crate) query: TimelineQuery,
 }
 
 /// The resource id in a path segment, percent-decoded: `Deployment:shop:web`
@@ -344,6 +518,120 @@ mod tests {
                 "{query}: {message}"
             );
         }
+    }
+
+    #[test]
+    fn severity_type_text_and_sort_become_a_filter() {
+        let params = Params::parse(
+            "severity=high,Medium,HIGH&type=scaling,VersionChange&q=IMAGE%5B0%5D&sort=-last_detected",
+            STATUS_LIST_PARAMS,
+        )
+        .unwrap();
+        let filter = params.record_filter(Some(DriftStatus::Active)).unwrap();
+        assert_eq!(filter.severities, [Severity::High, Severity::Medium]);
+        assert_eq!(
+            filter.drift_types,
+            [DriftType::Scaling, DriftType::VersionChange]
+        );
+        assert_eq!(filter.text.as_deref(), Some("IMAGE[0]"));
+        assert_eq!(filter.sort.to_string(), "-last_detected");
+        let defaults = Params::parse("severity=&type=&q=&sort=", LIST_PARAMS)
+            .unwrap()
+            .record_filter(None)
+            .unwrap();
+        assert!(defaults.severities.is_empty() && defaults.drift_types.is_empty());
+        assert_eq!(
+            (defaults.text, defaults.sort),
+            (None, RecordSort::default())
+        );
+        let longest = "x".repeat(MAX_TEXT_LEN);
+        let params = Params::parse(&format!("q={longest}"), LIST_PARAMS).unwrap();
+        assert_eq!(params.record_filter(None).unwrap().text, Some(longest));
+    }
+
+    #[test]
+    fn bad_severities_types_texts_and_sorts_name_their_parameter() {
+        for (query, parameter, names) in [
+            ("severity=Critical", "severity", "`High`, `Medium` or `Low`"),
+            ("severity=High,", "severity", "got ``"),
+            (
+                "type=Scaling,Nope",
+                "type",
+                "AnnotationChange, ConfigMapChange",
+            ),
+            ("type=Nope", "type", "VolumeChange), or several"),
+            ("sort=kind", "sort", "resource_id, severity, first_detected"),
+            ("sort=--severity", "sort", "after `-` for descending"),
+            ("sort=Severity", "sort", "got `Severity`"),
+        ] {
+            let params = Params::parse(query, LIST_PARAMS).unwrap();
+            let message = error(params.record_filter(None));
+            assert!(
+                message.contains(&format!("`{parameter}`")) && message.contains(names),
+                "{query}: {message}"
+            );
+        }
+        let too_long = format!("q={}", "é".repeat(MAX_TEXT_LEN + 1));
+        let message = error(
+            Params::parse(&too_long, LIST_PARAMS)
+                .unwrap()
+                .record_filter(None),
+        );
+        assert!(
+            message.contains("`q`: expected at most 200 characters"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_timeline_ends_with_the_bucket_of_now() {
+        let now = DateTime::parse_from_rfc3339("2026-03-04T10:17:31Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let asked = Params::parse("", TIMELINE_PARAMS)
+            .unwrap()
+            .timeline(now)
+            .unwrap();
+        assert_eq!((asked.window, asked.step), ("24h", "1h"));
+        assert_eq!(asked.query.buckets, 24);
+        assert_eq!(asked.query.from.to_rfc3339(), "2026-03-03T11:00:00+00:00");
+        assert_eq!(asked.query.to().to_rfc3339(), "2026-03-04T11:00:00+00:00");
+        assert_eq!(asked.query.cluster, None);
+        let asked = Params::parse("window=30d&step=1h&cluster=east", TIMELINE_PARAMS)
+            .unwrap()
+            .timeline(now)
+            .unwrap();
+        assert_eq!(asked.query.buckets, 720);
+        assert_eq!(asked.query.cluster.as_deref(), Some("east"));
+        let asked = Params::parse("window=1h&step=15m", TIMELINE_PARAMS)
+            .unwrap()
+            .timeline(now)
+            .unwrap();
+        assert_eq!(asked.query.from.to_rfc3339(), "2026-03-04T09:30:00+00:00");
+        assert_eq!(asked.query.buckets, 4);
+    }
+
+    #[test]
+    fn bad_timelines_name_their_parameter() {
+        for (query, named) in [
+            ("window=2h", "`window`: expected one of 1h, 24h, 7d, 30d"),
+            ("step=1m", "`step`: expected one of 5m, 15m, 1h, 6h, 1d"),
+            (
+                "window=1h&step=6h",
+                "`step`: a 6h step is longer than the 1h window",
+            ),
+            (
+                "window=7d&step=5m",
+                "`step`: a 5m step over 7d makes 2016 buckets",
+            ),
+            ("window=30d&step=15m", "makes 2880 buckets, more than 720"),
+            ("cluster=a%20b", "`cluster`"),
+        ] {
+            let params = Params::parse(query, TIMELINE_PARAMS).unwrap();
+            let message = error(params.timeline(Utc::now()));
+            assert!(message.contains(named), "{query}: {message}");
+        }
+        assert!(error(Params::parse("since=x", TIMELINE_PARAMS)).contains("`since`"));
     }
 
     #[test]

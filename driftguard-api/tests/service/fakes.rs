@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use driftguard_core::ports::{EventFilter, EventPage, LiveChangeStream, RecordFilter};
+use driftguard_core::ports::{
+    EventFilter, EventPage, LiveChangeStream, RecordFilter, Timeline, TimelineQuery,
+};
 use driftguard_core::stats::DriftStatistics;
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive, InMemoryStore};
 use driftguard_core::{
@@ -220,6 +222,16 @@ impl DriftStore for TestStore {
         }
         self.check()?;
         self.inner.list(filter).await
+    }
+
+    async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
+        self.check()?;
+        self.inner.count(filter).await
+    }
+
+    async fn timeline(&self, query: &TimelineQuery) -> Result<Timeline, PortError> {
+        self.check()?;
+        self.inner.timeline(query).await
     }
 
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {

@@ -235,17 +235,40 @@ where
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the whole body")
-        .to_bytes();
+    let body = body_of(response).await;
     Answer {
         status,
         content_type,
         body,
     }
+}
+
+/// The whole body of `response`; of an event stream, which does not end, what it sent up
+/// to the end of its first event.
+pub async fn body_of(response: hyper::Response<hyper::body::Incoming>) -> Bytes {
+    let event_stream = response
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let mut body = response.into_body();
+    if !event_stream {
+        return body.collect().await.expect("the whole body").to_bytes();
+    }
+    let mut received = Vec::new();
+    while !received.windows(2).any(|w| w == b"\n\n") {
+        let frame = tokio::time::timeout(PATIENCE, body.frame())
+            .await
+            .expect("the stream's first event");
+        match frame {
+            Some(frame) => {
+                if let Ok(data) = frame.expect("a body frame").into_data() {
+                    received.extend_from_slice(&data);
+                }
+            }
+            None => break,
+        }
+    }
+    Bytes::from(received)
 }
 
 /// Polls `condition` until it holds; fails after a very generous bound.

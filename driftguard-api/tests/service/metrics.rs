@@ -104,6 +104,7 @@ async fn metrics_have_exactly_the_documented_names_and_types() {
         ("driftguard_leader", "gauge"),
         ("driftguard_cluster_ready", "gauge"),
         ("driftguard_active_drift_types", "gauge"),
+        ("driftguard_http_streams", "gauge"),
     ] {
         assert_eq!(
             types.get(name).map(String::as_str),

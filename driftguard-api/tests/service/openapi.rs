@@ -32,6 +32,6 @@ async fn every_documented_operation_answers_with_a_documented_status() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12);
+    assert_eq!(checked, 14);
     service.stop().await.unwrap();
 }

@@ -368,8 +368,8 @@ async fn analyze_is_accepted_and_runs_a_full_analysis() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json_errors() {
     let service = Harness::start(fixtures::desired(), fixtures::live_in_sync()).await;
+    // `/` redirects to the dashboard (tests/service/ui.rs).
     for path in [
-        "/",
         "/nope",
         "/api/v1/drift-records/Deployment:shop:web/history",
         "/api/v2/statistics",
