@@ -2,10 +2,10 @@
 # Runs DriftGuard's whole test suite on a fresh Debian machine.
 #
 # Installs what the build and the tests need when it is missing (C libraries for git2,
-# git, promtool, kubectl with its built-in Kustomize), creates target/test-venv with the
-# pinned test servers (kmock, nx-27017) and helm-python-sdk (Helm v4's template engine,
-# which the tests' `helm` command in test-support/helm runs on), then runs every test of
-# the workspace. Tests start their own servers on 127.0.0.1 from that environment. Set
+# git, promtool, kubectl with its built-in Kustomize, Chromium and chromedriver), creates
+# target/test-venv with the pinned test servers (kmock, nx-27017) and helm-python-sdk
+# (Helm v4's template engine, which the tests' `helm` command in test-support/helm runs
+# on), then runs every test of the workspace. Tests start their own servers on 127.0.0.1 from that environment. Set
 # DRIFTGUARD_TEST_MONGODB_URI to also run the store contract suite against a real MongoDB.
 set -euo pipefail
 
@@ -21,6 +21,12 @@ command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_packages+=(libssl-dev)
 command -v git >/dev/null 2>&1 || need_packages+=(git)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
+# The dashboard's browser tests (driftguard-bin/tests/ui_browser.rs) drive headless
+# Chromium through chromedriver, both from Debian (same version), with a font for legible
+# screenshots.
+command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || [[ -x /usr/bin/chromedriver ]] || need_packages+=(chromium-driver)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need_packages+=(fonts-dejavu-core)
 if ((${#need_packages[@]})); then
     echo "==> installing ${need_packages[*]}"
     "${sudo_cmd[@]}" apt-get update -qq

@@ -1,6 +1,8 @@
 //! Real servers for DriftGuard's integration tests, started on 127.0.0.1 and stopped
 //! when dropped.
 //!
+//! - [`browser`]: headless Chromium over chromedriver (Debian's packages), for the
+//!   dashboard's tests;
 //! - [`git`]: `git daemon` (git://) and `git http-backend` (smart HTTP) over a repository
 //!   built by the test;
 //! - [`helm`]: a `helm` command (`helm template` on Helm v4's engine, from PyPI's
@@ -16,6 +18,7 @@
 //! The Python servers come from the virtual environment that `scripts/test.sh` creates;
 //! a test that needs one and cannot find it fails with a message saying how to get it.
 
+pub mod browser;
 pub mod check;
 pub mod files;
 pub mod git;
