@@ -30,8 +30,9 @@ detection:
 YAML
 }
 
-# How many full analyses the service on PORT has completed.
+# How many full analyses the service on PORT has completed, over all its clusters.
 full_analyses() {
     curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
-        awk '/^driftguard_analyses_total\{mode="full",outcome="success"\}/ {print int($2)}'
+        awk '/^driftguard_analyses_total\{/ && /mode="full"/ && /outcome="success"/ {n += $2}
+             END {print int(n)}'
 }
