@@ -70,7 +70,15 @@ pub struct Chromedriver {
 
 impl Chromedriver {
     /// Starts chromedriver on a free port and waits until it reports ready.
+    ///
+    /// Starts are serialized within the test process: between choosing a free port and
+    /// chromedriver binding it, a second start could choose the same port, fail to bind,
+    /// and talk to the first test's chromedriver until that one is stopped.
     pub fn start() -> Self {
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let binary = chromedriver();
         let dir = tempfile::Builder::new()
             .prefix("driftguard-chromedriver-")
@@ -99,6 +107,8 @@ impl Chromedriver {
         loop {
             let (_, status) = raw_command(address, "GET", "/status", None);
             if status["value"]["ready"] == true {
+                // Ours answered, not another process on a reused port.
+                child.assert_running();
                 break;
             }
             child.assert_running();
