@@ -3,14 +3,13 @@
 //! the watch cache seeing creates, changes and deletes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use driftguard_core::secret::FingerprintKey;
 use driftguard_core::{LiveChange, LiveChangeKind, LiveSource, ResourceId};
 use driftguard_sources::kube::{KubeLiveSource, KubeSourceConfig, TypeWarningReason};
 use driftguard_test_support::kube::{KmockServer, TEST_TOKEN};
+use driftguard_test_support::logs::CapturedLogs;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -131,36 +130,6 @@ fn ids(snapshot: &driftguard_core::LiveSnapshot) -> Vec<String> {
 fn admin_client(server: &KmockServer) -> kube::Client {
     let config = kube::Config::new(server.url().parse().expect("kmock URL"));
     kube::Client::try_from(config).expect("a client for kmock")
-}
-
-/// Everything logged while the guard lives, on this thread (the tests run on one thread).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Waits for the next change notification; a generous guard against a hang, not a
@@ -429,8 +398,8 @@ async fn single_objects_are_fetched_and_missing_ones_are_none() {
 
 #[tokio::test]
 async fn secret_values_never_leave_the_adapter() {
-    let logs = Logs::default();
-    let _guard = logs.capture();
+    let logs = CapturedLogs::default();
+    let _guard = logs.capture(tracing::Level::TRACE);
     let server = KmockServer::start(&seed());
     let source = connect(KubeSourceConfig {
         exclude_system_namespaces: false,

@@ -7,13 +7,13 @@
 //! emulator, each with leases of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use driftguard_core::Leadership;
 use driftguard_sources::lease::{LeaderElectionConfig, LeaseElection, cluster_lease_name};
 use driftguard_test_support::kube::{KmockServer, TEST_TOKEN};
+use driftguard_test_support::logs::CapturedLogs;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use kube::api::{Api, ObjectMeta, PostParams};
 use serde_json::json;
@@ -134,41 +134,10 @@ impl Killable {
     }
 }
 
-/// Everything logged on this thread while the guard lives (the tests' runtimes run their
-/// tasks on the test's thread).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_lone_elector_leads_renews_and_releases_on_cancel() {
-    let logs = Logs::default();
-    let _guard = logs.capture();
+    let logs = CapturedLogs::default();
+    let _guard = logs.capture(tracing::Level::DEBUG);
     let duration = Duration::from_secs(1);
     let solo = election("solo-1", duration).await;
     let cancel = CancellationToken::new();
@@ -431,8 +400,8 @@ async fn electors_of_different_clusters_each_lead_their_own() {
 
 #[tokio::test]
 async fn a_leader_that_cannot_renew_steps_down_before_its_lease_runs_out() {
-    let logs = Logs::default();
-    let _guard = logs.capture();
+    let logs = CapturedLogs::default();
+    let _guard = logs.capture(tracing::Level::DEBUG);
     // An emulator of its own, stopped under the leader.
     let private = KmockServer::start(&json!({}));
     let duration = Duration::from_secs(1);

@@ -25,6 +25,7 @@ pub mod git;
 pub mod helm;
 pub mod http;
 pub mod kube;
+pub mod logs;
 pub mod mongo;
 pub mod process;
 pub mod python;
