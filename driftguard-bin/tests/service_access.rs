@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use driftguard_test_support::http;
 use driftguard_test_support::python::workspace_root;
 use driftguard_test_support::service::ServiceProcess;
+use driftguard_test_support::tokens::sha256sum;
 
 const READER: &str = "reader-bin-3e7a91c5";
 const ADMIN: &str = "admin-bin-b04d2f86";
@@ -20,22 +21,6 @@ const NEXT: &str = "next-bin-6c18e0a2";
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_driftguard"))
-}
-
-/// What `printf %s "$TOKEN" | sha256sum` prints, from the tool itself.
-fn sha256sum(token: &str) -> String {
-    let output = Command::new("sh")
-        .args(["-c", "printf %s \"$TOKEN\" | sha256sum"])
-        .env("TOKEN", token)
-        .output()
-        .expect("sh and sha256sum run");
-    assert!(output.status.success());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 fn tokens_text(entries: &[(&str, &str, &str)]) -> String {

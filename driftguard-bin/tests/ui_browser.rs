@@ -14,7 +14,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -23,6 +22,7 @@ use driftguard_test_support::files::copy_tree;
 use driftguard_test_support::http;
 use driftguard_test_support::python::workspace_root;
 use driftguard_test_support::service::ServiceProcess;
+use driftguard_test_support::tokens::sha256sum;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ui-reader-5d0c7e2a91";
@@ -34,22 +34,6 @@ fn binary() -> &'static Path {
 /// Where every run leaves its screenshots.
 fn screenshots() -> PathBuf {
     workspace_root().join("target/ui-screenshots")
-}
-
-/// What `printf %s "$TOKEN" | sha256sum` prints.
-fn sha256sum(token: &str) -> String {
-    let output = Command::new("sh")
-        .args(["-c", "printf %s \"$TOKEN\" | sha256sum"])
-        .env("TOKEN", token)
-        .output()
-        .expect("sh and sha256sum run");
-    assert!(output.status.success());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 /// The shop example copied into `dir` (so that a test may edit it), with its records in a

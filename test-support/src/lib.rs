@@ -30,3 +30,4 @@ pub mod mongo;
 pub mod process;
 pub mod python;
 pub mod service;
+pub mod tokens;
