@@ -124,11 +124,9 @@ fn metric(metrics: &str, series: &str) -> Option<f64> {
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }
 
-#[test]
-fn one_process_analyses_two_clusters_and_a_cluster_that_is_down_only_marks_itself() {
-    let dir = tempfile::tempdir().unwrap();
-    let east = cluster("fast");
-    let west = cluster("slow");
+/// One process analysing `east` and `west` (the list form), each cluster with its own
+/// application whose ConfigMap says `fast`, records in a SQLite file in `dir`.
+fn two_clusters_config(dir: &Path, east: &KmockServer, west: &KmockServer) -> PathBuf {
     let config = format!(
         "\
 database:
@@ -151,13 +149,21 @@ applications:
     folder: {west_folder}
     cluster: west
 {DETECTION}",
-        db = dir.path().join("driftguard.db").display(),
+        db = dir.join("driftguard.db").display(),
         east = east.kubeconfig().display(),
         west = west.kubeconfig().display(),
-        east_folder = folder(dir.path(), "east", "fast").display(),
-        west_folder = folder(dir.path(), "west", "fast").display(),
+        east_folder = folder(dir, "east", "fast").display(),
+        west_folder = folder(dir, "west", "fast").display(),
     );
-    let config = write(dir.path(), "config.yaml", &config);
+    write(dir, "config.yaml", &config)
+}
+
+#[test]
+fn one_process_analyses_two_clusters_and_a_cluster_that_is_down_only_marks_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let east = cluster("fast");
+    let west = cluster("slow");
+    let config = two_clusters_config(dir.path(), &east, &west);
     let mut driftguard = ServiceProcess::start(binary(), &config, &[]);
     driftguard.wait_for("both clusters analysed", |d| {
         d.get("/ready").1["status"] == "ready"
@@ -519,32 +525,7 @@ fn check_compares_the_cluster_it_is_told_of_a_list() {
     let dir = tempfile::tempdir().unwrap();
     let east = cluster("fast");
     let west = cluster("slow");
-    let config = format!(
-        "\
-sources:
-  live: kubernetes
-clusters:
-  - name: east
-    kubeconfig: {east}
-  - name: west
-    kubeconfig: {west}
-kubernetes:
-  namespaces: [shop]
-  resource_types: [configmaps]
-applications:
-  - name: shop-east
-    folder: {east_folder}
-    cluster: east
-  - name: shop-west
-    folder: {west_folder}
-    cluster: west
-{DETECTION}",
-        east = east.kubeconfig().display(),
-        west = west.kubeconfig().display(),
-        east_folder = folder(dir.path(), "east", "fast").display(),
-        west_folder = folder(dir.path(), "west", "fast").display(),
-    );
-    let config = write(dir.path(), "config.yaml", &config);
+    let config = two_clusters_config(dir.path(), &east, &west);
     let check = |extra: &[&str]| {
         std::process::Command::new(binary())
             .args(["check", "--config"])
