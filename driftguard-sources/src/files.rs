@@ -19,11 +19,11 @@ use crate::render::kustomization::normalize;
 use crate::render::{ApplicationRender, Capabilities, DesiredReader, RenderConfig, Renderer};
 
 fn read_tree(reader: &ManifestReader, root: &Path) -> Result<Vec<Resource>, Error> {
-    let mut resources = Vec::new();
-    for file in manifest_files(root)? {
-        resources.extend(reader.read_file(&file)?);
-    }
-    Ok(resources)
+    let files: Vec<(PathBuf, PathBuf)> = manifest_files(root)?
+        .into_iter()
+        .map(|file| (file.clone(), file))
+        .collect();
+    reader.read_files(&files)
 }
 
 /// Desired state from a folder: manifests as written, or rendered when the folder holds

@@ -5,14 +5,18 @@
 //! this module. Errors name the file and line and never quote the content.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use driftguard_core::secret::{FingerprintKey, fingerprint_secret, secret_shape_problem};
 use driftguard_core::{Origin, Resource};
+use rayon::prelude::*;
 use serde_json::Value;
 use serde_saphyr::{Budget, Spanned};
 
 use crate::Error;
 use crate::special_file::{self, special_kind};
+
+mod yaml_events;
 
 /// Size and shape limits that keep a hostile or broken file from exhausting memory or stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,53 @@ pub struct ManifestReader {
     limits: ManifestLimits,
 }
 
+/// A document read and skipped, with why: logged once the file's objects are read, in
+/// the order of the files (files are read in parallel).
+#[derive(Debug)]
+enum Skipped {
+    /// Not a mapping.
+    NotAnObject,
+    /// No apiVersion, kind or metadata.
+    NotAManifest,
+    /// A build tool's own file (a Kustomization), of this kind.
+    ToolFile(String),
+}
+
+/// The objects of one file, and the documents skipped in it (with their lines).
+type FileRead = (Vec<Resource>, Vec<(u64, Skipped)>);
+
+/// Logs the documents skipped in `path`.
+fn log_skipped(path: &Path, skipped: &[(u64, Skipped)]) {
+    for (line, why) in skipped {
+        let line = *line;
+        match why {
+            Skipped::NotAnObject => {
+                tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes object (not a mapping)");
+            }
+            Skipped::NotAManifest => {
+                tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes manifest (no apiVersion, kind or metadata)");
+            }
+            Skipped::ToolFile(kind) => {
+                tracing::warn!(file = %path.display(), line, kind = %kind, "skipped a build-tool file that is not applied to the cluster");
+            }
+        }
+    }
+}
+
+/// Threads that parse manifest files, one per core, each with a stack deep enough for
+/// the depth limit; `None` if the system refused to start them.
+fn parser_threads() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("manifest-parser-{i}"))
+            .stack_size(PARSER_STACK_BYTES)
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// One parsed document and the line it starts on.
 struct Document {
     value: Value,
@@ -95,6 +146,30 @@ impl ManifestReader {
     /// Reads the file at `path`, naming it `shown` in errors and origins (a path relative
     /// to the repository root, say).
     pub fn read_file_as(&self, path: &Path, shown: &Path) -> Result<Vec<Resource>, Error> {
+        let (resources, skipped) = self.read_file_quietly(path, shown)?;
+        log_skipped(shown, &skipped);
+        Ok(resources)
+    }
+
+    /// Reads several files, `(path, shown)` each as [`Self::read_file_as`] does, on every
+    /// core: the objects come in the files' order, and so do the warnings about skipped
+    /// documents; the first file (in that order) that cannot be read is the error.
+    pub fn read_files(&self, files: &[(PathBuf, PathBuf)]) -> Result<Vec<Resource>, Error> {
+        let read = |(path, shown): &(PathBuf, PathBuf)| self.read_file_quietly(path, shown);
+        let per_file: Vec<Result<FileRead, Error>> = match parser_threads() {
+            Some(pool) if files.len() > 1 => pool.install(|| files.par_iter().map(read).collect()),
+            _ => files.iter().map(read).collect(),
+        };
+        let mut resources = Vec::new();
+        for ((_, shown), read) in files.iter().zip(per_file) {
+            let (objects, skipped) = read?;
+            log_skipped(shown, &skipped);
+            resources.extend(objects);
+        }
+        Ok(resources)
+    }
+
+    fn read_file_quietly(&self, path: &Path, shown: &Path) -> Result<FileRead, Error> {
         let io_error = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::NotFound {
@@ -116,11 +191,17 @@ impl ManifestReader {
             });
         }
         let bytes = std::fs::read(path).map_err(io_error)?;
-        self.read_bytes(shown, &bytes)
+        self.read_bytes_quietly(shown, &bytes)
     }
 
     /// Reads manifest content; `path` names it in errors and origins.
     pub fn read_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Vec<Resource>, Error> {
+        let (resources, skipped) = self.read_bytes_quietly(path, bytes)?;
+        log_skipped(path, &skipped);
+        Ok(resources)
+    }
+
+    fn read_bytes_quietly(&self, path: &Path, bytes: &[u8]) -> Result<FileRead, Error> {
         let not_text = || Error::NotText {
             path: path.to_owned(),
         };
@@ -135,6 +216,7 @@ impl ManifestReader {
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let documents = self.parse_on_large_stack(path, text, is_json)?;
         let mut resources = Vec::new();
+        let mut skipped = Vec::new();
         for document in documents {
             if document.bytes > self.limits.max_document_bytes {
                 self.check_large_document(path, &document)?;
@@ -149,9 +231,15 @@ impl ManifestReader {
                     ),
                 });
             }
-            self.collect(path, document.line, document.value, &mut resources)?;
+            self.collect(
+                path,
+                document.line,
+                document.value,
+                &mut resources,
+                &mut skipped,
+            )?;
         }
-        Ok(resources)
+        Ok((resources, skipped))
     }
 
     /// A document over the size limit is refused, unless it is a `List` (a dump of many
@@ -195,6 +283,14 @@ impl ManifestReader {
         text: &str,
         is_json: bool,
     ) -> Result<Vec<Document>, Error> {
+        if parser_threads().is_some_and(|pool| pool.current_thread_index().is_some()) {
+            // Already on a parser thread, whose stack is as large.
+            return if is_json {
+                parse_json(path, text)
+            } else {
+                self.parse_yaml(path, text)
+            };
+        }
         std::thread::scope(|scope| {
             let parser = std::thread::Builder::new()
                 .name("manifest-parser".to_owned())
@@ -221,33 +317,33 @@ impl ManifestReader {
     }
 
     fn parse_yaml(&self, path: &Path, text: &str) -> Result<Vec<Document>, Error> {
-        // Anchors and aliases may repeat what the text holds, but not multiply it: a few
-        // thousand aliases in a small file could otherwise expand into gigabytes.
-        let mut budget = Budget::default();
-        budget.max_depth = self.limits.max_depth;
-        budget.max_documents = usize::MAX;
-        // Text without aliases holds at most about one node per two bytes.
-        budget.max_events = text
-            .len()
-            .saturating_mul(2)
-            .saturating_add(2 * EXPANSION_ALLOWANCE);
-        budget.max_nodes = text.len().saturating_add(EXPANSION_ALLOWANCE);
-        budget.max_total_scalar_bytes = text
-            .len()
-            .saturating_mul(2)
-            .saturating_add(16 * EXPANSION_ALLOWANCE);
-        budget.max_recorded_anchor_bytes = budget.max_total_scalar_bytes;
-        // kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml): `0644` is octal 420 and
-        // `yes`/`on` are booleans. Read them the same way, or a mode written in octal
-        // would look like drift against the decimal the API server returns.
-        let options = serde_saphyr::options! {
-            budget: Some(budget),
-            with_snippet: false,
-            legacy_octal_numbers: true,
-            strict_booleans: false,
-        };
-        let parsed: Vec<Spanned<Value>> = serde_saphyr::from_multiple_with_options(text, options)
-            .map_err(|error| yaml_error(path, &error))?;
+        // The usual shape of manifests is read from the parser's events; anything else,
+        // and every error, the full way.
+        if let Some(documents) = yaml_events::read_documents(text, self.limits.max_depth) {
+            let offsets: Vec<usize> = documents
+                .iter()
+                .map(|d| d.offset)
+                .chain(std::iter::once(text.len()))
+                .collect();
+            let documents: Vec<Document> = documents
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| Document {
+                    line: d.line.max(1),
+                    bytes: offsets[i + 1].saturating_sub(offsets[i]),
+                    value: d.value,
+                })
+                .collect();
+            // A document near the size limit gets the full reader's accounting.
+            if documents
+                .iter()
+                .all(|d| d.bytes < self.limits.max_document_bytes / 2)
+            {
+                return Ok(documents);
+            }
+        }
+        let parsed =
+            saphyr_documents(text, self.limits).map_err(|error| yaml_error(path, &error))?;
         let offsets: Vec<usize> = parsed
             .iter()
             .map(|d| d.referenced.span().offset() as usize)
@@ -270,6 +366,7 @@ impl ManifestReader {
         line: u64,
         value: Value,
         out: &mut Vec<Resource>,
+        skipped: &mut Vec<(u64, Skipped)>,
     ) -> Result<(), Error> {
         let invalid = |reason: String| Error::InvalidObject {
             path: path.to_owned(),
@@ -286,7 +383,7 @@ impl ManifestReader {
                 ));
             }
             _ => {
-                tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes object (not a mapping)");
+                skipped.push((line, Skipped::NotAnObject));
                 return Ok(());
             }
         };
@@ -302,11 +399,11 @@ impl ManifestReader {
             if map.contains_key("metadata") || (api_version.is_some() && !is_helm_chart(&map)) {
                 return Err(invalid("the document has no `kind`".to_owned()));
             }
-            tracing::warn!(file = %path.display(), line, "skipped a document that is not a Kubernetes manifest (no apiVersion, kind or metadata)");
+            skipped.push((line, Skipped::NotAManifest));
             return Ok(());
         };
         if api_version.as_deref().is_some_and(is_tooling_api) {
-            tracing::warn!(file = %path.display(), line, kind = %kind, "skipped a build-tool file that is not applied to the cluster");
+            skipped.push((line, Skipped::ToolFile(kind)));
             return Ok(());
         }
         let named = map
@@ -336,7 +433,7 @@ impl ManifestReader {
                     )));
                 }
                 let item = fill_list_item(item, item_kind, api_version.as_deref());
-                self.collect(path, line, item, out)
+                self.collect(path, line, item, out, skipped)
                     .map_err(|error| match error {
                         Error::InvalidObject { path, line, reason } => Error::InvalidObject {
                             path,
@@ -364,6 +461,39 @@ impl ManifestReader {
         out.push(resource);
         Ok(())
     }
+}
+
+/// Every document of `text` read by serde-saphyr with the reader's budget: anchors and
+/// aliases may repeat what the text holds, but not multiply it (a few thousand aliases in
+/// a small file could otherwise expand into gigabytes).
+fn saphyr_documents(
+    text: &str,
+    limits: ManifestLimits,
+) -> Result<Vec<Spanned<Value>>, serde_saphyr::Error> {
+    let mut budget = Budget::default();
+    budget.max_depth = limits.max_depth;
+    budget.max_documents = usize::MAX;
+    // Text without aliases holds at most about one node per two bytes.
+    budget.max_events = text
+        .len()
+        .saturating_mul(2)
+        .saturating_add(2 * EXPANSION_ALLOWANCE);
+    budget.max_nodes = text.len().saturating_add(EXPANSION_ALLOWANCE);
+    budget.max_total_scalar_bytes = text
+        .len()
+        .saturating_mul(2)
+        .saturating_add(16 * EXPANSION_ALLOWANCE);
+    budget.max_recorded_anchor_bytes = budget.max_total_scalar_bytes;
+    // kubectl reads manifests as YAML 1.1 (sigs.k8s.io/yaml): `0644` is octal 420 and
+    // `yes`/`on` are booleans. Read them the same way, or a mode written in octal
+    // would look like drift against the decimal the API server returns.
+    let options = serde_saphyr::options! {
+        budget: Some(budget),
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        strict_booleans: false,
+    };
+    serde_saphyr::from_multiple_with_options(text, options)
 }
 
 /// The length of `value` as compact JSON, counted without writing it anywhere.

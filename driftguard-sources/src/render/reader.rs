@@ -132,9 +132,11 @@ impl DesiredReader {
         for unit in &units {
             let Some(unit_folder) = unit_folder(unit) else {
                 if let Unit::Plain(files) = unit {
-                    for file in files {
-                        resources.extend(self.manifests.read_file_as(file, &shown(file))?);
-                    }
+                    let files: Vec<(PathBuf, PathBuf)> = files
+                        .iter()
+                        .map(|file| (file.clone(), shown(file)))
+                        .collect();
+                    resources.extend(self.manifests.read_files(&files)?);
                 }
                 continue;
             };
