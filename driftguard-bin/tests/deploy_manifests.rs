@@ -106,12 +106,13 @@ fn deploy_objects() -> Vec<Resource> {
         .resources
 }
 
-fn object<'a>(objects: &'a [Resource], id: &str) -> &'a Value {
-    &objects
+fn object(objects: &[Resource], id: &str) -> Value {
+    objects
         .iter()
         .find(|r| r.id.to_string() == id)
         .unwrap_or_else(|| panic!("deploy/ has no {id}"))
         .object
+        .to_value()
 }
 
 /// Deserialises `object` into `T` and back: the type accepts it, and nothing is lost on
@@ -285,7 +286,7 @@ fn every_object_is_valid_for_its_kind() {
             &resource.id.to_string(),
             &resource.api_version,
             resource.id.kind(),
-            &resource.object,
+            &resource.object.to_value(),
         );
     }
 }
@@ -349,7 +350,7 @@ fn the_cluster_role_reads_exactly_the_watched_types_and_no_secrets() {
     assert_eq!(config["kubernetes"]["namespaces"], serde_json::json!([]));
     let role: ClusterRole = typed(
         "ClusterRole::driftguard-reader",
-        object(&objects, "ClusterRole::driftguard-reader"),
+        &object(&objects, "ClusterRole::driftguard-reader"),
     );
     assert!(role.aggregation_rule.is_none());
     let rules = role.rules.as_deref().unwrap_or_default();
@@ -384,14 +385,14 @@ fn the_cluster_role_reads_exactly_the_watched_types_and_no_secrets() {
         .find(|r| r.id.kind() == "ClusterRole")
         .expect("docs/rbac.yaml has a ClusterRole");
     assert_eq!(
-        documented.object["rules"],
+        documented.object.to_value()["rules"],
         object(&objects, "ClusterRole::driftguard-reader")["rules"]
     );
 
     // Bound to DriftGuard's ServiceAccount, which the Deployment runs as.
     let binding: ClusterRoleBinding = typed(
         "ClusterRoleBinding::driftguard-reader",
-        object(&objects, "ClusterRoleBinding::driftguard-reader"),
+        &object(&objects, "ClusterRoleBinding::driftguard-reader"),
     );
     assert_eq!(binding.role_ref.kind, "ClusterRole");
     assert_eq!(binding.role_ref.name, "driftguard-reader");
@@ -535,14 +536,14 @@ fn the_documented_secret_reader_grants_secrets_only_in_the_watched_namespaces() 
 fn deployment(objects: &[Resource]) -> Deployment {
     typed(
         "Deployment:driftguard:driftguard",
-        object(objects, "Deployment:driftguard:driftguard"),
+        &object(objects, "Deployment:driftguard:driftguard"),
     )
 }
 
 fn config_map(objects: &[Resource]) -> ConfigMap {
     typed(
         "ConfigMap:driftguard:driftguard-config",
-        object(objects, "ConfigMap:driftguard:driftguard-config"),
+        &object(objects, "ConfigMap:driftguard:driftguard-config"),
     )
 }
 
@@ -813,7 +814,7 @@ fn the_deployment_runs_driftguard_hardened_with_what_its_configuration_names() {
     // The claim the data volume uses exists.
     let claim: PersistentVolumeClaim = typed(
         "PersistentVolumeClaim:driftguard:driftguard-data",
-        object(&objects, "PersistentVolumeClaim:driftguard:driftguard-data"),
+        &object(&objects, "PersistentVolumeClaim:driftguard:driftguard-data"),
     );
     let claim_spec = claim.spec.expect("spec");
     assert_eq!(
@@ -835,7 +836,7 @@ fn the_service_and_the_service_monitor_reach_the_pod() {
         .unwrap();
     let service: Service = typed(
         "Service:driftguard:driftguard",
-        object(&objects, "Service:driftguard:driftguard"),
+        &object(&objects, "Service:driftguard:driftguard"),
     );
     let service_labels = service.metadata.labels.clone().unwrap();
     let spec = service.spec.unwrap();
@@ -852,7 +853,7 @@ fn the_service_and_the_service_monitor_reach_the_pod() {
 
     let monitor: ServiceMonitor = typed(
         "ServiceMonitor:driftguard:driftguard",
-        object(&objects, "ServiceMonitor:driftguard:driftguard"),
+        &object(&objects, "ServiceMonitor:driftguard:driftguard"),
     );
     let wanted = monitor.spec.selector.match_labels.unwrap();
     assert!(wanted.iter().all(|(k, v)| service_labels.get(k) == Some(v)));
@@ -874,7 +875,7 @@ fn the_network_policy_admits_only_monitoring_and_labelled_clients_on_the_api_por
     let objects = deploy_objects();
     let policy: NetworkPolicy = typed(
         "NetworkPolicy:driftguard:driftguard",
-        object(&objects, "NetworkPolicy:driftguard:driftguard"),
+        &object(&objects, "NetworkPolicy:driftguard:driftguard"),
     );
     let namespace = policy.metadata.namespace.clone().expect("namespaced");
     let spec = policy.spec.expect("spec");
@@ -956,7 +957,7 @@ fn the_network_policy_admits_only_monitoring_and_labelled_clients_on_the_api_por
     // The Service sends its port to the same container port.
     let service: Service = typed(
         "Service:driftguard:driftguard",
-        object(&objects, "Service:driftguard:driftguard"),
+        &object(&objects, "Service:driftguard:driftguard"),
     );
     let target = service.spec.unwrap().ports.unwrap()[0].target_port.clone();
     assert_eq!(target, Some(IntOrString::String("http".to_owned())));
@@ -999,7 +1000,7 @@ fn the_image_is_built_multi_stage_and_runs_as_the_deployments_user() {
     assert!(ignore.lines().any(|l| l.trim() == "target"), "{ignore}");
     let namespace: Namespace = typed(
         "Namespace::driftguard",
-        object(&objects, "Namespace::driftguard"),
+        &object(&objects, "Namespace::driftguard"),
     );
     assert_eq!(namespace.metadata.name.as_deref(), Some("driftguard"));
 }
@@ -1117,7 +1118,7 @@ fn the_documented_overlay_labels_the_operator_objects_or_drops_both() {
     let base = kinds(
         &deploy_objects()
             .iter()
-            .map(|r| r.object.clone())
+            .map(|r| r.object.to_value())
             .collect::<Vec<_>>(),
     );
     assert_eq!(

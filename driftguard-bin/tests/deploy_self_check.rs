@@ -104,7 +104,7 @@ fn the_live_dump_is_what_the_cluster_returns_after_kubectl_apply() {
     assert_eq!(desired_ids, live_ids);
     for object in &live.resources {
         let id = object.id.to_string();
-        let metadata = &object.object["metadata"];
+        let metadata = &object.object.to_value()["metadata"];
         for field in ["uid", "resourceVersion", "creationTimestamp"] {
             assert!(metadata[field].is_string(), "{id}: no metadata.{field}");
         }
@@ -132,7 +132,8 @@ fn the_live_dump_is_what_the_cluster_returns_after_kubectl_apply() {
             .remove("annotations");
         assert_eq!(annotations, Some(serde_json::json!({})), "{id}");
         assert_eq!(
-            applied, declared.object,
+            applied,
+            declared.object.to_value(),
             "{id}: last-applied differs from deploy/"
         );
     }

@@ -3,9 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{CompareSettings, PreparedObject, compare};
+use crate::compare::{CompareSettings, Comparison, PreparedObject, compare};
 use crate::k8s::kinds::{
     is_cluster_scoped_kind, is_known_cluster_scoped_custom_kind, is_namespaced_kind,
 };
@@ -15,7 +16,8 @@ use crate::model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource, Unobse
 use crate::normalize::versions::align_to;
 use crate::plausibility::Plausibility;
 use crate::record::{
-    DEFAULT_APPLICATION, DriftEvent, DriftRecord, REMOVED_EVERYWHERE, advance, orphan, retire,
+    DEFAULT_APPLICATION, DriftEvent, DriftRecord, REMOVED_EVERYWHERE, Transition, advance, orphan,
+    retire,
 };
 use crate::{Error, ResourceId};
 
@@ -181,8 +183,9 @@ impl Scopes {
         for resource in resources {
             let kind = resource.id.kind();
             if kind == "CustomResourceDefinition" {
-                schemas.learn_crd(&resource.object, live);
-                let spec = resource.object.get("spec");
+                let object = resource.object.to_value();
+                schemas.learn_crd(&object, live);
+                let spec = object.get("spec");
                 let crd_kind = spec
                     .and_then(|s| s.get("names"))
                     .and_then(|n| n.get("kind"))
@@ -259,10 +262,66 @@ fn resolve_id(
     scoped
 }
 
+/// How one comparison came out, for the summaries.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Missing,
+    InSync,
+    Drifted,
+}
+
+impl Outcome {
+    fn of(comparison: &Comparison) -> Self {
+        if comparison.is_missing() {
+            Self::Missing
+        } else if comparison.in_sync() {
+            Self::InSync
+        } else {
+            Self::Drifted
+        }
+    }
+}
+
+/// Parses a declared object and its live counterpart again, and compares them.
+fn compare_pair(
+    id: ResourceId,
+    resource: Resource,
+    live: Option<Resource>,
+    schemas: &SchemaCatalog,
+    settings: &DetectionSettings,
+) -> Comparison {
+    let options = &settings.compare.canonical;
+    let mut desired_object = resource.object.to_value();
+    drop(resource.object);
+    if let Some(live) = &live {
+        align_to(&mut desired_object, &live.api_version);
+    }
+    let api_version = live.as_ref().map_or(resource.api_version.as_str(), |live| {
+        live.api_version.as_str()
+    });
+    let schema = schemas.cursor(api_version, id.kind());
+    let prepared_desired = PreparedObject::new(desired_object, options, schema);
+    let prepared_live = live
+        .as_ref()
+        .map(|live| PreparedObject::new(live.object.to_value(), options, schema));
+    compare(
+        id,
+        resource.api_version,
+        &prepared_desired,
+        prepared_live.as_ref(),
+        &settings.compare,
+        schema,
+    )
+}
+
 /// Whether `resource` is a deploy tool's hook, which DriftGuard does not track.
 pub fn is_deploy_hook(resource: &Resource) -> bool {
+    if !HOOK_ANNOTATIONS.iter().any(|a| resource.object.mentions(a)) {
+        return false;
+    }
     resource
         .object
+        .to_value()
         .get("metadata")
         .and_then(|m| m.get("annotations"))
         .and_then(serde_json::Value::as_object)
@@ -514,50 +573,46 @@ pub(crate) fn run_analysis(
     outcome
         .not_observed
         .sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    let mut ids: Vec<ResourceId> = declared.keys().cloned().collect();
-    ids.sort();
-    let options = &settings.compare.canonical;
-    for id in ids {
-        let Some((index, resource)) = declared.remove(&id) else {
-            continue;
-        };
-        let live = live_by_id.remove(&id);
-        let mut desired_object = resource.object;
-        if let Some(live) = &live {
-            align_to(&mut desired_object, &live.api_version);
-        }
-        let api_version = live.as_ref().map_or(resource.api_version.as_str(), |live| {
-            live.api_version.as_str()
-        });
-        let schema = schemas.cursor(api_version, id.kind());
-        let prepared_desired = PreparedObject::new(desired_object, options, schema);
-        let prepared_live = live.map(|live| PreparedObject::new(live.object, options, schema));
-        let comparison = compare(
-            id.clone(),
-            resource.api_version,
-            &prepared_desired,
-            prepared_live.as_ref(),
-            &settings.compare,
-            schema,
-        );
-        let application = &mut outcome.applications[index];
-        let summary = &mut application.summary;
+    // Each declared object with its live counterpart, in id order: compared on every
+    // core, each pair parsed, compared and dropped in turn.
+    let mut pairs: Vec<(ResourceId, usize, Resource, Option<Resource>)> = declared
+        .into_iter()
+        .map(|(id, (index, resource))| {
+            let live = live_by_id.remove(&id);
+            (id, index, resource, live)
+        })
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = outcome
+        .applications
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    let compared: Vec<(usize, Outcome, Transition)> = pairs
+        .into_par_iter()
+        .map(|(id, index, resource, live)| {
+            let comparison = compare_pair(id, resource, live, &schemas, settings);
+            let kind = Outcome::of(&comparison);
+            let transition = advance(
+                previous.get(&comparison.resource_id),
+                &comparison,
+                &settings.cluster,
+                names[index],
+                revisions[index].as_deref(),
+                now,
+            );
+            (index, kind, transition)
+        })
+        .collect();
+    outcome.records.reserve(compared.len());
+    for (index, kind, transition) in compared {
+        let summary = &mut outcome.applications[index].summary;
         summary.resources += 1;
-        if comparison.is_missing() {
-            summary.missing += 1;
-        } else if comparison.in_sync() {
-            summary.in_sync += 1;
-        } else {
-            summary.drifted += 1;
+        match kind {
+            Outcome::Missing => summary.missing += 1,
+            Outcome::InSync => summary.in_sync += 1,
+            Outcome::Drifted => summary.drifted += 1,
         }
-        let transition = advance(
-            previous.get(&id),
-            &comparison,
-            &settings.cluster,
-            &application.name,
-            revisions[index].as_deref(),
-            now,
-        );
         outcome.records.push(transition.record);
         outcome.events.extend(transition.events);
     }
@@ -617,9 +672,13 @@ pub(crate) fn run_analysis(
             match live_by_id.remove(&p.resource_id) {
                 Some(live) => {
                     let schema = schemas.cursor(&live.api_version, p.resource_id.kind());
-                    let live_hash = PreparedObject::new(live.object, options, schema)
-                        .hash
-                        .to_hex();
+                    let live_hash = PreparedObject::new(
+                        live.object.to_value(),
+                        &settings.compare.canonical,
+                        schema,
+                    )
+                    .hash
+                    .to_hex();
                     Some(orphan(
                         p,
                         settings.compare.classifier.orphaned_severity,

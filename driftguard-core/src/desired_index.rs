@@ -1,57 +1,22 @@
 //! The desired state of the last full analysis, kept between analyses for targeted ones.
 //!
 //! A live change is analysed against the desired state that the last full analysis read,
-//! without asking Git again. Kept parsed, that state would cost several times its JSON
-//! text per resource for as long as the service runs; kept as compact JSON text, indexed
-//! by resource id, it costs about its own size, and the one object a change concerns is
-//! parsed again in microseconds.
+//! without asking Git again. Its objects are compact JSON text ([`crate::ObjectText`]),
+//! shared with the snapshot they came from and indexed by resource id: about their own
+//! size, and the one object a change concerns is parsed again in microseconds.
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
+use crate::ResourceId;
 use crate::analysis::ApplicationDesired;
-use crate::model::{DesiredSnapshot, Origin, Resource};
-use crate::{Error, ResourceId};
+use crate::model::{DesiredSnapshot, Resource};
 
-/// One desired object as compact JSON text.
+/// One desired object (its JSON text shared with the snapshot it came from).
 #[derive(Debug)]
 struct KeptResource {
-    id: ResourceId,
-    api_version: Box<str>,
-    object: Box<str>,
-    origin: Option<Origin>,
+    resource: Resource,
     /// Index of its application in [`DesiredIndex::applications`].
     application: usize,
-}
-
-impl KeptResource {
-    fn keep(resource: &Resource, application: usize) -> Self {
-        Self {
-            id: resource.id.clone(),
-            api_version: resource.api_version.as_str().into(),
-            // A `Value` always serialises: its map keys are strings.
-            object: serde_json::to_string(&resource.object)
-                .unwrap_or_default()
-                .into_boxed_str(),
-            origin: resource.origin.clone(),
-            application,
-        }
-    }
-
-    fn restore(&self) -> Result<Resource, Error> {
-        let object: Value =
-            serde_json::from_str(&self.object).map_err(|e| Error::InvalidObject {
-                origin: self.origin.as_ref().map(ToString::to_string),
-                reason: format!("the kept desired object no longer parses: {e}"),
-            })?;
-        Ok(Resource {
-            id: self.id.clone(),
-            api_version: self.api_version.to_string(),
-            object,
-            origin: self.origin.clone(),
-        })
-    }
 }
 
 /// What is kept of an application besides its objects.
@@ -86,7 +51,10 @@ impl DesiredIndex {
                     .by_id
                     .entry(resource.id.clone())
                     .or_default()
-                    .push(KeptResource::keep(resource, position));
+                    .push(KeptResource {
+                        resource: resource.clone(),
+                        application: position,
+                    });
             }
         }
         index
@@ -123,7 +91,7 @@ impl DesiredIndex {
     /// the kept order, applications without a candidate left out): those declared with
     /// `id` itself and, for a namespaced `id`, those declared without a namespace (whose
     /// namespace the analysis fills in).
-    pub fn candidates(&self, id: &ResourceId) -> Result<Vec<ApplicationDesired>, Error> {
+    pub fn candidates(&self, id: &ResourceId) -> Vec<ApplicationDesired> {
         let without_namespace = id.namespace().is_some().then(|| id.with_namespace(None));
         let mut found: Vec<Vec<Resource>> = self.applications.iter().map(|_| Vec::new()).collect();
         for kept in [Some(id), without_namespace.as_ref()]
@@ -132,10 +100,9 @@ impl DesiredIndex {
             .filter_map(|key| self.by_id.get(key))
             .flatten()
         {
-            found[kept.application].push(kept.restore()?);
+            found[kept.application].push(kept.resource.clone());
         }
-        Ok(self
-            .applications
+        self.applications
             .iter()
             .zip(found)
             .filter(|(_, resources)| !resources.is_empty())
@@ -148,15 +115,16 @@ impl DesiredIndex {
                     render: None,
                 },
             })
-            .collect())
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
+    use crate::model::Origin;
 
     fn resource(object: Value) -> Resource {
         Resource::from_object(
@@ -201,7 +169,7 @@ mod tests {
         let index = DesiredIndex::keep(&[ApplicationDesired::single(snapshot.clone())]);
         assert_eq!(index.len(), 3);
         let id: ResourceId = "Deployment:shop:web".parse().expect("an id");
-        let (revision, resources) = resources_of(index.candidates(&id).expect("parses"));
+        let (revision, resources) = resources_of(index.candidates(&id));
         assert_eq!(revision.as_deref(), Some("0123abcd"));
         assert_eq!(resources, vec![snapshot.resources[0].clone()]);
     }
@@ -211,13 +179,13 @@ mod tests {
         let snapshot = snapshot();
         let index = DesiredIndex::keep(&[ApplicationDesired::single(snapshot.clone())]);
         let in_shop: ResourceId = "ConfigMap:shop:settings".parse().expect("an id");
-        let (_, resources) = resources_of(index.candidates(&in_shop).expect("parses"));
+        let (_, resources) = resources_of(index.candidates(&in_shop));
         assert_eq!(
             resources,
             vec![snapshot.resources[2].clone(), snapshot.resources[1].clone()]
         );
         let elsewhere: ResourceId = "ConfigMap:billing:settings".parse().expect("an id");
-        let (_, resources) = resources_of(index.candidates(&elsewhere).expect("parses"));
+        let (_, resources) = resources_of(index.candidates(&elsewhere));
         assert_eq!(resources, vec![snapshot.resources[1].clone()]);
     }
 
@@ -230,7 +198,7 @@ mod tests {
             "Service:shop:web",
         ] {
             let id: ResourceId = id.parse().expect("an id");
-            assert!(index.candidates(&id).expect("parses").is_empty());
+            assert!(index.candidates(&id).is_empty());
         }
         assert!(DesiredIndex::default().is_empty());
     }

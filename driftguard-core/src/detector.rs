@@ -361,7 +361,7 @@ impl Detector {
         let Some(kept) = lock(&self.last_desired).clone() else {
             return Ok(None);
         };
-        let mut candidates = kept.index.candidates(id)?;
+        let mut candidates = kept.index.candidates(id);
         let mut stored = None;
         if candidates.is_empty() {
             if !kept.orphans.contains(id) {

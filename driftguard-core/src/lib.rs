@@ -67,6 +67,7 @@ pub mod k8s;
 pub mod managed;
 pub mod model;
 pub mod normalize;
+pub mod object_text;
 pub mod path;
 pub mod plausibility;
 pub mod ports;
@@ -88,6 +89,7 @@ pub use id::ResourceId;
 pub use model::{
     DesiredSnapshot, LiveCoverage, LiveSnapshot, Origin, RenderSummary, Resource, Unobserved,
 };
+pub use object_text::ObjectText;
 pub use ports::{
     DesiredSource, DriftStore, LiveChange, LiveChangeKind, LiveChangeStream, LiveSource, PortError,
     PortErrorKind,

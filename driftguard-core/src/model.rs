@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::k8s::schema::ClusterSchema;
+use crate::object_text::ObjectText;
 use crate::{Error, ResourceId};
 
 /// Where a resource was read from, for error messages and reports (`file:line`).
@@ -27,7 +28,8 @@ impl std::fmt::Display for Origin {
     }
 }
 
-/// One Kubernetes object as a source delivered it: its identity and its full JSON form.
+/// One Kubernetes object as a source delivered it: its identity and its full JSON form,
+/// held as compact text ([`ObjectText`]) until it is compared.
 ///
 /// Secret values in `object` are already keyed fingerprints: adapters call
 /// [`crate::secret::fingerprint_secret`] before building a `Resource`.
@@ -37,8 +39,8 @@ pub struct Resource {
     pub id: ResourceId,
     /// The object's `apiVersion`, e.g. `apps/v1`.
     pub api_version: String,
-    /// The whole object as JSON.
-    pub object: Value,
+    /// The whole object as compact JSON text.
+    pub object: ObjectText,
     /// Where it came from, when the source knows.
     pub origin: Option<Origin>,
 }
@@ -102,7 +104,7 @@ impl Resource {
         Ok(Self {
             id: ResourceId::new(kind, namespace.as_deref(), name),
             api_version,
-            object,
+            object: ObjectText::new(&object),
             origin,
         })
     }

@@ -226,7 +226,7 @@ fn watch_latency(c: &mut Criterion) {
     group.finish();
     let id = ResourceId::namespaced("ConfigMap", "shop", format!("flags-{round}"));
     let cached = runtime.block_on(source.object(&id)).unwrap().unwrap();
-    assert_eq!(cached.object["data"]["round"], round.to_string());
+    assert_eq!(cached.object.to_value()["data"]["round"], round.to_string());
 }
 
 /// Resident memory of this process, in KiB (Linux).

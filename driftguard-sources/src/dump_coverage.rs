@@ -76,7 +76,7 @@ fn declared_kind(text: &str, resources: &[Resource]) -> Result<String, Error> {
     if let Some(kind) = resources
         .iter()
         .filter(|r| r.id.kind() == "CustomResourceDefinition")
-        .find_map(|crd| crd_kind(&crd.object, spec.plural(), group))
+        .find_map(|crd| crd_kind(&crd.object.to_value(), spec.plural(), group))
     {
         return Ok(kind);
     }

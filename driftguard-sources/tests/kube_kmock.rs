@@ -167,18 +167,18 @@ async fn reads_all_namespaces_except_system_ones_with_kind_and_api_version_fille
         .find(|r| r.id.to_string() == "Deployment:shop:web")
         .unwrap();
     assert_eq!(web.api_version, "apps/v1");
-    assert_eq!(web.object["kind"], "Deployment");
-    assert_eq!(web.object["apiVersion"], "apps/v1");
+    assert_eq!(web.object.to_value()["kind"], "Deployment");
+    assert_eq!(web.object.to_value()["apiVersion"], "apps/v1");
     assert_eq!(
-        web.object["spec"]["template"]["spec"]["containers"][0]["image"],
+        web.object.to_value()["spec"]["template"]["spec"]["containers"][0]["image"],
         "nginx:1.25.3"
     );
     // Field ownership stays: the detector needs it to name the hand edit's manager.
     assert_eq!(
-        web.object["metadata"]["managedFields"][1]["manager"],
+        web.object.to_value()["metadata"]["managedFields"][1]["manager"],
         "kubectl-edit"
     );
-    assert!(web.object["metadata"]["resourceVersion"].is_string());
+    assert!(web.object.to_value()["metadata"]["resourceVersion"].is_string());
     assert_eq!(
         web.origin.as_ref().unwrap().location,
         "/apis/apps/v1/namespaces/shop/deployments/web"
@@ -319,7 +319,7 @@ async fn discovery_resolves_plurals_group_forms_and_custom_resources() {
         .find(|r| r.id.to_string() == "CronTab:shop:nightly-report")
         .expect("the custom resource");
     assert_eq!(crontab.api_version, "stable.example.com/v1");
-    assert_eq!(crontab.object["spec"]["cronSpec"], "0 3 * * *");
+    assert_eq!(crontab.object.to_value()["spec"]["cronSpec"], "0 3 * * *");
 }
 
 #[tokio::test]
@@ -363,8 +363,8 @@ async fn single_objects_are_fetched_and_missing_ones_are_none() {
         .await
         .unwrap()
         .expect("shop/web exists");
-    assert_eq!(web.object["kind"], "Deployment");
-    assert_eq!(web.object["spec"]["replicas"], 3);
+    assert_eq!(web.object.to_value()["kind"], "Deployment");
+    assert_eq!(web.object.to_value()["spec"]["replicas"], 3);
     let missing = source
         .object(&ResourceId::namespaced("Deployment", "shop", "nope"))
         .await
@@ -391,7 +391,7 @@ async fn single_objects_are_fetched_and_missing_ones_are_none() {
         .unwrap()
         .expect("the secret");
     assert_eq!(
-        secret.object["data"]["password"],
+        secret.object.to_value()["data"]["password"],
         key().fingerprint(DB_PASSWORD.as_bytes())
     );
 }
@@ -453,14 +453,14 @@ async fn secret_values_never_leave_the_adapter() {
         .find(|r| r.id.to_string() == "Secret:shop:db-credentials")
         .unwrap();
     let fingerprint = key().fingerprint(DB_PASSWORD.as_bytes());
-    assert_eq!(db.object["data"]["password"], fingerprint);
-    let applied =
-        db.object["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
-            .as_str()
-            .unwrap();
+    let db = db.object.to_value();
+    assert_eq!(db["data"]["password"], fingerprint);
+    let applied = db["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+        .as_str()
+        .unwrap();
     assert!(applied.contains(&fingerprint), "{applied}");
     assert_eq!(
-        from_cache.object["data"]["token"],
+        from_cache.object.to_value()["data"]["token"],
         key().fingerprint(NEW_SECRET.as_bytes())
     );
 }
@@ -508,8 +508,8 @@ async fn the_watch_sees_a_create_a_change_and_a_delete() {
         }
     );
     let cached = source.object(&id).await.unwrap().expect("in the cache");
-    assert_eq!(cached.object["data"]["CHECKOUT_V2"], "false");
-    assert_eq!(cached.object["kind"], "ConfigMap");
+    assert_eq!(cached.object.to_value()["data"]["CHECKOUT_V2"], "false");
+    assert_eq!(cached.object.to_value()["kind"], "ConfigMap");
 
     config_maps
         .patch(
@@ -527,10 +527,10 @@ async fn the_watch_sees_a_create_a_change_and_a_delete() {
         }
     );
     let changed = source.object(&id).await.unwrap().unwrap();
-    assert_eq!(changed.object["data"]["CHECKOUT_V2"], "true");
+    assert_eq!(changed.object.to_value()["data"]["CHECKOUT_V2"], "true");
     let snapshot = source.snapshot().await.unwrap();
     let in_snapshot = snapshot.resources.iter().find(|r| r.id == id).unwrap();
-    assert_eq!(in_snapshot.object["data"]["CHECKOUT_V2"], "true");
+    assert_eq!(in_snapshot.object.to_value()["data"]["CHECKOUT_V2"], "true");
 
     // A change in a system namespace is not announced: the next notification is the
     // delete, which comes after it on the same watch.

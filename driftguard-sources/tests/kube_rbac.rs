@@ -28,12 +28,12 @@ fn the_cluster_role_grants_read_verbs_on_the_default_types_only() {
         .find(|r| r.id.kind() == "ClusterRoleBinding")
         .expect("a ClusterRoleBinding");
     assert_eq!(
-        binding.object["roleRef"]["name"],
-        role.object["metadata"]["name"]
+        binding.object.to_value()["roleRef"]["name"],
+        role.object.to_value()["metadata"]["name"]
     );
 
     let mut granted = BTreeSet::new();
-    for rule in role.object["rules"].as_array().expect("rules") {
+    for rule in role.object.to_value()["rules"].as_array().expect("rules") {
         if let Some(urls) = rule.get("nonResourceURLs").and_then(Value::as_array) {
             assert_eq!(rule["verbs"], serde_json::json!(["get"]), "{rule}");
             for url in urls {

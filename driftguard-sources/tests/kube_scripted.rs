@@ -615,7 +615,7 @@ async fn relist_after_gone(gone: fn() -> Reply) {
         .iter()
         .find(|r| r.id.name() == "changed")
         .unwrap();
-    assert_eq!(changed.object["data"]["version"], "21");
+    assert_eq!(changed.object.to_value()["data"]["version"], "21");
     assert_eq!(
         list_requests(&server, "/api/v1/configmaps").len(),
         2,
@@ -679,7 +679,7 @@ async fn the_watch_resumes_where_it_stopped_when_the_stream_ends() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(a.object["data"]["version"], "12");
+    assert_eq!(a.object.to_value()["data"]["version"], "12");
     let lists = list_requests(&server, "/api/v1/configmaps");
     assert_eq!(lists.len(), 1, "resuming needs no new list");
     let watch_versions: Vec<Option<String>> = server

@@ -287,7 +287,7 @@ fn yaml_1_1_scalars_read_as_kubectl_reads_them() {
     let snapshot = FolderDesiredSource::new(dir.path(), key())
         .and_then(|source| source.read())
         .expect("reads");
-    let pod = &snapshot.resources[0].object;
+    let pod = &snapshot.resources[0].object.to_value();
     let spec = &pod["spec"];
     assert_eq!(spec["enableServiceLinks"], serde_json::json!(false));
     assert_eq!(spec["containers"][0]["stdin"], serde_json::json!(true));

@@ -101,7 +101,9 @@ fn an_overlay_is_built_as_kustomize_builds_it() {
         &secret.id.to_string(),
         "Secret:shop:prod-web-secret-"
     ));
-    let deployment = &find(&snapshot, "Deployment:shop:prod-web").object;
+    let deployment = &find(&snapshot, "Deployment:shop:prod-web")
+        .object
+        .to_value();
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
         container["envFrom"][0]["configMapRef"]["name"],
@@ -121,7 +123,7 @@ fn an_overlay_is_built_as_kustomize_builds_it() {
         "shop"
     );
     // The JSON 6902 patch.
-    let service = &find(&snapshot, "Service:shop:prod-web").object;
+    let service = &find(&snapshot, "Service:shop:prod-web").object.to_value();
     assert_eq!(
         service["metadata"]["annotations"]["shop.example.com/tier"],
         "frontend"
@@ -138,7 +140,7 @@ fn an_overlay_is_built_as_kustomize_builds_it() {
     assert!(!text.contains("prod-api-key-do-not-show"), "{text}");
     assert!(!text.contains("cHJvZC1hcGkta2V5LWRvLW5vdC1zaG93"), "{text}");
     assert!(
-        secret.object["data"]["API_KEY"]
+        secret.object.to_value()["data"]["API_KEY"]
             .as_str()
             .is_some_and(|v| v.starts_with("fingerprint:"))
     );
@@ -235,14 +237,14 @@ fn a_chart_is_rendered_with_its_values_files_in_order_and_set_values() {
         ],
         "the CRD from crds/ (--include-crds) and the hook are rendered; NOTES.txt is not"
     );
-    let config = &find(&snapshot, "ConfigMap::").object["data"];
+    let config = &find(&snapshot, "ConfigMap::").object.to_value()["data"];
     // values.yaml, then values-prod.yaml (log level), then values-eu.yaml (region).
     assert_eq!(config["LOG_LEVEL"], "warn");
     assert_eq!(config["CURRENCY"], "EUR");
     assert_eq!(config["REGION"], "eu-west-1");
     // The destination namespace is the release namespace.
     assert_eq!(config["RELEASE_NAMESPACE"], "billing");
-    let deployment = &find(&snapshot, "Deployment::").object;
+    let deployment = &find(&snapshot, "Deployment::").object.to_value();
     assert_eq!(deployment["spec"]["replicas"], 3);
     assert_eq!(
         deployment["spec"]["template"]["spec"]["containers"][0]["image"],
@@ -263,7 +265,9 @@ fn a_chart_without_settings_renders_with_its_defaults_as_release_of_its_folder_n
     )
     .read()
     .expect("the chart renders");
-    let config = &find(&snapshot, "ConfigMap::billing-config").object["data"];
+    let config = &find(&snapshot, "ConfigMap::billing-config")
+        .object
+        .to_value()["data"];
     assert_eq!(config["LOG_LEVEL"], "info");
     assert_eq!(config["RELEASE_NAMESPACE"], "payments");
 }
@@ -637,7 +641,7 @@ async fn applications_of_one_repository_share_one_fetch_and_a_revision_is_render
     );
     let changed = shop.snapshot().await.unwrap();
     assert_eq!(changed.render.unwrap().rendered, 1);
-    let deployment = &find(&changed, "Deployment:shop:prod-web").object;
+    let deployment = &find(&changed, "Deployment:shop:prod-web").object.to_value();
     assert_eq!(
         deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"],
         Value::from("1")

@@ -10,7 +10,7 @@ use driftguard_core::analysis::{
     AnalysisOutcome, ApplicationDesired, analyze_applications, is_deploy_hook,
 };
 use driftguard_core::secret::FingerprintKey;
-use driftguard_core::{DesiredSnapshot, LiveSnapshot, ResourceId};
+use driftguard_core::{DesiredSnapshot, LiveSnapshot, ObjectText, ResourceId};
 use driftguard_sources::kube::TypeWarningReason;
 use driftguard_sources::{
     CapabilitiesSource, KubeLiveSource, LiveKind, ManifestLimits, ManifestReader, RenderMode,
@@ -33,7 +33,7 @@ pub struct Checked {
 
 /// Desired objects by id, as declared (Secret values already fingerprinted).
 #[derive(Default)]
-pub struct DesiredObjects(HashMap<ResourceId, Value>);
+pub struct DesiredObjects(HashMap<ResourceId, ObjectText>);
 
 impl DesiredObjects {
     /// The object tracked as `id`: declared with that id, or without a namespace and
@@ -42,7 +42,7 @@ impl DesiredObjects {
         self.0
             .get(id)
             .or_else(|| self.0.get(&id.with_namespace(None)))
-            .cloned()
+            .map(ObjectText::to_value)
     }
 }
 

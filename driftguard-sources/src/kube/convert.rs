@@ -100,16 +100,16 @@ mod tests {
         let resource = to_resource(item, &secrets(), &key, "list").unwrap();
         assert_eq!(resource.id.to_string(), "Secret:shop:db");
         assert_eq!(resource.api_version, "v1");
-        assert_eq!(resource.object["kind"], "Secret");
+        assert_eq!(resource.object.to_value()["kind"], "Secret");
         let text = format!("{resource:?}");
         assert!(!text.contains("aHVudGVyMi1kYg=="));
         assert!(!text.contains("hunter2-db"));
         assert_eq!(
-            resource.object["data"]["password"],
+            resource.object.to_value()["data"]["password"],
             key.fingerprint(b"hunter2-db")
         );
         assert_eq!(
-            resource.object["metadata"]["managedFields"][0]["manager"],
+            resource.object.to_value()["metadata"]["managedFields"][0]["manager"],
             "kubectl-edit"
         );
         assert_eq!(

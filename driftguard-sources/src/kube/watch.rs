@@ -31,7 +31,7 @@ use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 
 use crate::Error;
-use crate::kube::convert::{build, to_resource};
+use crate::kube::convert::to_resource;
 use crate::kube::discovery::ResolvedType;
 use crate::kube::listing::describe_target;
 use crate::kube::namespaces::{ListTarget, NamespaceScope};
@@ -44,8 +44,9 @@ const CHANGE_BUFFER: usize = 4096;
 /// Pause before a watcher that ended or hit a 410 on a fresh watch is started again.
 const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
-/// One cached object: its JSON text, Secret values already fingerprinted.
-type Cached = Box<str>;
+/// One cached object, held as compact JSON text ([`driftguard_core::ObjectText`]),
+/// Secret values already fingerprinted; snapshots share the text rather than copy it.
+type Cached = Resource;
 
 /// The cached objects of one type in one target.
 #[derive(Debug, Default)]
@@ -70,13 +71,6 @@ struct Slot {
 impl Slot {
     fn lock(&self) -> std::sync::MutexGuard<'_, TargetCache> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The resource a cached text stands for; `None` if it cannot be read back, which
-    /// cannot happen for text this module wrote.
-    fn expand(&self, text: &str) -> Option<Resource> {
-        let object = serde_json::from_str(text).ok()?;
-        build(object, &self.ty, &self.request).ok()
     }
 
     /// Whether this slot holds `id`'s type and namespace.
@@ -119,19 +113,9 @@ fn significant_change(old: &Value, new: &Value) -> bool {
     old != new && essential(old) != essential(new)
 }
 
-/// [`significant_change`] between two cached texts; equal texts are no change, and
-/// text that cannot be read back counts as changed.
-fn texts_differ_significantly(old: &str, new: &str) -> bool {
-    if old == new {
-        return false;
-    }
-    match (
-        serde_json::from_str::<Value>(old),
-        serde_json::from_str::<Value>(new),
-    ) {
-        (Ok(old), Ok(new)) => significant_change(&old, &new),
-        _ => true,
-    }
+/// [`significant_change`] between two cached objects; equal texts are no change.
+fn differ_significantly(old: &Resource, new: &Resource) -> bool {
+    old.object != new.object && significant_change(&old.object.to_value(), &new.object.to_value())
 }
 
 impl WatchShared {
@@ -157,9 +141,7 @@ impl WatchShared {
                 return None;
             }
             resources.reserve(cache.objects.len());
-            for text in cache.objects.values() {
-                resources.push(slot.expand(text)?);
-            }
+            resources.extend(cache.objects.values().cloned());
         }
         Some(resources)
     }
@@ -175,10 +157,7 @@ impl WatchShared {
         if !(cache.synced && cache.healthy) {
             return None;
         }
-        match cache.objects.get(id) {
-            Some(text) => slot.expand(text).map(Some),
-            None => Some(None),
-        }
+        Some(cache.objects.get(id).cloned())
     }
 
     /// Whether `id`'s type is watched at all.
@@ -239,20 +218,20 @@ impl WatchShared {
             match event {
                 Event::Init => cache.pending = Some(BTreeMap::new()),
                 Event::InitApply(object) => {
-                    if let Some((resource, text)) = self.convert(slot, object, &mut cache) {
+                    if let Some(resource) = self.convert(slot, object, &mut cache) {
                         cache
                             .pending
                             .get_or_insert_with(BTreeMap::new)
-                            .insert(resource.id, text);
+                            .insert(resource.id.clone(), resource);
                     }
                 }
                 Event::InitDone => {
                     let listed = cache.pending.take().unwrap_or_default();
                     let previous = std::mem::replace(&mut cache.objects, listed);
                     if cache.synced {
-                        for (id, text) in &cache.objects {
+                        for (id, object) in &cache.objects {
                             match previous.get(id) {
-                                Some(old) if !texts_differ_significantly(old, text) => {}
+                                Some(old) if !differ_significantly(old, object) => {}
                                 _ => announce.push(LiveChange {
                                     id: id.clone(),
                                     kind: LiveChangeKind::Applied,
@@ -274,14 +253,13 @@ impl WatchShared {
                     cache.healthy = true;
                 }
                 Event::Apply(object) => {
-                    if let Some((resource, text)) = self.convert(slot, object, &mut cache) {
-                        let id = resource.id;
-                        let changed = cache.objects.get(&id).is_none_or(|old| {
-                            **old != *text
-                                && serde_json::from_str::<Value>(old)
-                                    .is_ok_and(|old| significant_change(&old, &resource.object))
-                        });
-                        cache.objects.insert(id.clone(), text);
+                    if let Some(resource) = self.convert(slot, object, &mut cache) {
+                        let id = resource.id.clone();
+                        let changed = cache
+                            .objects
+                            .get(&id)
+                            .is_none_or(|old| differ_significantly(old, &resource));
+                        cache.objects.insert(id.clone(), resource);
                         cache.healthy = true;
                         if changed {
                             announce.push(LiveChange {
@@ -292,7 +270,7 @@ impl WatchShared {
                     }
                 }
                 Event::Delete(object) => {
-                    if let Some((resource, _)) = self.convert(slot, object, &mut cache) {
+                    if let Some(resource) = self.convert(slot, object, &mut cache) {
                         cache.objects.remove(&resource.id);
                         cache.healthy = true;
                         announce.push(LiveChange {
@@ -320,7 +298,7 @@ impl WatchShared {
         slot: &Slot,
         object: DynamicObject,
         cache: &mut TargetCache,
-    ) -> Option<(Resource, Cached)> {
+    ) -> Option<Resource> {
         if !self.scope.admits(object.metadata.namespace.as_deref()) {
             return None;
         }
@@ -330,11 +308,7 @@ impl WatchShared {
         };
         let converted = serde_json::to_value(object)
             .map_err(unreadable)
-            .and_then(|value| to_resource(value, &slot.ty, &self.key, &slot.request))
-            .and_then(|resource| {
-                let text = serde_json::to_string(&resource.object).map_err(unreadable)?;
-                Ok((resource, text.into_boxed_str()))
-            });
+            .and_then(|value| to_resource(value, &slot.ty, &self.key, &slot.request));
         match converted {
             Ok(converted) => Some(converted),
             Err(error) => {

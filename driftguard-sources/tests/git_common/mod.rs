@@ -59,7 +59,11 @@ pub fn config_map_value(snapshot: &DesiredSnapshot, name: &str) -> Option<String
         .resources
         .iter()
         .find(|r| r.id.to_string() == format!("ConfigMap:shop:{name}"))
-        .and_then(|r| r.object.pointer("/data/value"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
+        .and_then(|r| {
+            r.object
+                .to_value()
+                .pointer("/data/value")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
 }
