@@ -30,10 +30,13 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Runs the check with the process's stdin, stdout and stderr (see [`run_to`]).
 pub fn run(args: &CheckArgs) -> ExitCode {
+    // Standard output flushes at every line break; a report of many thousand records
+    // would cost a system call per line.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     ExitCode::from(run_with(
         args,
         &mut std::io::stdin().lock(),
-        &mut std::io::stdout(),
+        &mut out,
         &mut std::io::stderr(),
     ))
 }
@@ -95,7 +98,8 @@ pub fn run_with(
             out,
         ),
         OutputFormat::Diff => report::print_diff(outcome, &checked.desired_objects, out),
-    };
+    }
+    .and_then(|()| out.flush());
     if let Err(error) = printed {
         let _ = writeln!(err, "driftguard: cannot write the report: {error}");
         return EXIT_ERROR;
