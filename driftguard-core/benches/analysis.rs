@@ -186,7 +186,7 @@ fn run_analysis(desired: Vec<Resource>, live: Vec<Resource>) -> usize {
             render: None,
         },
         LiveSnapshot::complete(live),
-        &HashMap::new(),
+        HashMap::new(),
         &DetectionSettings::default(),
         chrono::Utc::now(),
     )

@@ -262,6 +262,18 @@ fn resolve_id(
     scoped
 }
 
+/// Pairs compared on every core at once; the rest wait, compact.
+const COMPARED_AT_ONCE: usize = 8192;
+
+/// A declared object, its live counterpart and its stored record, to compare.
+struct Pair {
+    id: ResourceId,
+    index: usize,
+    resource: Resource,
+    live: Option<Resource>,
+    stored: Option<DriftRecord>,
+}
+
 /// How one comparison came out, for the summaries.
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
@@ -341,12 +353,12 @@ fn in_scope(id: &ResourceId, namespaces: &[String]) -> bool {
 
 /// Runs one analysis over complete snapshots of a single desired source.
 ///
-/// `previous` holds the stored records by id. Fails only when the desired side declares
-/// the same resource twice.
+/// `previous` holds the stored records by id (taken, so that each is dropped once its
+/// successor is made). Fails only when the desired side declares the same resource twice.
 pub fn analyze(
     desired: DesiredSnapshot,
     live: LiveSnapshot,
-    previous: &HashMap<ResourceId, DriftRecord>,
+    previous: HashMap<ResourceId, DriftRecord>,
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> Result<AnalysisOutcome, Error> {
@@ -376,12 +388,12 @@ pub fn analyze(
 /// A stored resource that no application declares any more is judged against the live
 /// state: still there, it is active drift of type Orphaned; gone, its active record is
 /// resolved ("removed from Git and from the cluster"). One the live side did not read
-/// (its kind or namespace) stays as it is.
+/// (its kind or namespace) stays as it is. `previous` holds the stored records by id.
 pub fn analyze_applications(
     applications: Vec<ApplicationDesired>,
     held: &[String],
     live: LiveSnapshot,
-    previous: &HashMap<ResourceId, DriftRecord>,
+    previous: HashMap<ResourceId, DriftRecord>,
     settings: &DetectionSettings,
     now: DateTime<Utc>,
 ) -> AnalysisOutcome {
@@ -459,7 +471,7 @@ pub(crate) fn run_analysis(
     applications: Vec<ApplicationDesired>,
     held: &[String],
     live: LiveSnapshot,
-    previous: &HashMap<ResourceId, DriftRecord>,
+    mut previous: HashMap<ResourceId, DriftRecord>,
     settings: &DetectionSettings,
     now: DateTime<Utc>,
     kept_schemas: Option<&SchemaCatalog>,
@@ -573,56 +585,73 @@ pub(crate) fn run_analysis(
     outcome
         .not_observed
         .sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    // Each declared object with its live counterpart, in id order: compared on every
-    // core, each pair parsed, compared and dropped in turn.
-    let mut pairs: Vec<(ResourceId, usize, Resource, Option<Resource>)> = declared
-        .into_iter()
-        .map(|(id, (index, resource))| {
-            let live = live_by_id.remove(&id);
-            (id, index, resource, live)
-        })
-        .collect();
-    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // The declared objects in id order, compared on every core a chunk at a time: each
+    // pair is parsed, compared and dropped, and so is the record it replaces, so that the
+    // two sides and the old records are never all parsed or all held twice at once.
+    let mut ids: Vec<ResourceId> = declared.keys().cloned().collect();
+    ids.sort_unstable();
     let names: Vec<&str> = outcome
         .applications
         .iter()
         .map(|a| a.name.as_str())
         .collect();
-    let compared: Vec<(usize, Outcome, Transition)> = pairs
-        .into_par_iter()
-        .map(|(id, index, resource, live)| {
-            let comparison = compare_pair(id, resource, live, &schemas, settings);
-            let kind = Outcome::of(&comparison);
-            let transition = advance(
-                previous.get(&comparison.resource_id),
-                &comparison,
-                &settings.cluster,
-                names[index],
-                revisions[index].as_deref(),
-                now,
-            );
-            (index, kind, transition)
-        })
-        .collect();
-    outcome.records.reserve(compared.len());
-    for (index, kind, transition) in compared {
-        let summary = &mut outcome.applications[index].summary;
-        summary.resources += 1;
-        match kind {
-            Outcome::Missing => summary.missing += 1,
-            Outcome::InSync => summary.in_sync += 1,
-            Outcome::Drifted => summary.drifted += 1,
+    let mut records: Vec<DriftRecord> = Vec::with_capacity(ids.len());
+    let mut events: Vec<DriftEvent> = Vec::new();
+    let mut summaries = vec![Summary::default(); names.len()];
+    for chunk in ids.chunks(COMPARED_AT_ONCE) {
+        let pairs: Vec<Pair> = chunk
+            .iter()
+            .filter_map(|id| {
+                let (index, resource) = declared.remove(id)?;
+                Some(Pair {
+                    index,
+                    live: live_by_id.remove(id),
+                    stored: previous.remove(id),
+                    resource,
+                    id: id.clone(),
+                })
+            })
+            .collect();
+        let compared: Vec<(usize, Outcome, Transition)> = pairs
+            .into_par_iter()
+            .map(|pair| {
+                let comparison =
+                    compare_pair(pair.id, pair.resource, pair.live, &schemas, settings);
+                let transition = advance(
+                    pair.stored.as_ref(),
+                    &comparison,
+                    &settings.cluster,
+                    names[pair.index],
+                    revisions[pair.index].as_deref(),
+                    now,
+                );
+                (pair.index, Outcome::of(&comparison), transition)
+            })
+            .collect();
+        for (index, kind, transition) in compared {
+            let summary = &mut summaries[index];
+            summary.resources += 1;
+            match kind {
+                Outcome::Missing => summary.missing += 1,
+                Outcome::InSync => summary.in_sync += 1,
+                Outcome::Drifted => summary.drifted += 1,
+            }
+            records.push(transition.record);
+            events.extend(transition.events);
         }
-        outcome.records.push(transition.record);
-        outcome.events.extend(transition.events);
     }
+    drop(names);
+    for (application, summary) in outcome.applications.iter_mut().zip(summaries) {
+        application.summary.add(&summary);
+    }
+    outcome.records = records;
+    outcome.events = events;
     let mut summary = Summary::default();
     for application in &outcome.applications {
         summary.add(&application.summary);
     }
     outcome.summary = summary;
 
-    let analysed: HashSet<&ResourceId> = outcome.records.iter().map(|r| &r.resource_id).collect();
     // Records of an application no longer configured (renamed, removed, or `default`
     // before applications were listed) are retired only when every configured one was
     // analysed: while one is held, they may be its resources under their old name.
@@ -645,8 +674,8 @@ pub(crate) fn run_analysis(
     let mut departed: Vec<&DriftRecord> = previous
         .values()
         .filter(|p| {
-            !analysed.contains(&p.resource_id)
-                && !unobserved.contains(&p.resource_id)
+            // What was analysed is no longer in `previous`, and it was claimed.
+            !unobserved.contains(&p.resource_id)
                 && !claimed.contains_key(&p.resource_id)
                 && !held.contains(&p.application)
                 && (held.is_empty() || known.contains(p.application.as_str()))
@@ -729,7 +758,7 @@ mod tests {
                 render: None,
             },
             LiveSnapshot::complete(live.into_iter().map(resource).collect()),
-            &HashMap::new(),
+            HashMap::new(),
             &DetectionSettings::default(),
             chrono::Utc::now(),
         )
@@ -914,7 +943,7 @@ mod tests {
                 coverage: Some(coverage),
                 schema: None,
             },
-            &previous,
+            previous,
             &DetectionSettings::default(),
             chrono::Utc::now(),
         )

@@ -178,7 +178,7 @@ impl Detector {
             mut outcome,
             mut failures,
             schemas,
-        } = run_analysis(desired, &unread, live, &previous, &self.settings, now, None);
+        } = run_analysis(desired, &unread, live, previous, &self.settings, now, None);
         let mut held = unread;
         held.extend(failures.iter().map(|(name, _)| name.clone()));
         let orphans = outcome
@@ -400,7 +400,7 @@ impl Detector {
             &kept.held,
             // A change notification proves the object's kind and namespace are watched.
             LiveSnapshot::complete(live.into_iter().collect()),
-            &previous,
+            previous,
             &self.settings,
             now,
             Some(&kept.schemas),

@@ -38,7 +38,7 @@
 //! let outcome = analyze(
 //!     DesiredSnapshot { resources: vec![desired], revision: None, render: None },
 //!     LiveSnapshot::complete(vec![live]),
-//!     &HashMap::new(),
+//!     HashMap::new(),
 //!     &DetectionSettings::default(),
 //!     chrono::Utc::now(),
 //! )?;

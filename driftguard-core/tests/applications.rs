@@ -113,7 +113,7 @@ fn namespace_less_objects_take_their_applications_destination_namespace() {
         vec![shop, tools],
         &[],
         live,
-        &HashMap::new(),
+        HashMap::new(),
         &DetectionSettings::default(),
         at(0),
     );
@@ -155,7 +155,7 @@ fn a_resource_two_applications_declare_is_tracked_under_the_first_with_a_warning
         vec![first, second],
         &[],
         live,
-        &HashMap::new(),
+        HashMap::new(),
         &DetectionSettings::default(),
         at(0),
     );
@@ -309,7 +309,7 @@ fn active_record(id: &str, application: &str) -> DriftRecord {
         vec![desired],
         &[],
         live,
-        &HashMap::new(),
+        HashMap::new(),
         &DetectionSettings::default(),
         at(0),
     );
@@ -340,7 +340,7 @@ fn records_of_an_application_no_longer_listed_are_held_while_another_is() {
         vec![tools.clone()],
         &["shop".to_owned()],
         LiveSnapshot::complete(vec![resource(config_map("cfg", Some("tools"), "a"))]),
-        &previous,
+        previous.clone(),
         &DetectionSettings::default(),
         at(5),
     );
@@ -357,7 +357,7 @@ fn records_of_an_application_no_longer_listed_are_held_while_another_is() {
         vec![tools],
         &[],
         LiveSnapshot::complete(vec![resource(config_map("cfg", Some("tools"), "a"))]),
-        &previous,
+        previous.clone(),
         &DetectionSettings::default(),
         at(10),
     );
@@ -381,7 +381,7 @@ fn a_held_applications_resource_is_not_taken_over_by_another() {
         vec![extras],
         &["shop".to_owned()],
         LiveSnapshot::complete(vec![resource(config_map("cfg", Some("shop"), "edited"))]),
-        &previous,
+        previous.clone(),
         &DetectionSettings::default(),
         at(5),
     );
@@ -459,7 +459,7 @@ fn records_of_a_held_application_are_never_orphaned_or_resolved() {
             vec![tools.clone()],
             &["shop".to_owned()],
             LiveSnapshot::complete(live),
-            &previous,
+            previous.clone(),
             &DetectionSettings::default(),
             at(5),
         );
@@ -495,7 +495,7 @@ fn records_of_an_application_no_longer_configured_are_resolved_not_orphaned() {
             resource(config_map("cfg", Some("tools"), "a")),
             resource(config_map("web", Some("shop"), "edited")),
         ]),
-        &previous,
+        previous.clone(),
         &DetectionSettings::default(),
         at(5),
     );

@@ -126,7 +126,7 @@ pub async fn analyse(
         desired,
         &[],
         live,
-        &HashMap::new(),
+        HashMap::new(),
         &detection,
         chrono::Utc::now(),
     );
