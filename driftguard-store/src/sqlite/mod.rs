@@ -33,6 +33,7 @@ use driftguard_core::ports::{
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{ClusterStatusDocument, DriftEvent, DriftRecord, PortError, ResourceId};
 use rusqlite::Connection;
+use tokio::runtime::RuntimeFlavor;
 
 use crate::error::{Error, Result};
 use connections::Connections;
@@ -129,6 +130,15 @@ impl DriftStore for SqliteStore {
     async fn save(&self, records: &[DriftRecord], events: &[DriftEvent]) -> Result<(), PortError> {
         if records.is_empty() && events.is_empty() {
             return Ok(());
+        }
+        // A full analysis saves a record per resource: on a multi-threaded runtime the
+        // batch is written where it is, blocking this worker (its other tasks move on to
+        // the others) rather than copied whole to a blocking thread.
+        if tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+            let connections = Arc::clone(&self.connections);
+            return Ok(tokio::task::block_in_place(|| {
+                connections.with_writer(|connection| queries::save(connection, records, events))
+            })?);
         }
         let (records, events) = (records.to_vec(), events.to_vec());
         Ok(self
