@@ -130,7 +130,7 @@ mod tests {
         Resource::from_object(
             object,
             Some(Origin {
-                location: "apps/web.yaml".to_owned(),
+                location: "apps/web.yaml".into(),
                 line: Some(3),
             }),
         )

@@ -13,8 +13,8 @@ use crate::{Error, ResourceId};
 /// Where a resource was read from, for error messages and reports (`file:line`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// A file path, URL or API path.
-    pub location: String,
+    /// A file path, URL or API path (shared by the objects of one file).
+    pub location: Arc<str>,
     /// The 1-based line where the object's document starts, when known.
     pub line: Option<u64>,
 }

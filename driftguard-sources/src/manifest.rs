@@ -5,7 +5,7 @@
 //! this module. Errors name the file and line and never quote the content.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use driftguard_core::secret::{FingerprintKey, fingerprint_secret, secret_shape_problem};
 use driftguard_core::{Origin, Resource};
@@ -217,6 +217,7 @@ impl ManifestReader {
         let documents = self.parse_on_large_stack(path, text, is_json)?;
         let mut resources = Vec::new();
         let mut skipped = Vec::new();
+        let location: Arc<str> = path.display().to_string().into();
         for document in documents {
             if document.bytes > self.limits.max_document_bytes {
                 self.check_large_document(path, &document)?;
@@ -233,6 +234,7 @@ impl ManifestReader {
             }
             self.collect(
                 path,
+                &location,
                 document.line,
                 document.value,
                 &mut resources,
@@ -363,6 +365,7 @@ impl ManifestReader {
     fn collect(
         &self,
         path: &Path,
+        location: &Arc<str>,
         line: u64,
         value: Value,
         out: &mut Vec<Resource>,
@@ -433,7 +436,7 @@ impl ManifestReader {
                     )));
                 }
                 let item = fill_list_item(item, item_kind, api_version.as_deref());
-                self.collect(path, line, item, out, skipped)
+                self.collect(path, location, line, item, out, skipped)
                     .map_err(|error| match error {
                         Error::InvalidObject { path, line, reason } => Error::InvalidObject {
                             path,
@@ -451,7 +454,7 @@ impl ManifestReader {
         }
         fingerprint_secret(&mut object, &self.key);
         let origin = Origin {
-            location: path.display().to_string(),
+            location: Arc::clone(location),
             line: Some(line),
         };
         let resource = Resource::from_object(object, Some(origin)).map_err(|e| match e {

@@ -124,7 +124,7 @@ async fn reads_only_the_sub_path_and_names_files_by_repository_path() {
         ["ConfigMap:shop:eu-api", "ConfigMap:shop:eu-web"]
     );
     let origin = snapshot.resources[1].origin.as_ref().unwrap();
-    assert_eq!(origin.location, "clusters/eu/web.yaml");
+    assert_eq!(&*origin.location, "clusters/eu/web.yaml");
     assert_eq!(origin.line, Some(1));
 }
 

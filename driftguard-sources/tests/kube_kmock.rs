@@ -180,7 +180,7 @@ async fn reads_all_namespaces_except_system_ones_with_kind_and_api_version_fille
     );
     assert!(web.object.to_value()["metadata"]["resourceVersion"].is_string());
     assert_eq!(
-        web.origin.as_ref().unwrap().location,
+        &*web.origin.as_ref().unwrap().location,
         "/apis/apps/v1/namespaces/shop/deployments/web"
     );
     assert!(source.warnings().is_empty(), "{:?}", source.warnings());

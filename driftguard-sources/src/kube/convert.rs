@@ -53,7 +53,7 @@ pub(crate) fn build(object: Value, ty: &ResolvedType, request: &str) -> Result<R
         .and_then(|m| m.get("namespace"))
         .and_then(Value::as_str);
     let origin = Origin {
-        location: format!("{}/{name}", ty.url_path(namespace)),
+        location: format!("{}/{name}", ty.url_path(namespace)).into(),
         line: None,
     };
     Resource::from_object(object, Some(origin)).map_err(|error| Error::KubeInvalidResponse {
@@ -113,7 +113,7 @@ mod tests {
             "kubectl-edit"
         );
         assert_eq!(
-            resource.origin.unwrap().location,
+            &*resource.origin.unwrap().location,
             "/api/v1/namespaces/shop/secrets/db"
         );
     }
