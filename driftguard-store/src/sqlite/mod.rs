@@ -136,9 +136,13 @@ impl DriftStore for SqliteStore {
         // the others) rather than copied whole to a blocking thread.
         if tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
             let connections = Arc::clone(&self.connections);
-            return Ok(tokio::task::block_in_place(|| {
+            let saved = tokio::task::block_in_place(|| {
                 connections.with_writer(|connection| queries::save(connection, records, events))
-            })?);
+            });
+            // Still a point where the task can be cancelled (a shutdown), as when it
+            // waited for a blocking thread: a loop of saves must not hold its worker.
+            tokio::task::yield_now().await;
+            return Ok(saved?);
         }
         let (records, events) = (records.to_vec(), events.to_vec());
         Ok(self

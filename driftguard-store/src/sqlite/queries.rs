@@ -354,16 +354,9 @@ pub(crate) fn save(
     records: &[DriftRecord],
     events: &[DriftEvent],
 ) -> Result<()> {
-    // Encode everything first: a record that cannot be stored fails the batch before
-    // the transaction starts.
-    let record_rows = records
-        .iter()
-        .map(record_values)
-        .collect::<Result<Vec<_>>>()?;
-    let event_rows = events
-        .iter()
-        .map(event_values)
-        .collect::<Result<Vec<_>>>()?;
+    // Each row is encoded as it is written, not all first: a full analysis saves a record
+    // per resource. A record that cannot be encoded still fails the whole batch, since
+    // the transaction is then dropped without being committed.
     let failed = sql_error("saving records and events");
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -373,13 +366,16 @@ pub(crate) fn save(
         let mut upsert = transaction
             .prepare_cached(&UPSERT_RECORD)
             .map_err(&failed)?;
-        for (record, row) in records.iter().zip(record_rows) {
+        for record in records {
+            let row = record_values(record)?;
             deltas.replace(&transaction, record, &row)?;
             upsert.execute(params_from_iter(row)).map_err(&failed)?;
         }
         let mut insert = transaction.prepare_cached(&INSERT_EVENT).map_err(&failed)?;
-        for row in event_rows {
-            insert.execute(params_from_iter(row)).map_err(&failed)?;
+        for event in events {
+            insert
+                .execute(params_from_iter(event_values(event)?))
+                .map_err(&failed)?;
         }
     }
     deltas.apply(&transaction, "saving records and events")?;
