@@ -419,10 +419,11 @@ async fn an_earlier_file_reads_back_in_the_default_cluster() {
     );
 }
 
-/// A version-1 file migrated through every migration (the status documents and the
-/// event keys last) publishes and reads back status documents, counts records per
-/// `(cluster, application)`, keeps its events without a key, and stores a keyed
-/// transition once, also after reopening.
+/// A version-1 file migrated through every migration (the status documents, the event
+/// keys and the listing indexes last) publishes and reads back status documents, counts
+/// records per `(cluster, application)`, keeps its events without a key, stores a keyed
+/// transition once, also after reopening, and pages and filters by severity through
+/// the indexes a new file has.
 #[tokio::test]
 async fn a_migrated_file_holds_statuses_and_stores_each_transition_once() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -431,8 +432,8 @@ async fn a_migrated_file_holds_statuses_and_stores_each_transition_once() {
     let store = SqliteStore::open(&path).expect("open and migrate");
     assert_eq!(user_version(&path), SqliteStore::schema_version());
     assert!(
-        SqliteStore::schema_version() >= 7,
-        "status documents and event keys"
+        SqliteStore::schema_version() >= 8,
+        "status documents, event keys and the listing indexes"
     );
 
     let status = ClusterStatusDocument {
@@ -509,5 +510,125 @@ async fn a_migrated_file_holds_statuses_and_stores_each_transition_once() {
             .expect("events")
             .events,
         vec![expected_event(), expected_event(), keyed]
+    );
+
+    // Pages in id order, the cluster last, at any offset; severity lists and totals.
+    let page = |cluster: Option<&str>, offset| RecordFilter {
+        cluster: cluster.map(str::to_owned),
+        limit: Some(1),
+        offset,
+        ..RecordFilter::default()
+    };
+    let clusters_of = |records: Vec<DriftRecord>| -> Vec<String> {
+        records.into_iter().map(|r| r.cluster).collect()
+    };
+    assert_eq!(
+        clusters_of(store.list(&page(None, 1)).await.expect("list")),
+        ["east"]
+    );
+    assert_eq!(
+        clusters_of(store.list(&page(Some("east"), 0)).await.expect("list")),
+        ["east"]
+    );
+    let high = |cluster: Option<&str>| RecordFilter {
+        severities: vec![Severity::High],
+        ..page(cluster, 0)
+    };
+    assert_eq!(
+        clusters_of(store.list(&high(Some("east"))).await.expect("list")),
+        ["east"]
+    );
+    assert_eq!(store.count(&high(None)).await.expect("count"), 2);
+    assert_eq!(store.count(&high(Some("east"))).await.expect("count"), 1);
+    let medium = RecordFilter {
+        severities: vec![Severity::Medium],
+        ..RecordFilter::default()
+    };
+    assert_eq!(store.count(&medium).await.expect("count"), 0);
+    drop(store);
+    assert_listing_indexes(&path);
+}
+
+/// The columns of index `name`, in order.
+fn index_columns(connection: &Connection, name: &str) -> Vec<String> {
+    let mut statement = connection
+        .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+        .expect("index info");
+    statement
+        .query_map([name], |row| row.get(0))
+        .expect("index columns")
+        .collect::<Result<_, _>>()
+        .expect("index columns")
+}
+
+/// A migrated file's record indexes hold the listing's whole order (its pages need no
+/// sort at any offset) and the severities of drifting records, as a new file's do.
+fn assert_listing_indexes(path: &Path) {
+    let fresh_dir = tempfile::tempdir().expect("temp dir");
+    let fresh = fresh_dir.path().join("fresh.db");
+    drop(SqliteStore::open(&fresh).expect("a new file"));
+    let index_sql = |path: &Path| -> Vec<(String, String)> {
+        let connection = Connection::open(path).expect("open");
+        let mut statement = connection
+            .prepare(
+                "SELECT name, sql FROM sqlite_schema
+                 WHERE type = 'index' AND tbl_name = 'drift_records' AND sql IS NOT NULL
+                 ORDER BY name",
+            )
+            .expect("indexes");
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .expect("indexes")
+            .collect::<Result<_, _>>()
+            .expect("indexes")
+    };
+    assert_eq!(index_sql(path), index_sql(&fresh));
+
+    let connection = Connection::open(path).expect("open");
+    assert_eq!(
+        index_columns(&connection, "drift_records_by_id_parts"),
+        ["kind", "namespace", "name", "resource_id", "cluster"]
+    );
+    assert_eq!(
+        index_columns(&connection, "drift_records_by_cluster"),
+        ["cluster", "kind", "namespace", "name", "resource_id"]
+    );
+    assert_eq!(
+        index_columns(&connection, "drift_records_by_severity"),
+        ["severity", "cluster", "kind", "namespace", "name"]
+    );
+    let partial: i64 = connection
+        .query_row(
+            "SELECT partial FROM pragma_index_list('drift_records')
+             WHERE name = 'drift_records_by_severity'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("the severity index");
+    assert_eq!(partial, 1, "only records with a severity");
+    let plan = |sql: &str| -> String {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan");
+        statement
+            .query_map([], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("plan")
+            .join("\n")
+    };
+    for sql in [
+        "SELECT * FROM drift_records
+         ORDER BY kind, namespace, name, resource_id, cluster LIMIT 100 OFFSET 5000",
+        "SELECT * FROM drift_records WHERE cluster = 'east'
+         ORDER BY kind, namespace, name, resource_id, cluster LIMIT 100 OFFSET 5000",
+    ] {
+        let plan = plan(sql);
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+    }
+    let plan = plan("SELECT COUNT(*) FROM drift_records WHERE severity IN ('High', 'Medium')");
+    assert!(
+        plan.contains("USING COVERING INDEX drift_records_by_severity"),
+        "{plan}"
     );
 }

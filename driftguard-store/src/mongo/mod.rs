@@ -499,13 +499,16 @@ impl DriftStore for MongoStore {
             .collect::<Result<Vec<_>>>()?)
     }
 
+    /// `$match` and `$count` (`queries::record_count`): on MongoDB the aggregation
+    /// `count_documents` would send; on nx-27017, one its SQL tier runs.
     async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
         let prepared = self.prepared().await?;
-        Ok(prepared
+        let cursor = prepared
             .records
-            .count_documents(queries::record_query(filter))
-            .await
-            .map_err(|e| failure("counting records", &self.uri, &e))?)
+            .aggregate(queries::record_count(filter))
+            .await;
+        let documents = self.collect("counting records", cursor).await?;
+        Ok(queries::record_count_from(&documents)?)
     }
 
     /// The range's events through the `(at)` or `(cluster, at)` index, counted per

@@ -60,6 +60,45 @@ pub(crate) fn record_query(filter: &RecordFilter) -> Document {
     query
 }
 
+/// The field [`record_count`] answers in.
+const COUNT_FIELD: &str = "n";
+
+/// The pipeline counting the records of `filter` (paging aside): `$match`, then
+/// `$count`.
+///
+/// The driver's `count_documents` sends `$match` and then `$group {_id: 1, n: {$sum: 1}}`,
+/// which MongoDB runs the same way (the same indexes for the `$match`); nx-27017, the test
+/// server, cannot run that `$group` in SQL and counts in Python over the whole
+/// collection, whatever the filter, while it runs `$count` in SQL.
+pub(crate) fn record_count(filter: &RecordFilter) -> Vec<Document> {
+    vec![
+        doc! { "$match": record_query(filter) },
+        doc! { "$count": COUNT_FIELD },
+    ]
+}
+
+/// The count in what [`record_count`] answers: one document, or none when no record
+/// matches (`$count` of no input gives no document).
+pub(crate) fn record_count_from(documents: &[Document]) -> Result<u64> {
+    let malformed = |reason: String| Error::Malformed {
+        what: "record count".to_owned(),
+        reason,
+    };
+    let [document] = documents else {
+        return match documents {
+            [] => Ok(0),
+            _ => Err(malformed(format!("{} documents, not one", documents.len()))),
+        };
+    };
+    let count = match document.get(COUNT_FIELD) {
+        Some(Bson::Int32(n)) => u64::try_from(*n).ok(),
+        Some(Bson::Int64(n)) => u64::try_from(*n).ok(),
+        Some(Bson::Double(n)) if *n >= 0.0 && n.fract() == 0.0 => Some(*n as u64),
+        _ => None,
+    };
+    count.ok_or_else(|| malformed(format!("{document} holds no count")))
+}
+
 /// A regular expression matching text that holds `text`, ASCII letters in either case
 /// and every other character as it is: what `driftguard_core::ports::text_matches`
 /// means, also for letters beyond ASCII (which the `i` option would fold too).
@@ -304,6 +343,37 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    /// A count is `$match` on the listing's query, then `$count`; no document (nothing
+    /// matched) is 0, and the count reads back whatever integer type the server uses.
+    #[test]
+    fn counts_records_with_match_and_count() {
+        let filter = RecordFilter {
+            severities: vec![Severity::Medium],
+            limit: Some(10),
+            offset: 20,
+            ..RecordFilter::default()
+        };
+        assert_eq!(
+            record_count(&filter),
+            vec![
+                doc! { "$match": { "severity": { "$in": ["Medium"] } } },
+                doc! { "$count": "n" },
+            ]
+        );
+        assert_eq!(record_count_from(&[]).expect("no document"), 0);
+        for n in [Bson::Int32(7), Bson::Int64(7), Bson::Double(7.0)] {
+            assert_eq!(record_count_from(&[doc! { "n": n }]).expect("a count"), 7);
+        }
+        for wrong in [
+            vec![doc! { "n": -1 }],
+            vec![doc! { "n": 1.5 }],
+            vec![doc! { "count": 7 }],
+            vec![doc! { "n": 7 }, doc! { "n": 7 }],
+        ] {
+            assert!(record_count_from(&wrong).is_err(), "{wrong:?}");
+        }
+    }
 
     #[test]
     fn widens_plain_ranges_to_whole_seconds_and_keeps_exact_bounds() {

@@ -100,6 +100,21 @@ const MIGRATIONS: &[Migration] = &[
         "ALTER TABLE drift_events ADD COLUMN key TEXT NOT NULL DEFAULT '';
     CREATE UNIQUE INDEX drift_events_by_key ON drift_events (key) WHERE key <> '';",
     ),
+    // 8: the id and cluster indexes hold the listing's whole order (`RECORD_ORDER` in
+    // `queries`), so a page at any offset walks the index and needs no sort of what it
+    // skips; records with a severity (those drifting now) get a partial index, so
+    // severity lists and their totals read only those.
+    Migration::Statements(
+        "DROP INDEX drift_records_by_id_parts;
+    CREATE INDEX drift_records_by_id_parts
+        ON drift_records (kind, namespace, name, resource_id, cluster);
+    DROP INDEX drift_records_by_cluster;
+    CREATE INDEX drift_records_by_cluster
+        ON drift_records (cluster, kind, namespace, name, resource_id);
+    CREATE INDEX drift_records_by_severity
+        ON drift_records (severity, cluster, kind, namespace, name)
+        WHERE severity IS NOT NULL;",
+    ),
 ];
 
 /// `PRAGMA auto_vacuum` when it is `INCREMENTAL`.

@@ -293,8 +293,9 @@ pub async fn list_sorts_by_every_key_both_ways(store: &Arc<dyn DriftStore>) {
 }
 
 /// `count` answers how many records pass the filter whatever its paging and order, for
-/// the filters of the default page, `/active` and `/resolved` (per cluster too) and for
-/// others, and follows later saves.
+/// the filters of the default page, `/active` and `/resolved` (per cluster too), of
+/// severity lists (per cluster too, and matching nothing) and for others, and follows
+/// later saves.
 pub async fn count_ignores_paging_and_follows_saves(store: &Arc<dyn DriftStore>) {
     assert_eq!(count(store, &RecordFilter::default()).await, 0);
     let mut records = two_clusters(47);
@@ -332,7 +333,34 @@ pub async fn count_ignores_paging_and_follows_saves(store: &Arc<dyn DriftStore>)
             text: Some("shop".to_owned()),
             ..RecordFilter::default()
         },
+        // The totals of severity lists, across clusters and in one, and of none.
+        RecordFilter {
+            severities: vec![Severity::High, Severity::Low],
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            severities: vec![Severity::Medium],
+            cluster: Some("east".to_owned()),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            severities: vec![Severity::High],
+            cluster: Some("default".to_owned()),
+            drift_status: Some(DriftStatus::Active),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            severities: vec![Severity::High],
+            cluster: Some("nowhere".to_owned()),
+            ..RecordFilter::default()
+        },
     ];
+    for filter in &filters[filters.len() - 4..filters.len() - 1] {
+        assert!(
+            !expected_list(&records, filter).is_empty(),
+            "the data must have records of {filter:?}"
+        );
+    }
     check_counts(store, &filters, &records).await;
     // Some records change status, some are new.
     let changed: Vec<DriftRecord> = records
