@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 count="${1:-10000}"
 analyses="${2:-3}"
 work="$(mktemp -d)"
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'if [[ -n "${server:-}" ]]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
 python3 "$root/scripts/load/generate.py" "$work/data" "$count" 100

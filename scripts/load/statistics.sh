@@ -18,7 +18,7 @@ count="${1:-100000}"
 events="${2:-1000000}"
 requests="${3:-2000}"
 work="$(mktemp -d)"
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'if [[ -n "${server:-}" ]]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 echo "==> building driftguard and fill_events (release)"
 cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
