@@ -119,11 +119,17 @@ pub fn run_with(
         );
         return EXIT_ERROR;
     }
-    if fails(outcome, args.fail_on) {
+    let code = if fails(outcome, args.fail_on) {
         EXIT_DRIFT
     } else {
         EXIT_IN_SYNC
-    }
+    };
+    // Freeing an analysis of many resources takes a while and nothing waits for it: the
+    // process may well exit first.
+    let _ = std::thread::Builder::new()
+        .name("free-analysis".to_owned())
+        .spawn(move || drop(checked));
+    code
 }
 
 /// The first not-observed resources with why, for the one-line error.
