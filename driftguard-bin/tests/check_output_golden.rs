@@ -66,6 +66,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use driftguard_test_support::fixtures::{case_dirs, case_name};
 use driftguard_test_support::python::workspace_root;
 
 /// The key material for Secret fingerprints, the same on every run.
@@ -190,35 +191,12 @@ struct Case {
 /// Every folder under `tests/fixtures` holding a `case.json`, sorted, then the bundled
 /// example.
 fn cases(root: &Path) -> Vec<Case> {
-    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-        if dir.join("case.json").is_file() {
-            found.push(dir.to_owned());
-            return;
-        }
-        let entries =
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.expect("a readable folder entry").path();
-            if path.is_dir() {
-                walk(&path, found);
-            }
-        }
-    }
     let fixtures = root.join("tests/fixtures");
-    let mut dirs = Vec::new();
-    walk(&fixtures, &mut dirs);
-    assert!(!dirs.is_empty(), "no cases under {}", fixtures.display());
-    dirs.sort();
+    let dirs = case_dirs(&fixtures);
     let mut cases: Vec<Case> = dirs
         .into_iter()
         .map(|dir| Case {
-            name: dir
-                .strip_prefix(&fixtures)
-                .expect("a case lies under the fixtures folder")
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
+            name: case_name(&fixtures, &dir),
             args: case_args(&dir.join("case.json")),
             dir,
         })

@@ -53,6 +53,7 @@ use clap::Parser as _;
 use driftguard_bin::check;
 use driftguard_bin::cli::{Cli, Command as CliCommand};
 use driftguard_bin::logging;
+use driftguard_test_support::fixtures::{case_dirs, case_name};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
@@ -76,7 +77,7 @@ fn main() -> ExitCode {
     let mut trials: Vec<Trial> = case_dirs(&fixtures)
         .into_iter()
         .map(|dir| {
-            let name = trial_name(&fixtures, &dir);
+            let name = case_name(&fixtures, &dir);
             Trial::test(name, move || in_process_case(&dir))
         })
         .collect();
@@ -101,39 +102,6 @@ fn repo_root() -> PathBuf {
         .parent()
         .expect("the crate lives in the workspace")
         .to_owned()
-}
-
-/// Every folder under `root` that holds a `case.json`, sorted.
-fn case_dirs(root: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-        if dir.join("case.json").is_file() {
-            found.push(dir.to_owned());
-            return;
-        }
-        let entries =
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.expect("a readable folder entry").path();
-            if path.is_dir() {
-                walk(&path, found);
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(root, &mut found);
-    assert!(!found.is_empty(), "no cases under {}", root.display());
-    found.sort();
-    found
-}
-
-/// `drift/scaling/kubectl-scale` for `<root>/drift/scaling/kubectl-scale`.
-fn trial_name(root: &Path, dir: &Path) -> String {
-    dir.strip_prefix(root)
-        .expect("a case lies under the fixtures folder")
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn load(path: &Path) -> Result<Value, Failed> {

@@ -21,6 +21,7 @@
 pub mod browser;
 pub mod check;
 pub mod files;
+pub mod fixtures;
 pub mod git;
 pub mod helm;
 pub mod http;
