@@ -31,12 +31,9 @@ esac
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-if [[ -n "${DRIFTGUARD_BIN:-}" ]]; then
-    driftguard="$DRIFTGUARD_BIN"
-else
-    cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
-    driftguard="$root/target/release/driftguard"
-fi
+# shellcheck source=scripts/load/lib.sh
+source "$root/scripts/load/lib.sh"
+use_driftguard
 # Built once and run as a binary, so that the second run is not preceded by a rebuild.
 cargo build --release -q -p driftguard-sources --example parse_floor --manifest-path "$root/Cargo.toml"
 parse_floor="$root/target/release/examples/parse_floor"

@@ -61,12 +61,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-driftguard="${DRIFTGUARD_BIN:-}"
-if [[ -z "$driftguard" ]]; then
-    echo "==> building driftguard (release)"
-    cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
-    driftguard="$root/target/release/driftguard"
-fi
+# shellcheck source=scripts/load/lib.sh
+source "$root/scripts/load/lib.sh"
+use_driftguard
 
 python3 "$root/scripts/load/clusters.py" \
     --driftguard "$driftguard" \

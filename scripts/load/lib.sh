@@ -36,3 +36,14 @@ full_analyses() {
         awk '/^driftguard_analyses_total\{/ && /mode="full"/ && /outcome="success"/ {n += $2}
              END {print int(n)}'
 }
+
+# Sets $driftguard to the binary to run: $DRIFTGUARD_BIN when set, else a release build of
+# the workspace, built now.
+use_driftguard() {
+    driftguard="${DRIFTGUARD_BIN:-}"
+    if [[ -z "$driftguard" ]]; then
+        echo "==> building driftguard (release)"
+        cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
+        driftguard="$root/target/release/driftguard"
+    fi
+}

@@ -63,18 +63,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-driftguard="${DRIFTGUARD_BIN:-}"
-if [[ -z "$driftguard" ]]; then
-    echo "==> building driftguard (release)"
-    cargo build --release -q -p driftguard-bin --manifest-path "$root/Cargo.toml"
-    driftguard="$root/target/release/driftguard"
-fi
+# shellcheck source=scripts/load/lib.sh
+source "$root/scripts/load/lib.sh"
+use_driftguard
 
 echo "==> generating $count desired/live pairs (1% drifted)"
 python3 "$root/scripts/load/generate.py" "$work/data" "$count" 100
 
-# shellcheck source=scripts/load/lib.sh
-source "$root/scripts/load/lib.sh"
 port=$(free_port)
 write_config "$port" 1h
 
