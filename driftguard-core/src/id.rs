@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -13,11 +14,12 @@ use crate::Error;
 /// round-trip exactly through [`fmt::Display`] and [`FromStr`].
 ///
 /// It is held as that string form with the positions of its parts: one allocation
-/// instead of three, since an analysis of a large cluster holds several hundred thousand.
+/// instead of three, since an analysis of a large cluster holds several hundred thousand,
+/// and shared by every clone, since each analysis keys several maps by the same ids.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ResourceId {
     /// `Kind:namespace:name`, or `Kind::name`.
-    text: Box<str>,
+    text: Arc<str>,
     /// Where the kind ends (the first colon).
     kind_end: u32,
     /// Where the namespace ends (the second colon).
@@ -40,7 +42,7 @@ impl ResourceId {
         let namespace_end =
             u32::try_from(kind.len() + 1 + namespace_text.len()).unwrap_or(u32::MAX);
         Self {
-            text: text.into_boxed_str(),
+            text: Arc::from(text),
             kind_end,
             namespace_end,
             namespaced: namespace.is_some(),
