@@ -7,13 +7,12 @@
 //! managedFields, defaults and respelled quantities, so the canonicalisation and the hash
 //! fast path do the work they do on a real cluster.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use driftguard_core::analysis::{DetectionSettings, analyze};
-use driftguard_core::{DesiredSnapshot, LiveSnapshot, Resource};
+use driftguard_core::{DesiredSnapshot, LiveSnapshot, Resource, StoredRecords};
 use serde_json::{Value, json};
 
 /// The allocator the `driftguard` binary uses, so the figures are the product's.
@@ -186,7 +185,7 @@ fn run_analysis(desired: Vec<Resource>, live: Vec<Resource>) -> usize {
             render: None,
         },
         LiveSnapshot::complete(live),
-        HashMap::new(),
+        StoredRecords::new(),
         &DetectionSettings::default(),
         chrono::Utc::now(),
     )

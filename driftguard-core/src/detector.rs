@@ -15,8 +15,9 @@ use crate::desired_index::DesiredIndex;
 use crate::k8s::schema::SchemaCatalog;
 use crate::model::{DesiredSnapshot, LiveSnapshot};
 use crate::plausibility::HeldBack;
-use crate::ports::{DesiredSource, DriftStore, LiveSource, PortError, PortErrorKind, RecordFilter};
+use crate::ports::{DesiredSource, DriftStore, LiveSource, PortError, PortErrorKind};
 use crate::record::{DriftRecord, DriftStatus};
+use crate::stored::StoredRecords;
 use crate::{DriftType, Error, ResourceId, error_chain};
 
 /// Reads both sides, compares them and stores the result.
@@ -161,19 +162,17 @@ impl Detector {
             .map(|a| (a.name.clone(), a.snapshot.resources.len()))
             .collect();
         let unread: Vec<String> = unreadable.iter().map(|(a, _)| a.name.clone()).collect();
-        let index = DesiredIndex::keep(&desired);
         let live = self.live.snapshot().await.map_err(Error::Live)?;
-        let previous: HashMap<_, _> = self
+        let previous = self
             .store
-            .list(&RecordFilter {
-                cluster: Some(self.settings.cluster.clone()),
-                ..RecordFilter::default()
-            })
+            .stored_records(&self.settings.cluster)
             .await
-            .map_err(Error::Store)?
-            .into_iter()
-            .map(|r| (r.resource_id.clone(), r))
-            .collect();
+            .map_err(Error::Store)?;
+        // Nothing can fail between here and keeping this analysis' desired state, so the
+        // last one is dropped now rather than held beside the new one (the objects of both
+        // at once would be the largest part of the analysis' peak memory).
+        lock(&self.last_desired).take();
+        let index = DesiredIndex::keep(&desired);
         let AnalysisRun {
             mut outcome,
             mut failures,
@@ -391,10 +390,7 @@ impl Detector {
                 .await
                 .map_err(Error::Store)?,
         };
-        let previous: HashMap<_, _> = stored
-            .into_iter()
-            .map(|r| (r.resource_id.clone(), r))
-            .collect();
+        let previous: StoredRecords = stored.into_iter().collect();
         let mut outcome = run_analysis(
             candidates,
             &kept.held,

@@ -10,9 +10,10 @@
 //! # Example
 //!
 //! ```
-//! use std::collections::HashMap;
 //! use driftguard_core::analysis::{analyze, DetectionSettings};
-//! use driftguard_core::{DesiredSnapshot, DriftType, LiveSnapshot, Resource, Severity};
+//! use driftguard_core::{
+//!     DesiredSnapshot, DriftType, LiveSnapshot, Resource, Severity, StoredRecords,
+//! };
 //! use serde_json::json;
 //!
 //! let desired = Resource::from_object(json!({
@@ -38,7 +39,7 @@
 //! let outcome = analyze(
 //!     DesiredSnapshot { resources: vec![desired], revision: None, render: None },
 //!     LiveSnapshot::complete(vec![live]),
-//!     HashMap::new(),
+//!     StoredRecords::new(),
 //!     &DetectionSettings::default(),
 //!     chrono::Utc::now(),
 //! )?;
@@ -78,6 +79,7 @@ pub mod scalar;
 pub mod secret;
 pub mod stats;
 pub mod status;
+pub mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -101,6 +103,7 @@ pub use status::{
     AnalysisNote, AnalysisResult, ApplicationStatusDocument, ClusterStatusDocument,
     FailingComponent, Leadership,
 };
+pub use stored::StoredRecords;
 
 /// Results with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -15,6 +15,7 @@ use crate::model::{DesiredSnapshot, LiveSnapshot, Resource};
 use crate::record::{DriftEvent, DriftRecord, DriftStatus, EventKind};
 use crate::stats::{DriftStatistics, StatusCounts};
 use crate::status::ClusterStatusDocument;
+use crate::stored::StoredRecords;
 
 /// Why a port call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -626,6 +627,18 @@ pub trait DriftStore: Send + Sync {
 
     /// Records passing `filter`, in its order ([`RecordFilter::compare`]), paged.
     async fn list(&self, filter: &RecordFilter) -> Result<Vec<DriftRecord>, PortError>;
+
+    /// Every record of `cluster`, keyed by id: what a full analysis continues from.
+    ///
+    /// The default collects a full listing; stores override it to key the records as
+    /// they read them, without a listing's vector of every record beside the map.
+    async fn stored_records(&self, cluster: &str) -> Result<StoredRecords, PortError> {
+        let filter = RecordFilter {
+            cluster: Some(cluster.to_owned()),
+            ..RecordFilter::default()
+        };
+        Ok(self.list(&filter).await?.into_iter().collect())
+    }
 
     /// How many records pass `filter`, its `limit` and `offset` aside: the total a paged
     /// listing is part of.

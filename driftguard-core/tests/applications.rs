@@ -2,7 +2,6 @@
 //! applications declare, and an application that cannot be read or analysed keeping its
 //! records exactly as they were while the others go on.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -11,7 +10,7 @@ use driftguard_core::ports::{DriftStore, RecordFilter};
 use driftguard_core::testing::{InMemoryDesired, InMemoryLive, InMemoryStore};
 use driftguard_core::{
     Application, DesiredSnapshot, Detector, DriftRecord, DriftStatus, DriftType, LiveCoverage,
-    LiveSnapshot, ReadStatus, Resource, ResourceId,
+    LiveSnapshot, ReadStatus, Resource, ResourceId, StoredRecords,
 };
 use futures::executor::block_on;
 use serde_json::{Value, json};
@@ -113,7 +112,7 @@ fn namespace_less_objects_take_their_applications_destination_namespace() {
         vec![shop, tools],
         &[],
         live,
-        HashMap::new(),
+        StoredRecords::new(),
         &DetectionSettings::default(),
         at(0),
     );
@@ -155,7 +154,7 @@ fn a_resource_two_applications_declare_is_tracked_under_the_first_with_a_warning
         vec![first, second],
         &[],
         live,
-        HashMap::new(),
+        StoredRecords::new(),
         &DetectionSettings::default(),
         at(0),
     );
@@ -309,7 +308,7 @@ fn active_record(id: &str, application: &str) -> DriftRecord {
         vec![desired],
         &[],
         live,
-        HashMap::new(),
+        StoredRecords::new(),
         &DetectionSettings::default(),
         at(0),
     );
@@ -331,9 +330,7 @@ fn application_named(name: &str, objects: Vec<Value>) -> ApplicationDesired {
 fn records_of_an_application_no_longer_listed_are_held_while_another_is() {
     // Stored before applications were configured: under `default`.
     let old = active_record("ConfigMap:shop:web", "default");
-    let previous: HashMap<ResourceId, DriftRecord> = [(old.resource_id.clone(), old.clone())]
-        .into_iter()
-        .collect();
+    let previous: StoredRecords = [old.clone()].into_iter().collect();
     // Now listed as `shop`, which cannot be read on the first analysis; `tools` can.
     let tools = application_named("tools", vec![config_map("cfg", Some("tools"), "a")]);
     let outcome = analyze_applications(
@@ -372,9 +369,7 @@ fn records_of_an_application_no_longer_listed_are_held_while_another_is() {
 #[test]
 fn a_held_applications_resource_is_not_taken_over_by_another() {
     let owned = active_record("ConfigMap:shop:cfg", "shop");
-    let previous: HashMap<ResourceId, DriftRecord> = [(owned.resource_id.clone(), owned.clone())]
-        .into_iter()
-        .collect();
+    let previous: StoredRecords = [owned.clone()].into_iter().collect();
     // `shop` is held; `extras` also declares the resource, with what live holds.
     let extras = application_named("extras", vec![config_map("cfg", Some("shop"), "edited")]);
     let outcome = analyze_applications(
@@ -443,9 +438,7 @@ fn an_application_whose_desired_state_is_held_back_keeps_its_records_while_the_o
 #[test]
 fn records_of_a_held_application_are_never_orphaned_or_resolved() {
     let owned = active_record("ConfigMap:shop:cfg", "shop");
-    let previous: HashMap<ResourceId, DriftRecord> = [(owned.resource_id.clone(), owned.clone())]
-        .into_iter()
-        .collect();
+    let previous: StoredRecords = [owned.clone()].into_iter().collect();
     let tools = application_named("tools", vec![config_map("t", Some("tools"), "a")]);
     for live in [
         // Still running, and gone: either way `shop` is held and nothing is judged.
@@ -483,9 +476,7 @@ fn records_of_a_held_application_are_never_orphaned_or_resolved() {
 #[test]
 fn records_of_an_application_no_longer_configured_are_resolved_not_orphaned() {
     let old = active_record("ConfigMap:shop:web", "retired-app");
-    let previous: HashMap<ResourceId, DriftRecord> = [(old.resource_id.clone(), old.clone())]
-        .into_iter()
-        .collect();
+    let previous: StoredRecords = [old.clone()].into_iter().collect();
     let tools = application_named("tools", vec![config_map("cfg", Some("tools"), "a")]);
     let outcome = analyze_applications(
         vec![tools],

@@ -10,7 +10,7 @@ use driftguard_core::analysis::{
     AnalysisOutcome, ApplicationDesired, analyze_applications, is_deploy_hook,
 };
 use driftguard_core::secret::FingerprintKey;
-use driftguard_core::{DesiredSnapshot, LiveSnapshot, ObjectText, ResourceId};
+use driftguard_core::{DesiredSnapshot, LiveSnapshot, ObjectText, ResourceId, StoredRecords};
 use driftguard_sources::kube::TypeWarningReason;
 use driftguard_sources::{
     CapabilitiesSource, KubeLiveSource, LiveKind, ManifestLimits, ManifestReader, RenderMode,
@@ -126,7 +126,7 @@ pub async fn analyse(
         desired,
         &[],
         live,
-        HashMap::new(),
+        StoredRecords::new(),
         &detection,
         chrono::Utc::now(),
     );

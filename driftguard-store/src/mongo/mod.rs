@@ -58,6 +58,7 @@ use driftguard_core::ports::{
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
 use driftguard_core::{
     ClusterStatusDocument, DriftEvent, DriftRecord, PortError, PortErrorKind, ResourceId,
+    StoredRecords,
 };
 use futures_util::TryStreamExt;
 use mongodb::options::{ClientOptions, ConnectionString};
@@ -501,6 +502,31 @@ impl DriftStore for MongoStore {
 
     /// `$match` and `$count` (`queries::record_count`): on MongoDB the aggregation
     /// `count_documents` would send; on nx-27017, one its SQL tier runs.
+    async fn stored_records(&self, cluster: &str) -> Result<StoredRecords, PortError> {
+        let prepared = self.prepared().await?;
+        let operation = "reading the stored records";
+        let query = queries::record_query(&RecordFilter {
+            cluster: Some(cluster.to_owned()),
+            ..RecordFilter::default()
+        });
+        // Decoded one document at a time, in no order: an analysis keys them by id.
+        let mut cursor = prepared
+            .records
+            .find(query)
+            .projection(outbox::without_outbox())
+            .await
+            .map_err(|e| failure(operation, &self.uri, &e))?;
+        let mut stored = StoredRecords::new();
+        while let Some(document) = cursor
+            .try_next()
+            .await
+            .map_err(|e| failure(operation, &self.uri, &e))?
+        {
+            stored.extend(Some(documents::record_from_document(document)?));
+        }
+        Ok(stored)
+    }
+
     async fn count(&self, filter: &RecordFilter) -> Result<u64, PortError> {
         let prepared = self.prepared().await?;
         let cursor = prepared

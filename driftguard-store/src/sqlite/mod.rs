@@ -31,7 +31,9 @@ use driftguard_core::ports::{
     DriftStore, EventFilter, EventPage, PruneCounts, RecordFilter, Timeline, TimelineQuery,
 };
 use driftguard_core::stats::{DriftStatistics, StatusCounts};
-use driftguard_core::{ClusterStatusDocument, DriftEvent, DriftRecord, PortError, ResourceId};
+use driftguard_core::{
+    ClusterStatusDocument, DriftEvent, DriftRecord, PortError, ResourceId, StoredRecords,
+};
 use rusqlite::Connection;
 use tokio::runtime::RuntimeFlavor;
 
@@ -108,6 +110,16 @@ impl DriftStore for SqliteStore {
             return Ok(Vec::new());
         }
         let filter = filter.clone();
+        Ok(self
+            .read(move |connection| queries::list_records(connection, &filter))
+            .await?)
+    }
+
+    async fn stored_records(&self, cluster: &str) -> Result<StoredRecords, PortError> {
+        let filter = RecordFilter {
+            cluster: Some(cluster.to_owned()),
+            ..RecordFilter::default()
+        };
         Ok(self
             .read(move |connection| queries::list_records(connection, &filter))
             .await?)

@@ -102,19 +102,22 @@ pub(crate) fn lookup_records(connection: &Connection, id: &ResourceId) -> Result
 }
 
 /// Records passing `filter`, in its order, paged.
-pub(crate) fn list_records(
+///
+/// Collected into any `C`: a vector for the API, `StoredRecords` for an analysis, which
+/// then never holds every record twice.
+pub(crate) fn list_records<C: Default + Extend<DriftRecord>>(
     connection: &Connection,
     filter: &RecordFilter,
-) -> Result<Vec<DriftRecord>> {
+) -> Result<C> {
     let failed = sql_error("listing records");
     let (sql, values) = record_listing(filter);
     let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
     let rows = statement
         .query_map(params_from_iter(values), |row| Ok(record_from_row(row)))
         .map_err(&failed)?;
-    let mut records = Vec::new();
+    let mut records = C::default();
     for row in rows {
-        records.push(row.map_err(&failed)??);
+        records.extend(Some(row.map_err(&failed)??));
     }
     Ok(records)
 }

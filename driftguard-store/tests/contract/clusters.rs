@@ -225,3 +225,49 @@ pub async fn statistics_and_counts_per_cluster(store: &Arc<dyn DriftStore>) {
         status_counts_by(&all_records, |r| r.cluster.as_str())
     );
 }
+
+/// What a full analysis continues from: every record of one cluster, each under its id,
+/// the same as that cluster's listing, and none of another cluster's.
+pub async fn stored_records_are_one_clusters_records_by_id(store: &Arc<dyn DriftStore>) {
+    let web = "Deployment:shop:web";
+    let api = "Deployment:shop:api";
+    let east = in_cluster(
+        "east",
+        &[
+            record(web, DriftStatus::Active, &[DriftType::Scaling], 60_000),
+            record(api, DriftStatus::None, &[], 60_000),
+        ],
+    );
+    let west = in_cluster("west", &[record(web, DriftStatus::Resolved, &[], 61_000)]);
+    save(store, &east, &[]).await;
+    save(store, &west, &[]).await;
+
+    for (cluster, records) in [("east", &east), ("west", &west)] {
+        let stored = store.stored_records(cluster).await.expect("stored records");
+        assert_eq!(stored.len(), records.len(), "{cluster}");
+        for expected in records.iter() {
+            assert_eq!(
+                stored.get(&expected.resource_id),
+                Some(expected),
+                "{cluster}: {}",
+                expected.resource_id
+            );
+        }
+        let listed = list(
+            store,
+            &RecordFilter {
+                cluster: Some(cluster.to_owned()),
+                ..RecordFilter::default()
+            },
+        )
+        .await;
+        assert!(listed.iter().all(|r| stored.get(&r.resource_id) == Some(r)));
+    }
+    assert!(
+        store
+            .stored_records("north")
+            .await
+            .expect("stored")
+            .is_empty()
+    );
+}

@@ -109,6 +109,7 @@ macro_rules! contract_tests {
             a_prune_with_nothing_to_delete_changes_nothing,
             a_save_for_one_cluster_never_touches_another,
             statistics_and_counts_per_cluster,
+            stored_records_are_one_clusters_records_by_id,
             a_published_status_reads_back_as_published,
             republishing_replaces_and_drops_unlisted_applications,
             publishing_one_cluster_never_touches_another,
