@@ -603,10 +603,13 @@ pub(crate) fn run_analysis(
         .iter()
         .map(|a| a.name.as_str())
         .collect();
-    // The records of each chunk apart, joined at the end: a vector for all of them from
-    // the start would sit beside every stored record and live object not yet compared.
-    let mut records: Vec<Vec<DriftRecord>> =
-        Vec::with_capacity(declared.len().div_ceil(COMPARED_AT_ONCE) + 1);
+    // Room for the records of every declared object and of every stored one no longer
+    // declared. A vector this large is a fresh mapping whose pages only count once written.
+    let departing = previous
+        .remaining()
+        .filter(|p| !claimed.contains_key(&p.resource_id) && !unobserved.contains(&p.resource_id))
+        .count();
+    let mut records: Vec<DriftRecord> = Vec::with_capacity(declared.len() + departing);
     let mut events: Vec<DriftEvent> = Vec::new();
     let mut summaries = vec![Summary::default(); names.len()];
     let mut to_compare = declared.into_iter().peekable();
@@ -638,7 +641,6 @@ pub(crate) fn run_analysis(
                 (pair.index, Outcome::of(&comparison), transition)
             })
             .collect();
-        let mut chunk_records = Vec::with_capacity(compared.len());
         for (index, kind, transition) in compared {
             let summary = &mut summaries[index];
             summary.resources += 1;
@@ -647,15 +649,15 @@ pub(crate) fn run_analysis(
                 Outcome::InSync => summary.in_sync += 1,
                 Outcome::Drifted => summary.drifted += 1,
             }
-            chunk_records.push(transition.record);
+            records.push(transition.record);
             events.extend(transition.events);
         }
-        records.push(chunk_records);
     }
     drop(names);
     for (application, summary) in outcome.applications.iter_mut().zip(summaries) {
         application.summary.add(&summary);
     }
+    outcome.records = records;
     outcome.events = events;
     let mut summary = Summary::default();
     for application in &outcome.applications {
@@ -694,7 +696,6 @@ pub(crate) fn run_analysis(
         })
         .collect();
     departed.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    let mut departed_records = Vec::new();
     for p in departed {
         // The revision of the record's own application; a record of an application
         // no longer configured keeps the revision it had.
@@ -732,14 +733,9 @@ pub(crate) fn run_analysis(
             }
         };
         if let Some(transition) = transition {
-            departed_records.push(transition.record);
+            outcome.records.push(transition.record);
             outcome.events.extend(transition.events);
         }
-    }
-    records.push(departed_records);
-    outcome.records = Vec::with_capacity(records.iter().map(Vec::len).sum());
-    for chunk in records {
-        outcome.records.extend(chunk);
     }
     for record in &mut outcome.records {
         if record.cluster != settings.cluster {
