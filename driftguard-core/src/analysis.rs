@@ -12,6 +12,7 @@ use crate::k8s::kinds::{
 };
 use crate::k8s::metadata::HOOK_ANNOTATIONS;
 use crate::k8s::schema::SchemaCatalog;
+use crate::live_objects::LiveObjects;
 use crate::model::{DesiredSnapshot, LiveCoverage, LiveSnapshot, Resource, Unobserved};
 use crate::normalize::versions::align_to;
 use crate::plausibility::Plausibility;
@@ -232,12 +233,12 @@ impl Scopes {
 /// live side decides.
 fn resolve_id(
     desired: &ResourceId,
-    live: &HashMap<ResourceId, Resource>,
+    live: &LiveObjects,
     scopes: &Scopes,
     coverage: Option<&LiveCoverage>,
     destination: &str,
 ) -> ResourceId {
-    if live.contains_key(desired) {
+    if live.contains(desired) {
         return desired.clone();
     }
     let scope = scopes.cluster_scoped(desired.kind(), coverage);
@@ -246,14 +247,14 @@ fn resolve_id(
         (Some(false) | None, None) => desired.with_namespace(Some(destination)),
         _ => desired.clone(),
     };
-    if scope.is_some() || live.contains_key(&scoped) {
+    if scope.is_some() || live.contains(&scoped) {
         return scoped;
     }
     let other = match desired.namespace() {
         Some(_) => desired.with_namespace(None),
         None => desired.clone(),
     };
-    if live.contains_key(&other) {
+    if live.contains(&other) {
         return other;
     }
     // Nothing in the snapshots tells: a well-known extension kind may.
@@ -413,7 +414,7 @@ struct Declared {
 fn declare(
     application: &ApplicationDesired,
     resources: Vec<Resource>,
-    live: &HashMap<ResourceId, Resource>,
+    live: &LiveObjects,
     scopes: &Scopes,
     coverage: Option<&LiveCoverage>,
     settings: &DetectionSettings,
@@ -487,9 +488,8 @@ pub(crate) fn run_analysis(
     }
     scopes.learn(&live.resources, true, &mut schemas);
     let coverage = live.coverage;
-    let mut live_by_id: HashMap<ResourceId, Resource> =
-        HashMap::with_capacity(live.resources.len());
-    for mut resource in live.resources {
+    let mut live_resources = live.resources;
+    for resource in &mut live_resources {
         if resource.id.namespace().is_none()
             && is_namespaced_kind(resource.id.kind())
             && !scopes.declared.contains_key(resource.id.kind())
@@ -498,8 +498,8 @@ pub(crate) fn run_analysis(
             // a manifest.
             resource.id = resource.id.with_namespace(Some("default"));
         }
-        live_by_id.insert(resource.id.clone(), resource);
     }
+    let mut live_by_id = LiveObjects::new(live_resources);
 
     let mut outcome = AnalysisOutcome {
         revision: applications
@@ -619,7 +619,7 @@ pub(crate) fn run_analysis(
             .take(COMPARED_AT_ONCE)
             .map(|(id, index, resource)| Pair {
                 index,
-                live: live_by_id.remove(&id),
+                live: live_by_id.take(&id),
                 stored: previous.take(&id),
                 resource,
                 id,
@@ -711,7 +711,7 @@ pub(crate) fn run_analysis(
             // Whether it still runs is unknown: the live side did not read where it is.
             None
         } else {
-            match live_by_id.remove(&p.resource_id) {
+            match live_by_id.take(&p.resource_id) {
                 Some(live) => {
                     let schema = schemas.cursor(&live.api_version, p.resource_id.kind());
                     let live_hash = PreparedObject::new(

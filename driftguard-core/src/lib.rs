@@ -65,6 +65,7 @@ pub mod hash;
 mod id;
 pub mod ignore;
 pub mod k8s;
+mod live_objects;
 pub mod managed;
 pub mod model;
 pub mod normalize;
