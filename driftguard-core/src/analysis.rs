@@ -603,13 +603,34 @@ pub(crate) fn run_analysis(
         .iter()
         .map(|a| a.name.as_str())
         .collect();
-    // Room for the records of every declared object and of every stored one no longer
-    // declared. A vector this large is a fresh mapping whose pages only count once written.
-    let departing = previous
-        .remaining()
-        .filter(|p| !claimed.contains_key(&p.resource_id) && !unobserved.contains(&p.resource_id))
-        .count();
-    let mut records: Vec<DriftRecord> = Vec::with_capacity(declared.len() + departing);
+    // The stored records no application claims any more, judged after the comparisons.
+    // Records of an application no longer configured (renamed, removed, or `default`
+    // before applications were listed) are retired only when every configured one was
+    // analysed: while one is held, they may be its resources under their old name.
+    let departed: Vec<ResourceId> = {
+        let known: HashSet<&str> = outcome
+            .applications
+            .iter()
+            .map(|a| a.name.as_str())
+            .chain(held.iter().map(String::as_str))
+            .collect();
+        let mut departed: Vec<ResourceId> = previous
+            .remaining()
+            .filter(|p| {
+                !unobserved.contains(&p.resource_id)
+                    && !claimed.contains_key(&p.resource_id)
+                    && !held.contains(&p.application)
+                    && (held.is_empty() || known.contains(p.application.as_str()))
+                    && in_scope(&p.resource_id, &settings.namespaces)
+            })
+            .map(|p| p.resource_id.clone())
+            .collect();
+        departed.sort_unstable();
+        departed
+    };
+    // Room for the records of every declared object and every departed one. A vector this
+    // large is a fresh mapping whose pages only count once written.
+    let mut records: Vec<DriftRecord> = Vec::with_capacity(declared.len() + departed.len());
     let mut events: Vec<DriftEvent> = Vec::new();
     let mut summaries = vec![Summary::default(); names.len()];
     let mut to_compare = declared.into_iter().peekable();
@@ -665,15 +686,6 @@ pub(crate) fn run_analysis(
     }
     outcome.summary = summary;
 
-    // Records of an application no longer configured (renamed, removed, or `default`
-    // before applications were listed) are retired only when every configured one was
-    // analysed: while one is held, they may be its resources under their old name.
-    let known: HashSet<&str> = outcome
-        .applications
-        .iter()
-        .map(|a| a.name.as_str())
-        .chain(held.iter().map(String::as_str))
-        .collect();
     let revisions: HashMap<&str, Option<&str>> = outcome
         .applications
         .iter()
@@ -684,19 +696,9 @@ pub(crate) fn run_analysis(
         .iter()
         .map(|a| a.name.as_str())
         .collect();
-    let mut departed: Vec<&DriftRecord> = previous
-        .remaining()
-        .filter(|p| {
-            // What was analysed is no longer in `previous`, and it was claimed.
-            !unobserved.contains(&p.resource_id)
-                && !claimed.contains_key(&p.resource_id)
-                && !held.contains(&p.application)
-                && (held.is_empty() || known.contains(p.application.as_str()))
-                && in_scope(&p.resource_id, &settings.namespaces)
-        })
-        .collect();
-    departed.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
-    for p in departed {
+    for id in &departed {
+        // Not claimed, so not taken by the comparisons.
+        let Some(p) = previous.get(id) else { continue };
         // The revision of the record's own application; a record of an application
         // no longer configured keeps the revision it had.
         let revision = revisions
