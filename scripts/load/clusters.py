@@ -80,9 +80,10 @@ class Processes:
 class Http:
     """One keep-alive connection to 127.0.0.1:PORT."""
 
-    def __init__(self, port):
+    def __init__(self, port, timeout=600):
         self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        self.timeout = timeout
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def request(self, method, path):
         try:
@@ -91,7 +92,9 @@ class Http:
             return response.status, response.read()
         except (ConnectionError, http.client.HTTPException, OSError):
             self.connection.close()
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+            self.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=self.timeout
+            )
             raise
 
     def get_json(self, path):

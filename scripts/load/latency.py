@@ -15,11 +15,12 @@ figures as a list of objects to FILE.
 """
 
 import argparse
-import http.client
 import json
 import os
 import sys
 import time
+
+from clusters import Http, percentile
 
 COMPILERS = {"rustc", "cc1", "cc1plus", "ld", "ld.lld", "rust-lld", "cc", "clang", "gcc"}
 
@@ -39,30 +40,10 @@ def compilers_running():
     return count
 
 
-def percentile(ordered, q):
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-class Client:
-    def __init__(self, port):
-        self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-
-    def get(self, path):
-        try:
-            self.connection.request("GET", path)
-            response = self.connection.getresponse()
-            return response.status, response.read()
-        except (ConnectionError, http.client.HTTPException, OSError):
-            self.connection.close()
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900)
-            raise
-
-
 def measure(client, path, requests, warmup, budget, minimum):
     for _ in range(warmup):
         began = time.monotonic()
-        status, body = client.get(path)
+        status, body = client.request("GET", path)
         if status != 200:
             sys.exit(f"GET {path}: HTTP {status}: {body[:300]!r}")
         if time.monotonic() - began > budget / 20:
@@ -76,7 +57,7 @@ def measure(client, path, requests, warmup, budget, minimum):
         if len(latencies) >= minimum and time.monotonic() - began > budget:
             break
         t0 = time.perf_counter()
-        status, body = client.get(path)
+        status, body = client.request("GET", path)
         latencies.append((time.perf_counter() - t0) * 1000)
         if status != 200:
             sys.exit(f"GET {path}: HTTP {status}: {body[:300]!r}")
@@ -113,7 +94,7 @@ def main():
     parser.add_argument("--minimum", type=int, default=20)
     parser.add_argument("--json")
     options = parser.parse_args()
-    client = Client(options.port)
+    client = Http(options.port, timeout=900)
     results = []
     print(f"    {'GET':<58} {'req':>4} {'bytes':>8} {'count':>5} {'total':>7} "
           f"{'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}  load  compiler", flush=True)
